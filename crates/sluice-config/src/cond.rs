@@ -1,0 +1,1 @@
+//! Conditional expressions of `.if`/`.elif` and `-cc`.

@@ -1,0 +1,1 @@
+//! Splitting one configuration line into words: quotes, escapes, environment expansion.

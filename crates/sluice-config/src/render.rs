@@ -1,0 +1,1 @@
+//! Renderers: HAProxy's one-line form, a rich form with the offending line, JSON.

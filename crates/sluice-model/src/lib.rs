@@ -1,0 +1,3 @@
+//! # sluice-model
+//!
+//! The typed configuration.
