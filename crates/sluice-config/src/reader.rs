@@ -46,7 +46,6 @@ pub const FIRST_PASS_CODES: &[&str] = &[
     "invalid-variable-name",
     "invalid-word-expansion",
     "too-many-words",
-    "missing-lf",
     "stray-nul",
     "too-many-errors",
     "if-too-deep",
@@ -351,7 +350,9 @@ impl<'r, 'o> FileReader<'r, 'o> {
     fn finish(mut self, outcome: Outcome, missing_lf: bool, last_len: usize) -> Outcome {
         if missing_lf {
             self.push(
-                Diagnostic::error(
+                // HAProxy refuses such a file; editors often leave the final newline out, so
+                // Sluice warns instead (and `-dW` still fails on it).
+                Diagnostic::warning(
                     Category::Syntax,
                     "missing-lf",
                     format!(

@@ -118,10 +118,11 @@ fn section_pseudo_variable_uses_the_name_or_keyword() {
 }
 
 #[test]
-fn t2_9_missing_lf_is_fatal_after_the_line_is_read() {
+fn t2_9_missing_lf_is_a_warning_and_the_line_is_read() {
     let (tree, diags) = read("global\n    maxconn 10");
     let d = only(&diags);
     assert_eq!(d.code, "missing-lf");
+    assert_eq!(d.severity, sluice_config::Severity::Warning);
     assert_eq!(
         d.message,
         "Missing LF on last line, file might have been truncated at position 15."

@@ -1,1 +1,0 @@
-//! Renderers: HAProxy's one-line form, a rich form with the offending line, JSON.

@@ -1,0 +1,55 @@
+//! Defaults inheritance: a proxy starts as a copy of the settings of its `defaults` section
+//! (the previous one, or the one named by `from`), then its own lines override them.
+
+use crate::proxy::{Proxy, ProxyKind};
+use sluice_config::Location;
+
+/// The new proxy `kind name` declared at `location`, with the settings of `defaults`.
+pub fn inherit(defaults: &Proxy, kind: ProxyKind, name: &str, location: Location) -> Proxy {
+    let mut proxy = Proxy::new(kind, name, location);
+    proxy.defaults = Some(defaults.name.clone());
+    proxy.mode = defaults.mode;
+    proxy.timeouts = defaults.timeouts.clone();
+    proxy.tcp_inspect_delay = defaults.tcp_inspect_delay;
+    proxy.options = defaults.options.clone();
+    proxy.maxconn = defaults.maxconn;
+    proxy.retries = defaults.retries;
+    proxy.log_global = defaults.log_global;
+    proxy.logs = defaults.logs.clone();
+    proxy.errorfiles = defaults.errorfiles.clone();
+    proxy.errorfiles_sections = defaults.errorfiles_sections.clone();
+    proxy.stats = defaults.stats.clone();
+    if kind.is_frontend() || kind == ProxyKind::Defaults {
+        proxy.default_backend = defaults.default_backend.clone();
+    }
+    if kind.is_backend() || kind == ProxyKind::Defaults {
+        proxy.balance = defaults.balance.clone();
+        proxy.cookie = defaults.cookie.clone();
+        proxy.default_server = defaults.default_server.clone();
+    }
+    proxy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::Mode;
+    use crate::spanned::Spanned;
+    use sluice_config::FileId;
+    use std::time::Duration;
+
+    #[test]
+    fn settings_are_copied_and_servers_are_not() {
+        let at = Location::line(FileId(0), 1);
+        let mut defaults = Proxy::new(ProxyKind::Defaults, "", at);
+        defaults.mode = Some(Spanned::new(Mode::Http, at));
+        defaults
+            .timeouts
+            .set("client", Spanned::new(Duration::from_secs(5), at));
+        let frontend = inherit(&defaults, ProxyKind::Frontend, "f", at);
+        assert_eq!(frontend.mode(), Mode::Http);
+        assert!(frontend.timeouts.is_set("client"));
+        assert_eq!(frontend.defaults.as_deref(), Some(""));
+        assert!(frontend.servers.is_empty());
+    }
+}

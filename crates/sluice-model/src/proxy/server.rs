@@ -1,0 +1,352 @@
+//! `server <name> <address>[:port] [options]` and `default-server [options]`.
+
+use crate::address::{self, Address, Use};
+use crate::catalogue::{self, Admission, Place};
+use crate::spanned::Spanned;
+use crate::statement::{self, Failure, Parsed};
+use sluice_config::keywords::Table;
+use sluice_config::{Category, Diagnostic, Diagnostics, Location, Statement};
+use std::time::Duration;
+
+/// Server options without a value (manual section 5.2).
+const FLAGS: &[&str] = &[
+    "agent-check",
+    "allow-0rtt",
+    "backup",
+    "check",
+    "check-reuse-pool",
+    "check-send-proxy",
+    "check-sni-auto",
+    "check-ssl",
+    "check-via-socks4",
+    "disabled",
+    "enabled",
+    "force-sslv3",
+    "force-tlsv10",
+    "force-tlsv11",
+    "force-tlsv12",
+    "force-tlsv13",
+    "no-agent-check",
+    "no-backup",
+    "no-check",
+    "no-check-reuse-pool",
+    "no-check-sni-auto",
+    "no-check-ssl",
+    "no-renegotiate",
+    "no-send-proxy",
+    "no-send-proxy-v2",
+    "no-send-proxy-v2-ssl",
+    "no-send-proxy-v2-ssl-cn",
+    "no-sni-auto",
+    "no-ssl",
+    "no-ssl-reuse",
+    "no-sslv3",
+    "no-tfo",
+    "no-tls-tickets",
+    "no-tlsv10",
+    "no-tlsv11",
+    "no-tlsv12",
+    "no-tlsv13",
+    "no-verifyhost",
+    "non-stick",
+    "renegotiate",
+    "send-proxy",
+    "send-proxy-v2",
+    "send-proxy-v2-ssl",
+    "send-proxy-v2-ssl-cn",
+    "sni-auto",
+    "ssl",
+    "ssl-reuse",
+    "stick",
+    "strict-maxconn",
+    "tfo",
+    "tls-tickets",
+];
+
+/// Server options with one value.
+const WITH_VALUE: &[&str] = &[
+    "addr",
+    "agent-addr",
+    "agent-inter",
+    "agent-port",
+    "agent-send",
+    "alpn",
+    "ca-file",
+    "cc",
+    "check-alpn",
+    "check-pool-conn-name",
+    "check-proto",
+    "check-sni",
+    "ciphers",
+    "ciphersuites",
+    "client-sigalgs",
+    "cookie",
+    "crl-file",
+    "crt",
+    "curves",
+    "downinter",
+    "error-limit",
+    "fall",
+    "fastinter",
+    "guid",
+    "hash-key",
+    "healthcheck",
+    "id",
+    "idle-ping",
+    "init-addr",
+    "init-state",
+    "inter",
+    "ktls",
+    "log-bufsize",
+    "log-proto",
+    "max-reuse",
+    "maxconn",
+    "maxqueue",
+    "minconn",
+    "namespace",
+    "npn",
+    "observe",
+    "on-error",
+    "on-marked-down",
+    "on-marked-up",
+    "pool-conn-name",
+    "pool-low-conn",
+    "pool-max-conn",
+    "pool-purge-delay",
+    "port",
+    "proto",
+    "proxy-v2-options",
+    "quic-cc-algo",
+    "redir",
+    "resolve-net",
+    "resolve-opts",
+    "resolve-prefer",
+    "resolvers",
+    "rise",
+    "shard",
+    "sigalgs",
+    "slowstart",
+    "sni",
+    "socks4",
+    "source",
+    "ssl-max-ver",
+    "ssl-min-ver",
+    "tcp-md5sig",
+    "tcp-ut",
+    "track",
+    "verify",
+    "verifyhost",
+    "weight",
+    "ws",
+    "set-proxy-v2-tlv-fmt",
+];
+
+/// Largest server weight.
+pub const MAX_WEIGHT: u64 = 256;
+
+/// One `server` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server {
+    pub name: String,
+    /// `None` when the address could not be used (already reported).
+    pub address: Address,
+    pub options: ServerOptions,
+    pub location: Location,
+}
+
+/// Server options; `default-server` lines fill the same structure, and servers start from it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerOptions {
+    pub check: bool,
+    pub backup: bool,
+    pub disabled: bool,
+    pub ssl: bool,
+    pub send_proxy: bool,
+    pub inter: Option<Duration>,
+    pub fastinter: Option<Duration>,
+    pub downinter: Option<Duration>,
+    pub rise: Option<u64>,
+    pub fall: Option<u64>,
+    pub weight: Option<Spanned<u64>>,
+    pub maxconn: Option<Spanned<u64>>,
+    pub minconn: Option<Spanned<u64>>,
+    pub maxqueue: Option<u64>,
+    pub cookie: Option<Spanned<String>>,
+    /// Health-check port (`port N`).
+    pub check_port: Option<u16>,
+    pub verify: Option<String>,
+    pub init_addr: Option<Spanned<String>>,
+    pub resolvers: Option<Spanned<String>>,
+    pub ca_file: Option<Spanned<String>>,
+    pub crt: Option<Spanned<String>>,
+    pub crl_file: Option<Spanned<String>>,
+    pub track: Option<Spanned<String>>,
+    pub sni: Option<String>,
+    /// Other options as written: name, value, location.
+    pub other: Vec<(String, Option<String>, Location)>,
+}
+
+/// Parses `server <name> <addr> [options]`, starting from the proxy's `default-server` values.
+pub fn parse(
+    stmt: &Statement,
+    defaults: &ServerOptions,
+    diags: &mut Diagnostics,
+) -> Parsed<Server> {
+    let (Some(name), Some(addr)) = (stmt.words.get(1), stmt.words.get(2)) else {
+        return Err(Diagnostic::error(
+            Category::Syntax,
+            "server-arguments-missing",
+            format!("'{}' expects <name> and <addr>[:<port>] as arguments.", stmt.keyword()),
+        )
+        .at(stmt.location)
+        .help("write 'server <name> <address>[:<port>] [options]', e.g. 'server web1 10.0.0.1:80 check'")
+        .into());
+    };
+    let address = address::parse(&addr.text, Use::Server).map_err(|e| {
+        Failure::from(
+            Diagnostic::error(
+                Category::Syntax,
+                "address-invalid",
+                format!("'server {}' : {}", name.text, e.message),
+            )
+            .at(stmt.word_location(2))
+            .help(e.help),
+        )
+    })?;
+    let mut options = defaults.clone();
+    parse_options(stmt, 3, &mut options, diags)?;
+    Ok(Server {
+        name: name.text.clone(),
+        address,
+        options,
+        location: stmt.location,
+    })
+}
+
+/// Parses the options from word `start` on into `options`.
+pub fn parse_options(
+    stmt: &Statement,
+    start: usize,
+    options: &mut ServerOptions,
+    diags: &mut Diagnostics,
+) -> Parsed<()> {
+    let context = stmt.keyword().to_string();
+    let place = Place {
+        table: Table::ServerOption,
+        context: &context,
+    };
+    let mut index = start;
+    while let Some(word) = stmt.words.get(index) {
+        let name = word.text.as_str();
+        let location = stmt.word_location(index);
+        let flag = FLAGS.contains(&name);
+        let valued = WITH_VALUE.contains(&name);
+        if catalogue::admit(&place, name, flag || valued, location, diags) == Admission::Reject {
+            return Err(Failure::Reported);
+        }
+        if flag || !valued && next_is_option(stmt, index + 1) {
+            match name {
+                "check" => options.check = true,
+                "no-check" => options.check = false,
+                "backup" => options.backup = true,
+                "no-backup" => options.backup = false,
+                "disabled" => options.disabled = true,
+                "enabled" => options.disabled = false,
+                "ssl" => options.ssl = true,
+                "no-ssl" => options.ssl = false,
+                "send-proxy" | "send-proxy-v2" => options.send_proxy = true,
+                _ => options.other.push((name.to_string(), None, location)),
+            }
+            index += 1;
+            continue;
+        }
+        let value = statement::arg(stmt, index + 1, "a value")?;
+        let v = value.text.clone();
+        let at = stmt.word_location(index + 1);
+        let spanned = Spanned::new(v.clone(), at);
+        let uint = |min, max, what| statement::uint(stmt, index + 1, min, max, what);
+        match name {
+            "inter" => options.inter = Some(statement::duration(stmt, index + 1, diags)?),
+            "fastinter" => options.fastinter = Some(statement::duration(stmt, index + 1, diags)?),
+            "downinter" => options.downinter = Some(statement::duration(stmt, index + 1, diags)?),
+            "rise" => options.rise = Some(uint(1, i32::MAX as u64, "rise")?),
+            "fall" => options.fall = Some(uint(1, i32::MAX as u64, "fall")?),
+            "weight" => {
+                let weight = statement::arg(stmt, index + 1, "a weight")?;
+                match crate::units::parse_uint(&weight.text, u64::from(u32::MAX)) {
+                    Some(w) if w <= MAX_WEIGHT => options.weight = Some(Spanned::new(w, at)),
+                    _ => {
+                        return Err(Diagnostic::error(
+                            Category::Semantic,
+                            "server-weight-out-of-range",
+                            format!(
+                            "weight of server '{}' must be between 0 and {MAX_WEIGHT}, got '{}'",
+                            stmt.words.get(1).map(|w| w.as_str()).unwrap_or(""),
+                            weight.text
+                        ),
+                        )
+                        .at(at)
+                        .help(format!(
+                            "write a weight from 0 to {MAX_WEIGHT} (0 sends no traffic)"
+                        ))
+                        .into())
+                    }
+                }
+            }
+            "maxconn" => {
+                options.maxconn = Some(Spanned::new(uint(0, i32::MAX as u64, "maxconn")?, at))
+            }
+            "minconn" => {
+                options.minconn = Some(Spanned::new(uint(0, i32::MAX as u64, "minconn")?, at))
+            }
+            "maxqueue" => options.maxqueue = Some(uint(0, i32::MAX as u64, "maxqueue")?),
+            "port" => {
+                options.check_port = Some(uint(1, 65535, "port")? as u16);
+            }
+            "cookie" => options.cookie = Some(spanned),
+            "verify" => {
+                if !matches!(v.as_str(), "none" | "required") {
+                    return Err(statement::syntax_error(
+                        stmt,
+                        index + 1,
+                        "value-invalid",
+                        format!("'verify' only supports 'none' and 'required' (got '{v}')."),
+                        "write 'verify none' or 'verify required'",
+                    )
+                    .into());
+                }
+                options.verify = Some(v)
+            }
+            "init-addr" => options.init_addr = Some(spanned),
+            "resolvers" => options.resolvers = Some(spanned),
+            "ca-file" => options.ca_file = Some(spanned),
+            "crt" => options.crt = Some(spanned),
+            "crl-file" => options.crl_file = Some(spanned),
+            "track" => options.track = Some(spanned),
+            "sni" => options.sni = Some(v),
+            "source" => {
+                // `source <addr> [usesrc <addr>] [interface <name>]`
+                options.other.push((name.to_string(), Some(v), location));
+                index += 2;
+                while let Some(next) = stmt.words.get(index) {
+                    if next.text == "usesrc" || next.text == "interface" {
+                        index += 2;
+                    } else {
+                        break;
+                    }
+                }
+                continue;
+            }
+            _ => options.other.push((name.to_string(), Some(v), location)),
+        }
+        index += 2;
+    }
+    Ok(())
+}
+
+fn next_is_option(stmt: &Statement, index: usize) -> bool {
+    match stmt.words.get(index) {
+        None => true,
+        Some(w) => FLAGS.contains(&w.as_str()) || WITH_VALUE.contains(&w.as_str()),
+    }
+}

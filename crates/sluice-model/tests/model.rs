@@ -1,0 +1,135 @@
+//! The model built through the real reader: what a user sees for common configurations.
+
+use sluice_config::{read_str, Diagnostic, ReadOptions, Severity};
+use sluice_model::address::Port;
+use sluice_model::{build, BuildOptions, Mode, Model, PathPurpose};
+
+fn load(text: &str) -> (Model, Vec<Diagnostic>) {
+    let (tree, read) = read_str("t.cfg", text, &ReadOptions::default());
+    assert!(!read.has_errors(), "reader errors: {:?}", read.items);
+    let (model, diags) = build(&tree, &BuildOptions::default());
+    (model, diags.into_iter().collect())
+}
+
+fn errors(diags: &[Diagnostic]) -> Vec<(&'static str, u32)> {
+    diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| (d.code, d.location.map_or(0, |l| l.line)))
+        .collect()
+}
+
+const BASE: &str = "defaults\n    mode http\n    timeout client 30s\n    timeout connect 5s\n    timeout server 30s\n";
+
+#[test]
+fn a_typical_configuration_builds_without_diagnostics() {
+    let text = format!(
+        "global\n    maxconn 4096\n    crt-base /etc/ssl\n{BASE}\
+         frontend web\n    bind :443 ssl crt site.pem\n    acl is_api path_beg /api\n    use_backend api if is_api\n    default_backend app\n\
+         backend api\n    balance leastconn\n    server a1 10.0.0.1:8080 check inter 2s weight 10\n\
+         backend app\n    server s1 10.0.0.2:80 check\n"
+    );
+    let (model, diags) = load(&text);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert!(model.has_listener());
+    let web = &model.proxies[0];
+    assert_eq!(web.mode(), Mode::Http, "mode inherited from defaults");
+    assert_eq!(web.binds[0].addresses[0].port, Port::Single(443));
+    let api = model.backend("api").map(|b| &b.servers[0]);
+    assert_eq!(
+        api.and_then(|s| s.options.weight.map(|w| w.value)),
+        Some(10)
+    );
+    let paths = model.referenced_paths();
+    let cert = paths.iter().find(|p| p.purpose == PathPurpose::Certificate);
+    assert_eq!(cert.map(|p| p.path.as_str()), Some("/etc/ssl/site.pem"));
+    assert_eq!(cert.map(|p| p.location.line), Some(10));
+}
+
+#[test]
+fn address_on_a_listen_line_gives_one_error_and_the_section_is_still_read() {
+    let text =
+        format!("{BASE}listen stats 0.0.0.0:8080\n    stats enable\n    server s 10.0.0.1:80\n");
+    let (model, diags) = load(&text);
+    assert_eq!(errors(&diags), vec![("header-address", 6)]);
+    let help = diags
+        .first()
+        .and_then(|d| d.help.clone())
+        .unwrap_or_default();
+    assert!(help.contains("bind 0.0.0.0:8080"), "{help}");
+    assert_eq!(model.proxies[0].servers.len(), 1);
+}
+
+#[test]
+fn removed_and_misspelled_keywords() {
+    let (_, diags) = load("global\n    chrot /var/empty\nbackend b\n    contimeout 5000\n");
+    assert_eq!(
+        errors(&diags),
+        vec![("keyword-unknown", 2), ("keyword-removed", 4)]
+    );
+    assert_eq!(diags[0].replacement.as_deref(), Some("chroot"));
+}
+
+#[test]
+fn named_defaults_and_from() {
+    let text = "defaults tcpdef\n    mode tcp\n    timeout client 1s\ndefaults\n    mode http\n\
+                frontend f from tcpdef\n    bind :80\nfrontend g from nosuch\n    bind :81\n";
+    let (model, diags) = load(text);
+    assert_eq!(model.proxies[0].mode(), Mode::Tcp);
+    assert!(model.proxies[0].timeouts.is_set("client"));
+    assert_eq!(errors(&diags), vec![("defaults-unknown", 8)]);
+}
+
+#[test]
+fn duplicate_global_settings_are_warnings() {
+    let (model, diags) =
+        load("global\n    user haproxy\n    uid 99\n    maxconn 10\n    maxconn 20\n");
+    let warnings: Vec<_> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .map(|d| d.location.map_or(0, |l| l.line))
+        .collect();
+    assert_eq!(warnings, vec![3, 5]);
+    assert_eq!(model.global.maxconn.map(|m| m.value), Some(10));
+}
+
+#[test]
+fn bad_values_point_at_their_line() {
+    let long = format!("/run/{}/admin.sock", "x".repeat(100));
+    let text = format!(
+        "global\n    stats socket {long} mode 600 level admin\n{BASE}\
+         frontend f\n    bind :92000\n    acl ok src nginx-admin\n\
+         backend b\n    option httpchk HEAD / HTTP/1.1\\r\\nHost:x\n    server s 10.0.0.1:80 weight 300\n"
+    );
+    let (_, diags) = load(&text);
+    assert_eq!(
+        errors(&diags),
+        vec![
+            ("unix-path-too-long", 2),
+            ("address-invalid", 9),
+            ("acl-pattern-invalid", 10),
+            ("httpchk-hidden-headers", 12),
+            ("server-weight-out-of-range", 13),
+        ]
+    );
+}
+
+#[test]
+fn trailing_junk_after_a_time_unit_is_a_warning() {
+    let (model, diags) = load("defaults\n    timeout client 15min\n");
+    assert!(errors(&diags).is_empty());
+    assert_eq!(diags.first().map(|d| d.code), Some("time-trailing-junk"));
+    let client = model.defaults[0]
+        .timeouts
+        .get("client")
+        .map(|t| t.value.as_secs());
+    assert_eq!(client, Some(900));
+}
+
+#[test]
+fn nothing_listens_without_an_enabled_bind() {
+    let (model, _) = load("frontend f\n    disabled\n    bind :80\nbackend b\n");
+    assert!(!model.has_listener());
+    let (model, _) = load("peers p\n    peer a 127.0.0.1:1024\n");
+    assert!(model.has_listener());
+}
