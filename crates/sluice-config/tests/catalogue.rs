@@ -93,7 +93,7 @@ fn unsupported_keywords_say_what_is_lost() {
     ));
     assert!(matches!(
         known(Table::Section(SectionKind::Peers), "peer").support,
-        Support::Refused(_)
+        Support::Ignored(_)
     ));
     assert!(matches!(
         known(Table::ProxyOption, "tcp-smart-accept").support,

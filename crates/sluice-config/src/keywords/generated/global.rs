@@ -147,7 +147,7 @@ pub(in crate::keywords) static GLOBAL: &[Keyword] = &[
     entry("ssl-provider", &["ssl-provider <name>"], Support::Refused("OpenSSL engines and providers do not apply to Sluice's TLS stack"), Sections(0b01111), 0, None),
     entry("ssl-provider-path", &["ssl-provider-path <path>"], Support::Refused("OpenSSL engines and providers do not apply to Sluice's TLS stack"), Sections(0b01111), 0, None),
     entry("ssl-security-level", &["ssl-security-level <number>"], Support::Refused("certificate acceptance would change"), Sections(0b01111), 0, None),
-    entry("ssl-server-verify", &["ssl-server-verify [none|required]"], Support::Refused("server certificate verification policy would change"), Sections(0b01111), 0, None),
+    entry("ssl-server-verify", &["ssl-server-verify [none|required]"], Support::Supported, Sections(0b01111), 0, None),
     entry("ssl-skip-self-issued-ca", &["ssl-skip-self-issued-ca"], Support::Refused("certificate acceptance would change"), Sections(0b01111), 0, None),
     entry("stats", &["stats calculate-max-counters [on|off]", "stats maxconn <connections>", "stats socket [<address:port>|<path>] [param*]", "stats timeout <timeout, in milliseconds>"], Support::Supported, Sections(0b01111), 0, Some(Table::GlobalStats)),
     entry("stats-file", &["stats-file <path>"], Support::Ignored("statistics are not preserved across reloads"), Sections(0b01111), 0, None),

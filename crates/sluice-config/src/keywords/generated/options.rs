@@ -9,7 +9,7 @@ use crate::keywords::{Keyword, Removed, Sections, Support, Table};
 pub(in crate::keywords) static BIND: &[Keyword] = &[
     entry("accept-netscaler-cip", &["accept-netscaler-cip <magic number>"], Support::Refused("bind option not implemented; the listener would behave differently"), Sections(0b01111), 0, None),
     entry("accept-proxy", &["accept-proxy"], Support::Supported, Sections(0b01111), 0, None),
-    entry("allow-0rtt", &["allow-0rtt"], Support::Refused("QUIC is not available"), Sections(0b01111), 0, None),
+    entry("allow-0rtt", &["allow-0rtt"], Support::Ignored("TLS early data is not accepted; clients fall back to a full handshake"), Sections(0b01111), 0, None),
     entry("alpn", &["alpn <protocols>"], Support::Supported, Sections(0b01111), 0, None),
     entry("backlog", &["backlog <backlog>"], Support::Supported, Sections(0b01111), 0, None),
     entry("ca-file", &["ca-file <cafile>"], Support::Supported, Sections(0b01111), 0, None),
@@ -106,7 +106,7 @@ pub(in crate::keywords) static SERVER: &[Keyword] = &[
     entry("agent-inter", &["agent-inter <delay>"], Support::Supported, Sections(0b01111), 0, None),
     entry("agent-port", &["agent-port <port>"], Support::Supported, Sections(0b01111), 0, None),
     entry("agent-send", &["agent-send <string>"], Support::Supported, Sections(0b01111), 0, None),
-    entry("allow-0rtt", &["allow-0rtt"], Support::Refused("QUIC is not available"), Sections(0b01111), 0, None),
+    entry("allow-0rtt", &["allow-0rtt"], Support::Ignored("TLS early data is not sent"), Sections(0b01111), 0, None),
     entry("alpn", &["alpn <protocols>"], Support::Supported, Sections(0b01111), 0, None),
     entry("backup", &["backup"], Support::Supported, Sections(0b01111), 0, None),
     entry("ca-file", &["ca-file <cafile>"], Support::Supported, Sections(0b01111), 0, None),

@@ -117,16 +117,16 @@ pub(in crate::keywords) static NAMESPACE_LIST_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static PEERS: &[Keyword] = &[
-    entry("bind", &["bind [<address>]:port [param*]", "bind /<path> [param*]"], Support::Refused("peers synchronisation of stick tables is not available"), Sections(0b01111), 0, None),
-    entry("default-bind", &["default-bind [param*]"], Support::Refused("peers synchronisation of stick tables is not available"), Sections(0b01111), 0, None),
-    entry("default-server", &["default-server [param*]"], Support::Refused("peers synchronisation of stick tables is not available"), Sections(0b01111), 0, None),
-    entry("disabled", &["disabled"], Support::Refused("peers synchronisation of stick tables is not available"), Sections(0b01111), 0, None),
-    entry("enabled", &["enabled"], Support::Refused("peers synchronisation of stick tables is not available"), Sections(0b01111), 0, None),
-    entry("log", &["log <target> [len <length>] [format <format>] [sample <ranges>:<sample_size>] <facility> [<level> [<minlevel>]]"], Support::Refused("peers synchronisation of stick tables is not available"), Sections(0b01111), 0, None),
-    entry("peer", &["peer <peername> [<address>]:port [param*]", "peer <peername> /<path> [param*]"], Support::Refused("peers synchronisation of stick tables is not available"), Sections(0b01111), 0, None),
-    entry("server", &["server <peername> [<address>:<port>] [param*]", "server <peername> [/<path>] [param*]"], Support::Refused("peers synchronisation of stick tables is not available"), Sections(0b01111), 0, None),
-    entry("shards", &["shards <shards>"], Support::Refused("peers synchronisation of stick tables is not available"), Sections(0b01111), 0, None),
-    entry("table", &["table <tablename> type {ip | integer | string [len <length>] | binary [len <length>]} size <size> [expire <expire>] [write-to <wtable>] [nopurge] [store <data_type>]* [recv-only]"], Support::Refused("peers synchronisation of stick tables is not available"), Sections(0b01111), 0, None),
+    entry("bind", &["bind [<address>]:port [param*]", "bind /<path> [param*]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
+    entry("default-bind", &["default-bind [param*]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
+    entry("default-server", &["default-server [param*]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
+    entry("disabled", &["disabled"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
+    entry("enabled", &["enabled"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
+    entry("log", &["log <target> [len <length>] [format <format>] [sample <ranges>:<sample_size>] <facility> [<level> [<minlevel>]]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
+    entry("peer", &["peer <peername> [<address>]:port [param*]", "peer <peername> /<path> [param*]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
+    entry("server", &["server <peername> [<address>:<port>] [param*]", "server <peername> [/<path>] [param*]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
+    entry("shards", &["shards <shards>"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
+    entry("table", &["table <tablename> type {ip | integer | string [len <length>] | binary [len <length>]} size <size> [expire <expire>] [write-to <wtable>] [nopurge] [store <data_type>]* [recv-only]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
 ];
 
 pub(in crate::keywords) static PEERS_REMOVED: &[Removed] = &[
