@@ -118,8 +118,11 @@ pub fn rich(diagnostic: &Diagnostic, sources: &SourceMap, color: bool) -> String
     if let Some(help) = &diagnostic.help {
         tail.push(("help", help.clone()));
     }
-    if let Some(replacement) = &diagnostic.replacement {
-        tail.push(("replace with", format!("`{replacement}`")));
+    match diagnostic.replacement.as_deref() {
+        // An empty replacement means the underlined text is to be deleted.
+        Some("") => tail.push(("fix", "remove the underlined text".to_string())),
+        Some(replacement) => tail.push(("replace with", format!("`{replacement}`"))),
+        None => {}
     }
     if !tail.is_empty() && location.is_some() {
         out.push_str(&format!("{pad} {bar}\n"));
