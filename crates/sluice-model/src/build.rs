@@ -31,6 +31,7 @@ pub fn sections(tree: &ConfigTree, options: &BuildOptions, diags: &mut Diagnosti
                 }
             }
             None if section.kind == SectionKind::Global => {
+                model.global.location.get_or_insert(section.location());
                 for stmt in &section.statements {
                     global::parse_statement(&mut model.global, stmt, diags);
                 }

@@ -30,6 +30,8 @@ pub enum DefaultPath {
 /// Global settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Global {
+    /// The header of the first `global` section (for findings with no line of their own).
+    pub location: Option<Location>,
     pub maxconn: Option<Spanned<u64>>,
     pub nbthread: Option<Spanned<u64>>,
     pub chroot: Option<Spanned<String>>,
@@ -177,7 +179,7 @@ fn parse_inner(global: &mut Global, stmt: &Statement, diags: &mut Diagnostics) -
             }
             if real == "uid" {
                 let v = statement::uint(stmt, 1, 0, u32::MAX as u64, "a numeric user id")?;
-                global.uid = Some(Spanned::new(v, stmt.location));
+                global.uid = Some(Spanned::new(v, stmt.word_location(1)));
             } else {
                 let name = statement::arg(stmt, 1, "a user name")?;
                 global.user = Some(Spanned::new(name.text.clone(), stmt.word_location(1)));
@@ -198,7 +200,7 @@ fn parse_inner(global: &mut Global, stmt: &Statement, diags: &mut Diagnostics) -
             }
             if real == "gid" {
                 let v = statement::uint(stmt, 1, 0, u32::MAX as u64, "a numeric group id")?;
-                global.gid = Some(Spanned::new(v, stmt.location));
+                global.gid = Some(Spanned::new(v, stmt.word_location(1)));
             } else {
                 let name = statement::arg(stmt, 1, "a group name")?;
                 global.group = Some(Spanned::new(name.text.clone(), stmt.word_location(1)));

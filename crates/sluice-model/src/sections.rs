@@ -29,7 +29,8 @@ pub struct OtherSection {
     pub groups: Vec<Spanned<String>>,
     /// `nameserver`, `peer`/`server`, `mailer` entries.
     pub endpoints: Vec<Endpoint>,
-    /// `bind` / `dgram-bind` addresses of peers and log-forward sections.
+    /// `bind` / `dgram-bind` addresses of peers and log-forward sections (`dgram-bind` IP
+    /// addresses have the family [`address::Family::Udp`]).
     pub binds: Vec<Spanned<Vec<Address>>>,
     /// `errorfile` entries of an http-errors section.
     pub errorfiles: Vec<(u16, Spanned<String>)>,
@@ -168,6 +169,12 @@ fn statement_of(
                 .at(stmt.word_location(1))
                 .help(e.help)
             })?;
+            // A `dgram-bind` address is a datagram listener whatever its prefix says.
+            let list = if keyword == "dgram-bind" {
+                list.into_iter().map(as_datagram).collect()
+            } else {
+                list
+            };
             out.binds.push(Spanned::new(list, stmt.location));
         }
         "errorfile" => {
@@ -181,4 +188,15 @@ fn statement_of(
         _ => out.statements.push(stmt.clone()),
     }
     Ok(())
+}
+
+/// An IP address of a `dgram-bind` line, marked as a datagram (UDP) listener.
+fn as_datagram(mut address: Address) -> Address {
+    if matches!(
+        address.family,
+        address::Family::Inet | address::Family::Ipv4 | address::Family::Ipv6
+    ) {
+        address.family = address::Family::Udp;
+    }
+    address
 }

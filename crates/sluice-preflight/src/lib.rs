@@ -7,8 +7,9 @@
 //! line, the OS reason and a fix. `sluice -c` and the master (before it starts any worker) call
 //! the same [`run`]; nothing is checked only at start.
 //!
-//! The caller describes the configuration as plain data ([`Inputs`]); this crate does not
-//! know the typed model.
+//! The checks read plain data ([`Inputs`]); [`inputs_from_model`] fills it from the typed
+//! model and the command line (`-p`, `-S`, `-n`), so that `-c` and the start describe the
+//! configuration the same way.
 //!
 //! ```
 //! use sluice_preflight::{run, Inputs, Located, Options};
@@ -45,6 +46,7 @@ pub mod access;
 mod chroot;
 pub mod fd;
 mod files;
+mod from_model;
 pub mod identity;
 mod inputs;
 pub mod limits;
@@ -57,6 +59,7 @@ mod security;
 mod servers;
 mod unix_sockets;
 
+pub use from_model::{inputs_from_model, CommandLineFacts};
 pub use identity::{Capabilities, Capability, Identity, Target};
 pub use inputs::{
     FilePurpose, FileRef, InitAddr, Inputs, ListenerRef, Located, LogTarget, LogTargetRef,

@@ -6,13 +6,14 @@
 //!            ─ Environment (process + HAPROXY_* + log formats while reading)
 //!            ─ sluice_config::read_config ─ ConfigTree
 //!            ─ sluice_model::build ─ Model
-//!            ─ (environment preflight: next issue)
+//!            ─ sluice_preflight::run (when the text has no error; `--check-env`)
 //!            → CheckOutcome { sources, env, tree, model, diagnostics }
 //! ```
 //!
 //! Nothing here prints: [`crate::report`] renders an outcome and computes the exit code.
 
 use crate::args::{ArgNote, Invocation};
+use crate::environment;
 use crate::features::enabled_features;
 use crate::files;
 use crate::haproxy_env;
@@ -158,7 +159,6 @@ pub fn load_and_check(inv: &Invocation) -> Result<CheckOutcome, Box<Diagnostic>>
     diagnostics.extend(model_diagnostics.into_iter().filter(|d| {
         !reader_failed || matches!(d.category, Category::Syntax | Category::Compatibility)
     }));
-    // The environment preflight (`--check-env`) adds its diagnostics here.
     let mut diagnostics = cap_fatal_errors(in_line_order(diagnostics));
 
     if !inv.master_cli.is_empty() && !inv.master_worker && !global_has(&tree, "master-worker") {
@@ -172,6 +172,12 @@ pub fn load_and_check(inv: &Invocation) -> Result<CheckOutcome, Box<Diagnostic>>
             .help("add -W (or -Ws under systemd), or remove the -S option")
             .aborting(),
         );
+    }
+    // The machine is checked only for a configuration that is otherwise valid: environment
+    // findings about lines that are wrong anyway would be noise. After the text's own
+    // findings, as HAProxy resolves servers after parsing.
+    if !diagnostics.iter().any(Diagnostic::is_error) {
+        diagnostics.extend(environment::preflight(inv, &model, &sources));
     }
     if !inv.diag_mode {
         diagnostics.retain(|d| d.severity != Severity::Diag);

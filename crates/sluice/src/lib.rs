@@ -1,7 +1,8 @@
 //! # sluice
 //!
 //! The binary's library: HAProxy's command line ([`args`]), the configuration file list
-//! ([`files`]), the load-and-check flow shared by `-c` and the start ([`check`]), check mode's
+//! ([`files`]), the load-and-check flow shared by `-c` and the start ([`check`]) with its
+//! environment preflight ([`environment`]), check mode's
 //! output and exit codes ([`report`]), `-cc` ([`cc`]), the version texts and feature list
 //! ([`version`], [`features`]).
 //!
@@ -13,6 +14,7 @@
 pub mod args;
 pub mod cc;
 pub mod check;
+pub mod environment;
 pub mod features;
 pub mod files;
 pub mod haproxy_env;
