@@ -177,7 +177,9 @@ pub fn load_and_check(inv: &Invocation) -> Result<CheckOutcome, Box<Diagnostic>>
     // findings about lines that are wrong anyway would be noise. After the text's own
     // findings, as HAProxy resolves servers after parsing.
     if !diagnostics.iter().any(Diagnostic::is_error) {
-        diagnostics.extend(environment::preflight(inv, &model, &sources));
+        diagnostics.extend(in_line_order(
+            environment::preflight(inv, &model, &sources).items,
+        ));
     }
     if !inv.diag_mode {
         diagnostics.retain(|d| d.severity != Severity::Diag);

@@ -17,7 +17,7 @@ pub fn preflight(inv: &Invocation, model: &Model, sources: &SourceMap) -> Diagno
     };
     let inputs = inputs_from_model(model, sources, &facts);
     let options = Options {
-        policy: policy(inv.check_env),
+        policy: policy(CheckEnv::effective(inv.check_env)),
         resolve_failures_are_warnings: inv.resolve_dont_fail,
         diag_mode: inv.diag_mode,
         // `-c` only warns about an `fd@N` the supervisor did not pass; the start needs it.

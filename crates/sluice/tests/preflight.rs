@@ -152,6 +152,28 @@ fn t5_1_missing_chroot_by_policy() {
 }
 
 #[test]
+fn check_env_policy_can_come_from_the_environment() {
+    let text = config(&["chroot /dummydir", "uid 0"], free_port(), &[], &[]);
+    let dir = Dir::new();
+    dir.write("h.cfg", &text);
+    let args = ["-c", "-f", "h.cfg"];
+    let run = dir.run_with_env(&args, None, &[("SLUICE_CHECK_ENV", "warn")]);
+    assert_warning(&run, "h.cfg:2", &["does not exist"]);
+    let run = dir.run_with_env(&args, None, &[("SLUICE_CHECK_ENV", "off")]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
+    // The command line wins over the variable.
+    let run = dir.run_with_env(
+        &["-c", "--check-env=strict", "-f", "h.cfg"],
+        None,
+        &[("SLUICE_CHECK_ENV", "off")],
+    );
+    assert_error(&run, "h.cfg:2", &["does not exist"]);
+    // A value Sluice does not know keeps the strict policy.
+    let run = dir.run_with_env(&args, None, &[("SLUICE_CHECK_ENV", "lenient")]);
+    assert_error(&run, "h.cfg:2", &["does not exist"]);
+}
+
+#[test]
 fn t5_2_chroot_that_is_a_file() {
     let text = config(&["chroot /etc/passwd", "uid 0"], free_port(), &[], &[]);
     let run = check(&text, &[]);

@@ -41,6 +41,33 @@ pub enum CheckEnv {
     Off,
 }
 
+/// Environment variable read when `--check-env` is not given, so that packagers can set the
+/// policy for every invocation of a service (e.g. an `ExecReload` line).
+pub const CHECK_ENV_VARIABLE: &str = "SLUICE_CHECK_ENV";
+
+impl CheckEnv {
+    pub fn parse(text: &str) -> Option<CheckEnv> {
+        match text {
+            "strict" => Some(CheckEnv::Strict),
+            "warn" => Some(CheckEnv::Warn),
+            "off" => Some(CheckEnv::Off),
+            _ => None,
+        }
+    }
+
+    /// The policy in force: the command line, else `SLUICE_CHECK_ENV`, else strict. An
+    /// unrecognised variable value keeps the strict policy (the safe side).
+    pub fn effective(given: Option<CheckEnv>) -> CheckEnv {
+        given
+            .or_else(|| {
+                std::env::var(CHECK_ENV_VARIABLE)
+                    .ok()
+                    .and_then(|v| CheckEnv::parse(v.trim()))
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// What `-v` and its variants ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VersionRequest {
@@ -115,7 +142,9 @@ pub struct Invocation {
     pub json: bool,
     /// `None`: rich when stderr is a terminal, text otherwise.
     pub diag_format: Option<DiagFormat>,
-    pub check_env: CheckEnv,
+    /// `--check-env`; `None` when not given (then `SLUICE_CHECK_ENV` decides, see
+    /// [`CheckEnv::effective`]).
+    pub check_env: Option<CheckEnv>,
     pub notes: Vec<ArgNote>,
 }
 
@@ -305,11 +334,9 @@ pub fn parse(argv: &[String]) -> Result<Command, ArgError> {
                 })
             }
             FlagId::CheckEnv => {
-                inv.check_env = match value.as_str() {
-                    "strict" => CheckEnv::Strict,
-                    "warn" => CheckEnv::Warn,
-                    "off" => CheckEnv::Off,
-                    _ => return Err(bad_choice("--check-env", &value, flag.value)),
+                inv.check_env = match CheckEnv::parse(&value) {
+                    Some(choice) => Some(choice),
+                    None => return Err(bad_choice("--check-env", &value, flag.value)),
                 }
             }
             FlagId::Help => return Ok(Command::Help),
@@ -486,7 +513,7 @@ mod tests {
         ]);
         assert!(inv.json);
         assert_eq!(inv.diag_format, Some(DiagFormat::Rich));
-        assert_eq!(inv.check_env, CheckEnv::Warn);
+        assert_eq!(inv.check_env, Some(CheckEnv::Warn));
         assert!(parse(&args(&["--diag-format=xml", "-f", "x"])).is_err());
         assert_eq!(parse(&args(&["--help"])), Ok(Command::Help));
     }

@@ -179,7 +179,7 @@ pub const FLAGS: &[Flag] = &[
     flag(F::UnitTests, "U", Nothing, "", D, "unit tests of HAProxy debug builds (refused)"),
     exact(flag(F::Json, "-json", Nothing, "", Ours, "with -c: print all diagnostics as one JSON array on stdout, nothing else")),
     flag(F::DiagFormat, "-diag-format", LongValue, "text|rich|json", Ours, "form of diagnostics on stderr (default: rich on a terminal, text otherwise)"),
-    flag(F::CheckEnv, "-check-env", LongValue, "strict|warn|off", Ours, "environment checks are errors, warnings, or skipped (default strict)"),
+    flag(F::CheckEnv, "-check-env", LongValue, "strict|warn|off", Ours, "environment checks are errors, warnings, or skipped (default: $SLUICE_CHECK_ENV, else strict)"),
     exact(flag(F::Help, "-help", Nothing, "", Ours, "print this help on stdout and exit 0")),
 ];
 

@@ -58,10 +58,18 @@ impl Dir {
     }
 
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        self.run_with_env(args, stdin, &[])
+    }
+
+    /// Runs with extra environment variables; `SLUICE_CHECK_ENV` is cleared unless given, so
+    /// that the caller's environment cannot change the policy under test.
+    pub fn run_with_env(&self, args: &[&str], stdin: Option<&str>, vars: &[(&str, &str)]) -> Run {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(args)
             .current_dir(self.path())
             .env_remove("NO_COLOR")
+            .env_remove("SLUICE_CHECK_ENV")
+            .envs(vars.iter().copied())
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
