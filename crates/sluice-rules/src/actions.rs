@@ -1,0 +1,1002 @@
+//! Rule actions (`http-request`, `http-response`, `tcp-request`...) compiled from the model's
+//! rules, and their evaluation over an [`HttpMessage`].
+//!
+//! Stick-table actions (`track-sc*`, `sc-inc-gpc*`, `sc-set-gpt*`...) are accepted and record
+//! nothing yet: stick tables come later. Actions the catalogue marks "ignored" (`set-tos`,
+//! `set-log-level`, `set-nice`...) compile to no-ops as the check already warned.
+
+use crate::condition::{self, Condition};
+use crate::logformat::LogFormat;
+use crate::message::{HttpMessage, Stream, Txn};
+use crate::pattern::{MatchMethod, PatternSet};
+use crate::sample::fetch::{uri_path, uri_query, CommaValues};
+use crate::sample::{Place, SampleExpr, Value};
+use crate::{Connection, Env};
+use regex::bytes::Regex;
+use sluice_config::{Category, Diagnostic, Diagnostics};
+use sluice_model::proxy::rules::{Rule, RuleSet};
+use std::sync::Arc;
+
+/// A reply built by `return`, or by `deny`/`tarpit` with a custom response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// `content-type`, when given.
+    pub content_type: Option<Arc<str>>,
+    /// Body (static bodies are shared, not copied).
+    pub body: Arc<[u8]>,
+    /// Extra header fields (`hdr <name> <fmt>`), rendered.
+    pub headers: Vec<(Arc<str>, Vec<u8>)>,
+    /// `default-errorfiles` or no body given: the proxy's error page for `status` applies.
+    pub use_errorfile: bool,
+}
+
+/// What the rules decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// No final action: go on (to the next rule set, the backend, the server).
+    Continue,
+    /// `allow`/`accept`: stop evaluating this rule set and go on.
+    Allow,
+    /// `deny`: answer `status` (403 by default) with the error page or `reply`.
+    Deny {
+        /// Status code.
+        status: u16,
+        /// Custom response, when the rule gave one.
+        reply: Option<Reply>,
+    },
+    /// `tarpit`: hold the connection for `timeout tarpit`, then answer `status` (500).
+    Tarpit {
+        /// Status code.
+        status: u16,
+        /// Custom response, when the rule gave one.
+        reply: Option<Reply>,
+    },
+    /// `reject`: close the connection without a response.
+    Reject,
+    /// `silent-drop`: close without a response and without telling the client.
+    SilentDrop,
+    /// `redirect`: answer `code` with `Location: location`.
+    Redirect {
+        /// 301, 302, 303, 307 or 308.
+        code: u16,
+        /// The Location header value.
+        location: Vec<u8>,
+        /// `Set-Cookie` values to add (`set-cookie`, `clear-cookie`).
+        cookies: Vec<Vec<u8>>,
+    },
+    /// `return`: answer with `Reply`.
+    Return(Reply),
+    /// `auth`: answer 401 (407 in a proxy) with `WWW-Authenticate: Basic realm=...`.
+    Auth {
+        /// The realm (the proxy's name by default).
+        realm: Arc<str>,
+    },
+}
+
+#[derive(Debug)]
+enum Body {
+    Static(Arc<[u8]>),
+    Format(LogFormat),
+    Errorfile,
+}
+
+#[derive(Debug)]
+struct ReplySpec {
+    status: u16,
+    content_type: Option<Arc<str>>,
+    body: Body,
+    headers: Vec<(Arc<str>, LogFormat)>,
+}
+
+#[derive(Debug)]
+enum RedirectKind {
+    Location,
+    Prefix,
+    Scheme,
+}
+
+#[derive(Debug)]
+struct Redirect {
+    kind: RedirectKind,
+    target: LogFormat,
+    code: u16,
+    drop_query: bool,
+    append_slash: bool,
+    ignore_empty: bool,
+    cookies: Vec<Vec<u8>>,
+}
+
+#[derive(Debug)]
+enum UriPart {
+    Path,
+    PathQ,
+    Query,
+    Uri,
+    Method,
+}
+
+#[derive(Debug)]
+enum Action {
+    Allow,
+    Deny {
+        status: u16,
+        reply: Option<ReplySpec>,
+    },
+    Tarpit {
+        status: u16,
+        reply: Option<ReplySpec>,
+    },
+    Reject,
+    SilentDrop,
+    Redirect(Redirect),
+    Return(ReplySpec),
+    Auth {
+        realm: Arc<str>,
+    },
+    SetHeader {
+        name: Box<[u8]>,
+        value: LogFormat,
+    },
+    AddHeader {
+        name: Box<[u8]>,
+        value: LogFormat,
+    },
+    DelHeader {
+        name: Box<[u8]>,
+        matcher: Option<PatternSet>,
+    },
+    ReplaceHeader {
+        name: Box<[u8]>,
+        regex: Regex,
+        with: LogFormat,
+        each_value: bool,
+    },
+    Set {
+        part: UriPart,
+        value: LogFormat,
+    },
+    Replace {
+        part: UriPart,
+        regex: Regex,
+        with: LogFormat,
+    },
+    SetVar {
+        name: Box<str>,
+        expr: SampleExpr,
+    },
+    SetVarFmt {
+        name: Box<str>,
+        value: LogFormat,
+    },
+    UnsetVar {
+        name: Box<str>,
+    },
+    Capture {
+        expr: SampleExpr,
+        len: usize,
+        slot: usize,
+    },
+    SetStatus {
+        status: u16,
+        reason: Option<Box<[u8]>>,
+    },
+    /// Accepted, nothing recorded yet (stick tables, ignored knobs, data-plane modes).
+    Nothing,
+}
+
+impl Action {
+    fn is_final(&self) -> bool {
+        matches!(
+            self,
+            Action::Allow
+                | Action::Deny { .. }
+                | Action::Tarpit { .. }
+                | Action::Reject
+                | Action::SilentDrop
+                | Action::Redirect(_)
+                | Action::Return(_)
+                | Action::Auth { .. }
+        )
+    }
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct CompiledRule {
+    action: Action,
+    condition: Option<Condition>,
+}
+
+/// An ordered rule set (`http-request` rules of one proxy, for example).
+#[derive(Debug, Default)]
+pub struct RuleList {
+    rules: Vec<CompiledRule>,
+}
+
+/// Compile-time facts a rule needs from its proxy.
+pub(crate) struct RuleEnv<'a> {
+    pub proxy_name: &'a str,
+    pub captures: usize,
+}
+
+impl RuleList {
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there is no rule.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub(crate) fn push(&mut self, rule: CompiledRule) {
+        self.rules.push(rule);
+    }
+
+    /// Runs the rules on a request (or, with `response`, on a response) until a final action.
+    /// `scratch` is a reusable buffer for rendered values.
+    pub fn run(
+        &self,
+        msg: &mut dyn HttpMessage,
+        is_response: bool,
+        conn: &dyn Connection,
+        txn: &mut Txn,
+        scratch: &mut Vec<u8>,
+    ) -> Verdict {
+        for rule in &self.rules {
+            let applies = {
+                let src = stream(&*msg, is_response, conn, txn);
+                condition::holds(&rule.condition, &src)
+            };
+            if !applies {
+                continue;
+            }
+            if let Some(v) = apply(&rule.action, msg, is_response, conn, txn, scratch) {
+                return v;
+            }
+        }
+        Verdict::Continue
+    }
+
+    /// Runs TCP rules (no HTTP message): the first matching `accept`, `reject` or
+    /// `silent-drop` decides; other actions run for their effect on variables.
+    pub fn run_tcp(&self, conn: &dyn Connection, txn: &mut Txn) -> Verdict {
+        for rule in &self.rules {
+            let src = Stream {
+                conn,
+                request: None,
+                response: None,
+                vars: Some(&txn.vars),
+            };
+            if !condition::holds(&rule.condition, &src) {
+                continue;
+            }
+            match &rule.action {
+                Action::SetVar { name, expr } => {
+                    if let Some(v) = expr.eval(&src).map(Value::into_owned) {
+                        txn.vars.set(name, v);
+                    }
+                }
+                Action::UnsetVar { name } => txn.vars.unset(name),
+                Action::Allow => return Verdict::Allow,
+                Action::Reject => return Verdict::Reject,
+                Action::SilentDrop => return Verdict::SilentDrop,
+                _ => {}
+            }
+        }
+        Verdict::Continue
+    }
+}
+
+fn stream<'a>(
+    msg: &'a dyn HttpMessage,
+    is_response: bool,
+    conn: &'a dyn Connection,
+    txn: &'a Txn,
+) -> Stream<'a> {
+    Stream {
+        conn,
+        request: (!is_response).then_some(msg),
+        response: is_response.then_some(msg),
+        vars: Some(&txn.vars),
+    }
+}
+
+fn render_reply(spec: &ReplySpec, src: &Stream<'_>) -> Reply {
+    let mut buf = Vec::new();
+    let (body, use_errorfile) = match &spec.body {
+        Body::Static(b) => (b.clone(), false),
+        Body::Format(f) => {
+            f.render(src, &mut buf);
+            (Arc::from(std::mem::take(&mut buf)), false)
+        }
+        Body::Errorfile => (Arc::from(&b""[..]), true),
+    };
+    let headers = spec
+        .headers
+        .iter()
+        .map(|(n, f)| {
+            let mut v = Vec::new();
+            f.render(src, &mut v);
+            (n.clone(), v)
+        })
+        .collect();
+    Reply {
+        status: spec.status,
+        content_type: spec.content_type.clone(),
+        body,
+        headers,
+        use_errorfile,
+    }
+}
+
+/// Applies one action; `Some` for a final verdict.
+fn apply(
+    action: &Action,
+    msg: &mut dyn HttpMessage,
+    is_response: bool,
+    conn: &dyn Connection,
+    txn: &mut Txn,
+    scratch: &mut Vec<u8>,
+) -> Option<Verdict> {
+    match action {
+        Action::Allow => return Some(Verdict::Allow),
+        Action::Reject => return Some(Verdict::Reject),
+        Action::SilentDrop => return Some(Verdict::SilentDrop),
+        Action::Auth { realm } => {
+            return Some(Verdict::Auth {
+                realm: realm.clone(),
+            })
+        }
+        Action::Deny { status, reply } => {
+            let src = stream(&*msg, is_response, conn, txn);
+            return Some(Verdict::Deny {
+                status: *status,
+                reply: reply.as_ref().map(|r| render_reply(r, &src)),
+            });
+        }
+        Action::Tarpit { status, reply } => {
+            let src = stream(&*msg, is_response, conn, txn);
+            return Some(Verdict::Tarpit {
+                status: *status,
+                reply: reply.as_ref().map(|r| render_reply(r, &src)),
+            });
+        }
+        Action::Return(spec) => {
+            let src = stream(&*msg, is_response, conn, txn);
+            return Some(Verdict::Return(render_reply(spec, &src)));
+        }
+        Action::Redirect(r) => {
+            let src = stream(&*msg, is_response, conn, txn);
+            return redirect(r, &src, &*msg, scratch);
+        }
+        Action::SetHeader { name, value } => {
+            value.render(&stream(&*msg, is_response, conn, txn), scratch);
+            msg.set_header(name, scratch);
+        }
+        Action::AddHeader { name, value } => {
+            value.render(&stream(&*msg, is_response, conn, txn), scratch);
+            msg.add_header(name, scratch);
+        }
+        Action::DelHeader { name, matcher } => match matcher {
+            None => {
+                msg.remove_headers(name);
+            }
+            Some(m) => {
+                let mut i = msg.header_count();
+                while i > 0 {
+                    i -= 1;
+                    let hit = msg
+                        .header(i)
+                        .is_some_and(|(n, _)| m.matches(&Value::str(n)));
+                    if hit {
+                        msg.remove_header(i);
+                    }
+                }
+            }
+        },
+        Action::ReplaceHeader {
+            name,
+            regex,
+            with,
+            each_value,
+        } => {
+            with.render(&stream(&*msg, is_response, conn, txn), scratch);
+            replace_header(msg, name, regex, scratch, *each_value);
+        }
+        Action::Set { part, value } => {
+            value.render(&stream(&*msg, is_response, conn, txn), scratch);
+            set_part(msg, part, scratch);
+        }
+        Action::Replace { part, regex, with } => {
+            with.render(&stream(&*msg, is_response, conn, txn), scratch);
+            let current = match part {
+                UriPart::Path => uri_path(msg.uri()).to_vec(),
+                UriPart::PathQ => path_and_query(msg.uri()).to_vec(),
+                _ => msg.uri().to_vec(),
+            };
+            if let Some(caps) = regex.captures(&current) {
+                let mut out = Vec::with_capacity(current.len());
+                crate::sample::conv::expand(scratch, &caps, &mut out);
+                set_part(msg, part, &out);
+            }
+        }
+        Action::SetVar { name, expr } => {
+            let v = expr
+                .eval(&stream(&*msg, is_response, conn, txn))
+                .map(Value::into_owned);
+            if let Some(v) = v {
+                txn.vars.set(name, v);
+            }
+        }
+        Action::SetVarFmt { name, value } => {
+            value.render(&stream(&*msg, is_response, conn, txn), scratch);
+            let v = Value::string(scratch.clone());
+            txn.vars.set(name, v);
+        }
+        Action::UnsetVar { name } => txn.vars.unset(name),
+        Action::Capture { expr, len, slot } => {
+            let captured = expr.eval(&stream(&*msg, is_response, conn, txn)).map(|v| {
+                let mut out = Vec::new();
+                v.write_to(&mut out);
+                out.truncate(*len);
+                out
+            });
+            if txn.captures.len() <= *slot {
+                txn.captures.resize(*slot + 1, None);
+            }
+            if let Some(c) = txn.captures.get_mut(*slot) {
+                *c = captured;
+            }
+        }
+        Action::SetStatus { status, reason } => msg.set_status(*status, reason.as_deref()),
+        Action::Nothing => {}
+    }
+    None
+}
+
+fn path_and_query(uri: &[u8]) -> &[u8] {
+    let path = uri_path(uri);
+    let start = path.as_ptr() as usize - uri.as_ptr() as usize;
+    if path.is_empty() {
+        return uri
+            .get(uri.iter().position(|&b| b == b'?').unwrap_or(uri.len())..)
+            .unwrap_or(&[]);
+    }
+    uri.get(start..).unwrap_or(&[])
+}
+
+/// Rewrites one part of the request line.
+fn set_part(msg: &mut dyn HttpMessage, part: &UriPart, value: &[u8]) {
+    let uri = msg.uri();
+    let path = uri_path(uri);
+    let path_start = if path.is_empty() {
+        uri.iter().position(|&b| b == b'?').unwrap_or(uri.len())
+    } else {
+        path.as_ptr() as usize - uri.as_ptr() as usize
+    };
+    let prefix = uri.get(..path_start).unwrap_or(&[]);
+    let query = uri_query(uri);
+    let mut out = Vec::with_capacity(uri.len() + value.len());
+    match part {
+        UriPart::Method => {
+            msg.set_method(value);
+            return;
+        }
+        UriPart::Uri => out.extend_from_slice(value),
+        UriPart::Path => {
+            out.extend_from_slice(prefix);
+            out.extend_from_slice(value);
+            if let Some(q) = query {
+                out.push(b'?');
+                out.extend_from_slice(q);
+            }
+        }
+        UriPart::PathQ => {
+            out.extend_from_slice(prefix);
+            out.extend_from_slice(value);
+        }
+        UriPart::Query => {
+            out.extend_from_slice(prefix);
+            out.extend_from_slice(path);
+            // An empty value keeps the `?`, a leading `?` in the value is not doubled.
+            let value = value.strip_prefix(b"?").unwrap_or(value);
+            out.push(b'?');
+            out.extend_from_slice(value);
+        }
+    }
+    msg.set_uri(&out);
+}
+
+fn replace_header(
+    msg: &mut dyn HttpMessage,
+    name: &[u8],
+    regex: &Regex,
+    with: &[u8],
+    each_value: bool,
+) {
+    let mut i = 0;
+    let mut new_value = Vec::new();
+    while let Some(idx) = msg.find_header(name, i) {
+        i = idx + 1;
+        let Some((_, value)) = msg.header(idx) else {
+            break;
+        };
+        new_value.clear();
+        let mut changed = false;
+        if each_value {
+            for (n, part) in CommaValues::new(value).enumerate() {
+                if n > 0 {
+                    new_value.extend_from_slice(b", ");
+                }
+                match regex.captures(part) {
+                    Some(caps) => {
+                        crate::sample::conv::expand(with, &caps, &mut new_value);
+                        changed = true;
+                    }
+                    None => new_value.extend_from_slice(part),
+                }
+            }
+        } else if let Some(caps) = regex.captures(value) {
+            crate::sample::conv::expand(with, &caps, &mut new_value);
+            changed = true;
+        }
+        if changed {
+            msg.set_header_value(idx, &new_value);
+        }
+    }
+}
+
+fn redirect(
+    r: &Redirect,
+    src: &Stream<'_>,
+    msg: &dyn HttpMessage,
+    scratch: &mut Vec<u8>,
+) -> Option<Verdict> {
+    r.target.render(src, scratch);
+    if scratch.is_empty() && r.ignore_empty {
+        return None;
+    }
+    let uri = msg.uri();
+    let path = uri_path(uri);
+    let query = if r.drop_query { None } else { uri_query(uri) };
+    let mut location = Vec::with_capacity(scratch.len() + uri.len() + 16);
+    let add_path = |location: &mut Vec<u8>| {
+        location.extend_from_slice(path);
+        if r.append_slash && !path.ends_with(b"/") {
+            location.push(b'/');
+        }
+        if let Some(q) = query {
+            location.push(b'?');
+            location.extend_from_slice(q);
+        }
+    };
+    match r.kind {
+        RedirectKind::Location => {
+            location.extend_from_slice(scratch);
+            if r.append_slash && !location.ends_with(b"/") {
+                location.push(b'/');
+            }
+        }
+        RedirectKind::Prefix => {
+            // A prefix of "/" means none, so that relative redirects keep working.
+            if scratch.as_slice() != b"/" {
+                location.extend_from_slice(scratch);
+            }
+            add_path(&mut location);
+        }
+        RedirectKind::Scheme => {
+            let host = msg
+                .find_header(b"host", 0)
+                .and_then(|i| msg.header(i))
+                .map(|(_, v)| v)?;
+            location.extend_from_slice(scratch);
+            location.extend_from_slice(b"://");
+            location.extend_from_slice(host);
+            add_path(&mut location);
+        }
+    }
+    Some(Verdict::Redirect {
+        code: r.code,
+        location,
+        cookies: r.cookies.clone(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Compilation
+
+fn place_of(set: RuleSet) -> Place {
+    match set {
+        RuleSet::HttpRequest => Place::HttpRequest,
+        RuleSet::HttpResponse | RuleSet::HttpAfterResponse => Place::HttpResponse,
+        RuleSet::TcpRequestConnection | RuleSet::TcpRequestSession => Place::TcpConnection,
+        RuleSet::TcpRequestContent => Place::TcpContent,
+        RuleSet::TcpResponseContent => Place::HttpResponse,
+    }
+}
+
+pub(crate) fn set_keyword(set: RuleSet) -> &'static str {
+    match set {
+        RuleSet::HttpRequest => "http-request",
+        RuleSet::HttpResponse => "http-response",
+        RuleSet::HttpAfterResponse => "http-after-response",
+        RuleSet::TcpRequestConnection => "tcp-request connection",
+        RuleSet::TcpRequestSession => "tcp-request session",
+        RuleSet::TcpRequestContent => "tcp-request content",
+        RuleSet::TcpResponseContent => "tcp-response content",
+    }
+}
+
+/// Compiles one model rule.
+pub(crate) fn compile_rule(
+    rule: &Rule,
+    renv: &mut RuleEnv<'_>,
+    env: &mut Env<'_>,
+    warnings: &mut Diagnostics,
+) -> Result<CompiledRule, Diagnostic> {
+    let place = place_of(rule.set);
+    let keyword = format!("{} {}", set_keyword(rule.set), rule.action);
+    let err = |message: String| {
+        Diagnostic::error(
+            Category::Semantic,
+            "rule-invalid",
+            format!("'{keyword}': {message}"),
+        )
+        .at(rule.location)
+    };
+    let action = compile_action(&rule.action, &rule.args, place, renv, env).map_err(err)?;
+    let condition = match &rule.condition {
+        Some(c) => Some(Condition::compile(c, place, &keyword, env, warnings)?),
+        None => None,
+    };
+    if action.is_final()
+        && matches!(rule.set, RuleSet::TcpRequestConnection)
+        && !matches!(action, Action::Allow | Action::Reject | Action::SilentDrop)
+    {
+        return Err(err(
+            "only 'accept', 'reject' and 'silent-drop' end connection rules".into(),
+        ));
+    }
+    Ok(CompiledRule { action, condition })
+}
+
+/// Compiles a `redirect` proxy line (`redirect location /x code 301 if cond`).
+pub(crate) fn compile_redirect_line(
+    args: &[String],
+    condition: Option<Condition>,
+    env: &mut Env<'_>,
+) -> Result<CompiledRule, String> {
+    Ok(CompiledRule {
+        action: Action::Redirect(parse_redirect(args, Place::HttpRequest, env)?),
+        condition,
+    })
+}
+
+fn arg<'a>(args: &'a [String], i: usize, what: &str) -> Result<&'a str, String> {
+    args.get(i)
+        .map(String::as_str)
+        .ok_or_else(|| format!("expects {what}"))
+}
+
+fn status_arg(text: &str, lo: u16, hi: u16) -> Result<u16, String> {
+    text.parse::<u16>()
+        .ok()
+        .filter(|s| (lo..=hi).contains(s))
+        .ok_or_else(|| format!("status '{text}' is invalid (expects {lo} to {hi})"))
+}
+
+fn paren_arg(action: &str) -> Option<&str> {
+    let open = action.find('(')?;
+    action.get(open + 1..)?.strip_suffix(')')
+}
+
+fn compile_action(
+    action: &str,
+    args: &[String],
+    place: Place,
+    renv: &mut RuleEnv<'_>,
+    env: &mut Env<'_>,
+) -> Result<Action, String> {
+    let base = action.split('(').next().unwrap_or(action);
+    let fmt = |i: usize, what: &str, env: &mut Env<'_>| -> Result<LogFormat, String> {
+        LogFormat::compile(arg(args, i, what)?, place, env)
+    };
+    let name = |i: usize| -> Result<Box<[u8]>, String> {
+        Ok(arg(args, i, "a header name")?.as_bytes().into())
+    };
+    Ok(match base {
+        "allow" | "accept" => Action::Allow,
+        "reject" => Action::Reject,
+        "silent-drop" => Action::SilentDrop,
+        "deny" => {
+            let (status, reply) = parse_deny(args, 403, place, env)?;
+            Action::Deny { status, reply }
+        }
+        "tarpit" => {
+            let (status, reply) = parse_deny(args, 500, place, env)?;
+            Action::Tarpit { status, reply }
+        }
+        "return" => Action::Return(parse_reply(args, 200, place, env)?),
+        "redirect" => Action::Redirect(parse_redirect(args, place, env)?),
+        "auth" => {
+            let realm = match args.first().map(String::as_str) {
+                Some("realm") => arg(args, 1, "a realm after 'realm'")?,
+                Some(other) => {
+                    return Err(format!("unexpected '{other}' (expects 'realm <realm>')"))
+                }
+                None => renv.proxy_name,
+            };
+            Action::Auth {
+                realm: realm.into(),
+            }
+        }
+        "set-header" => Action::SetHeader {
+            name: name(0)?,
+            value: fmt(1, "a header name and a value", env)?,
+        },
+        "add-header" => Action::AddHeader {
+            name: name(0)?,
+            value: fmt(1, "a header name and a value", env)?,
+        },
+        "del-header" => {
+            let name = name(0)?;
+            let matcher = match args.get(1).map(String::as_str) {
+                None => None,
+                Some("-m") => {
+                    let m = arg(args, 2, "a matching method after '-m'")?;
+                    let method = match MatchMethod::parse(m) {
+                        Some(m @ (MatchMethod::Str | MatchMethod::Beg | MatchMethod::End | MatchMethod::Sub | MatchMethod::Reg)) => m,
+                        _ => return Err(format!("matching method '{m}' is not supported (expects str, beg, end, sub or reg)")),
+                    };
+                    let pattern = std::str::from_utf8(&name)
+                        .map_err(|_| "header name is not text".to_string())?;
+                    Some(PatternSet::new(method, true, [pattern])?)
+                }
+                Some(other) => return Err(format!("unexpected '{other}' (expects '-m <method>')")),
+            };
+            Action::DelHeader { name, matcher }
+        }
+        "replace-header" | "replace-value" => Action::ReplaceHeader {
+            name: name(0)?,
+            regex: regex_arg(args, 1)?,
+            with: fmt(2, "a header name, a regex and a replacement", env)?,
+            each_value: base == "replace-value",
+        },
+        "set-path" => Action::Set {
+            part: UriPart::Path,
+            value: fmt(0, "a path", env)?,
+        },
+        "set-pathq" => Action::Set {
+            part: UriPart::PathQ,
+            value: fmt(0, "a path", env)?,
+        },
+        "set-query" => Action::Set {
+            part: UriPart::Query,
+            value: fmt(0, "a query string", env)?,
+        },
+        "set-uri" => Action::Set {
+            part: UriPart::Uri,
+            value: fmt(0, "a URI", env)?,
+        },
+        "set-method" => Action::Set {
+            part: UriPart::Method,
+            value: fmt(0, "a method", env)?,
+        },
+        "replace-path" | "replace-pathq" | "replace-uri" => Action::Replace {
+            part: match base {
+                "replace-path" => UriPart::Path,
+                "replace-pathq" => UriPart::PathQ,
+                _ => UriPart::Uri,
+            },
+            regex: regex_arg(args, 0)?,
+            with: fmt(1, "a regex and a replacement", env)?,
+        },
+        "set-var" | "set-var-fmt" => {
+            let var = paren_arg(action)
+                .ok_or("expects a variable name in parentheses, e.g. 'set-var(txn.x)'")?;
+            let var = var.split(',').next().unwrap_or(var);
+            let var: Box<str> = crate::sample::check_var(var)?.into();
+            if base == "set-var" {
+                let expr = SampleExpr::compile(arg(args, 0, "a sample expression")?, place, env)?;
+                Action::SetVar { name: var, expr }
+            } else {
+                Action::SetVarFmt {
+                    name: var,
+                    value: fmt(0, "a log-format value", env)?,
+                }
+            }
+        }
+        "unset-var" => {
+            let var = paren_arg(action)
+                .ok_or("expects a variable name in parentheses, e.g. 'unset-var(txn.x)'")?;
+            Action::UnsetVar {
+                name: crate::sample::check_var(var)?.into(),
+            }
+        }
+        "capture" => {
+            let expr = SampleExpr::compile(arg(args, 0, "a sample expression")?, place, env)?;
+            let (len, slot) = match args.get(1).map(String::as_str) {
+                Some("len") => {
+                    let len = arg(args, 2, "a length after 'len'")?
+                        .parse::<usize>()
+                        .map_err(|_| "length must be a positive integer".to_string())?;
+                    renv.captures += 1;
+                    (len, renv.captures - 1)
+                }
+                Some("id") => {
+                    let id = arg(args, 2, "an id after 'id'")?
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|id| *id < 64)
+                        .ok_or("id must be an integer below 64")?;
+                    (usize::MAX, id)
+                }
+                _ => return Err("expects 'len <length>' or 'id <id>' after the sample".into()),
+            };
+            Action::Capture { expr, len, slot }
+        }
+        "set-status" => {
+            let status = status_arg(arg(args, 0, "a status code")?, 100, 999)?;
+            let reason = match args.get(1).map(String::as_str) {
+                Some("reason") => Some(arg(args, 2, "a reason after 'reason'")?.as_bytes().into()),
+                Some(other) => {
+                    return Err(format!("unexpected '{other}' (expects 'reason <text>')"))
+                }
+                None => None,
+            };
+            Action::SetStatus { status, reason }
+        }
+        // Stick tables come later: tracking is accepted and records nothing yet.
+        "track-sc0" | "track-sc1" | "track-sc2" | "sc-inc-gpc" | "sc-inc-gpc0" | "sc-inc-gpc1"
+        | "sc-set-gpt" | "sc-set-gpt0" | "sc-add-gpc" => Action::Nothing,
+        // Handled by the data plane or ignored with a warning at check time.
+        "expect-proxy"
+        | "switch-mode"
+        | "close"
+        | "set-tos"
+        | "set-mark"
+        | "set-nice"
+        | "set-log-level"
+        | "do-log"
+        | "set-fc-tos"
+        | "set-fc-mark"
+        | "set-bc-tos"
+        | "set-bc-mark"
+        | "set-priority-class"
+        | "set-priority-offset" => Action::Nothing,
+        other => return Err(format!("action '{other}' is not implemented by Sluice yet")),
+    })
+}
+
+fn regex_arg(args: &[String], i: usize) -> Result<Regex, String> {
+    let text = arg(args, i, "a regex")?;
+    Regex::new(text).map_err(|e| format!("invalid regex '{text}': {e}"))
+}
+
+fn parse_deny(
+    args: &[String],
+    default: u16,
+    place: Place,
+    env: &mut Env<'_>,
+) -> Result<(u16, Option<ReplySpec>), String> {
+    match args.first().map(String::as_str) {
+        None => Ok((default, None)),
+        Some("deny_status") => {
+            let status = status_arg(arg(args, 1, "a status after 'deny_status'")?, 200, 599)?;
+            if args.len() > 2 {
+                return Err(format!(
+                    "unexpected '{}' after the status",
+                    args.get(2).map_or("", String::as_str)
+                ));
+            }
+            Ok((status, None))
+        }
+        Some(_) => {
+            let reply = parse_reply(args, default, place, env)?;
+            Ok((reply.status, Some(reply)))
+        }
+    }
+}
+
+fn parse_reply(
+    args: &[String],
+    default: u16,
+    place: Place,
+    env: &mut Env<'_>,
+) -> Result<ReplySpec, String> {
+    let mut spec = ReplySpec {
+        status: default,
+        content_type: None,
+        body: Body::Errorfile,
+        headers: Vec::new(),
+    };
+    let mut i = 0;
+    while let Some(word) = args.get(i) {
+        let value = |n: usize| arg(args, i + n, &format!("a value after '{word}'"));
+        match word.as_str() {
+            "status" => spec.status = status_arg(value(1)?, 200, 599)?,
+            "content-type" => spec.content_type = Some(value(1)?.into()),
+            "default-errorfiles" => {
+                spec.body = Body::Errorfile;
+                i += 1;
+                continue;
+            }
+            "string" => spec.body = Body::Static(Arc::from(value(1)?.as_bytes())),
+            "lf-string" => spec.body = Body::Format(LogFormat::compile(value(1)?, place, env)?),
+            "file" | "errorfile" => spec.body = Body::Static(Arc::from(env.read_file(value(1)?)?.into_bytes())),
+            "lf-file" => spec.body = Body::Format(LogFormat::compile(&env.read_file(value(1)?)?, place, env)?),
+            "hdr" => {
+                let n = value(1)?;
+                let f = LogFormat::compile(value(2)?, place, env)?;
+                spec.headers.push((n.into(), f));
+                i += 3;
+                continue;
+            }
+            "errorfiles" => return Err("'errorfiles' replies are not supported by Sluice yet".into()),
+            other => return Err(format!("unexpected '{other}' (expects status, content-type, string, lf-string, file, lf-file, errorfile, default-errorfiles or hdr)")),
+        }
+        i += 2;
+    }
+    if spec.content_type.is_none() && !matches!(spec.body, Body::Errorfile) {
+        return Err("a body needs a 'content-type'".into());
+    }
+    Ok(spec)
+}
+
+fn parse_redirect(args: &[String], place: Place, env: &mut Env<'_>) -> Result<Redirect, String> {
+    let kind = match arg(args, 0, "'location', 'prefix' or 'scheme'")? {
+        "location" => RedirectKind::Location,
+        "prefix" => RedirectKind::Prefix,
+        "scheme" => RedirectKind::Scheme,
+        other => {
+            return Err(format!(
+                "unexpected '{other}' (expects 'location', 'prefix' or 'scheme')"
+            ))
+        }
+    };
+    let target = LogFormat::compile(arg(args, 1, "a target")?, place, env)?;
+    let mut r = Redirect {
+        kind,
+        target,
+        code: 302,
+        drop_query: false,
+        append_slash: false,
+        ignore_empty: false,
+        cookies: Vec::new(),
+    };
+    let mut i = 2;
+    while let Some(word) = args.get(i) {
+        match word.as_str() {
+            "code" => {
+                let code = arg(args, i + 1, "a code after 'code'")?;
+                r.code = code
+                    .parse()
+                    .ok()
+                    .filter(|c| matches!(c, 301 | 302 | 303 | 307 | 308))
+                    .ok_or_else(|| format!("code '{code}' is invalid (expects 301, 302, 303, 307 or 308)"))?;
+                i += 1;
+            }
+            "drop-query" => r.drop_query = true,
+            "append-slash" => r.append_slash = true,
+            "ignore-empty" => r.ignore_empty = true,
+            "set-cookie" => {
+                let c = arg(args, i + 1, "a cookie after 'set-cookie'")?;
+                r.cookies.push(format!("{c}; path=/").into_bytes());
+                i += 1;
+            }
+            "clear-cookie" => {
+                let c = arg(args, i + 1, "a cookie after 'clear-cookie'")?;
+                let c = c.trim_end_matches('=');
+                r.cookies.push(format!("{c}=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/").into_bytes());
+                i += 1;
+            }
+            other => return Err(format!("unexpected '{other}' (expects code, drop-query, append-slash, ignore-empty, set-cookie or clear-cookie)")),
+        }
+        i += 1;
+    }
+    Ok(r)
+}

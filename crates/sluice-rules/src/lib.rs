@@ -1,0 +1,525 @@
+//! # sluice-rules
+//!
+//! Evaluates HAProxy's ACLs, conditions and rule actions. A proxy's rules are compiled once
+//! from the typed configuration ([`sluice_model::Model`]) into [`CompiledProxyRules`]:
+//! sample expressions are checked against the fetch and converter [`registry`](sample::registry),
+//! pattern and map files are read, regexes compiled. The data plane then runs them per request
+//! through traits it implements ([`HttpMessage`], [`Connection`]); nothing here does I/O
+//! after compilation.
+//!
+//! ```
+//! use sluice_config::{read_str, ReadOptions};
+//! use sluice_model::{build, BuildOptions};
+//! use sluice_rules::{compile, CompileOptions, SimpleConnection, SimpleMessage, Txn, Verdict};
+//!
+//! let text = "frontend web\n    mode http\n    bind :80\n    timeout client 5s\n\
+//!             acl admin path_beg /admin\n    http-request deny if admin\n\
+//!             default_backend app\n\
+//!             backend app\n    mode http\n    timeout connect 5s\n    timeout server 5s\n    server a 127.0.0.1:8080\n";
+//! let (tree, _) = read_str("t.cfg", text, &ReadOptions::default());
+//! let (model, _) = build(&tree, &BuildOptions::default());
+//! let rules = compile(&model, "web", &CompileOptions::default()).unwrap();
+//!
+//! let conn = SimpleConnection::new("192.0.2.1:40000", "127.0.0.1:80");
+//! let mut txn = Txn::new();
+//! let mut req = SimpleMessage::request("GET", "/admin/x", &[("Host", "a")]);
+//! let verdict = rules.run_http_request(&mut req, &conn, &mut txn);
+//! assert_eq!(verdict, Verdict::Deny { status: 403, reply: None });
+//! ```
+//!
+//! Order of evaluation (the data plane drives it): frontend `http-request` rules and
+//! `redirect` lines ([`CompiledProxyRules::run_http_request`]), then
+//! [`select_backend`](CompiledProxyRules::select_backend), then the backend's request rules
+//! and [`select_server`](CompiledProxyRules::select_server); on the way back the backend's
+//! `http-response` rules, then the frontend's.
+
+#![deny(missing_docs)]
+// Diagnostics are large but built only while compiling a configuration, never per request.
+#![allow(clippy::result_large_err)]
+
+pub mod acl;
+pub mod actions;
+pub mod condition;
+mod host;
+pub mod logformat;
+pub mod message;
+pub mod pattern;
+pub mod sample;
+mod tls;
+
+pub use actions::{Reply, RuleList, Verdict};
+pub use condition::Condition;
+pub use logformat::LogFormat;
+pub use message::{
+    Connection, HttpMessage, NoConnection, SampleSource, SimpleConnection, SimpleMessage, Stream,
+    Txn, Vars,
+};
+pub use sample::{SampleExpr, SampleType, Value};
+
+use acl::{AclExpr, NamedAcl};
+use pattern::MatchMethod;
+use sample::map::Map;
+use sample::Place;
+use sluice_config::{Category, Diagnostic, Diagnostics, Location};
+use sluice_model::proxy::rules::RuleSet;
+use sluice_model::proxy::{condition as model_condition, BackendName, Proxy};
+use sluice_model::Model;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// How to compile.
+#[derive(Clone, Debug, Default)]
+pub struct CompileOptions {
+    /// Directory relative pattern and map files are read from (the current directory when
+    /// `None`, as HAProxy does).
+    pub base_dir: Option<PathBuf>,
+}
+
+/// Compile-time state shared by one proxy's rules: named ACLs and loaded files.
+pub(crate) struct Env<'m> {
+    model: &'m Model,
+    proxy: &'m Proxy,
+    base_dir: Option<PathBuf>,
+    maps: HashMap<(String, MatchMethod, SampleType), Arc<Map>>,
+    named: HashMap<String, Arc<NamedAcl>>,
+}
+
+impl<'m> Env<'m> {
+    fn new(model: &'m Model, proxy: &'m Proxy, options: &CompileOptions) -> Self {
+        Self {
+            model,
+            proxy,
+            base_dir: options.base_dir.clone(),
+            maps: HashMap::new(),
+            named: HashMap::new(),
+        }
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        match &self.base_dir {
+            Some(base) if !file.starts_with('/') => base.join(file),
+            _ => PathBuf::from(file),
+        }
+    }
+
+    /// Reads a pattern, map or reply file.
+    pub(crate) fn read_file(&self, file: &str) -> Result<String, String> {
+        let path = self.path(file);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            format!(
+                "failed to open file '{file}': {}",
+                sluice_config::diagnostic::os_reason(&e)
+            )
+        })?;
+        String::from_utf8(bytes).map_err(|_| format!("file '{file}' is not valid UTF-8 text"))
+    }
+
+    pub(crate) fn load_map(
+        &mut self,
+        file: &str,
+        method: MatchMethod,
+        out: SampleType,
+    ) -> Result<Arc<Map>, String> {
+        let key = (file.to_string(), method, out);
+        if let Some(m) = self.maps.get(&key) {
+            return Ok(m.clone());
+        }
+        let text = self.read_file(file)?;
+        let map = Arc::new(
+            Map::parse(&text, method, out).map_err(|e| format!("map file '{file}': {e}"))?,
+        );
+        self.maps.insert(key, map.clone());
+        Ok(map)
+    }
+
+    pub(crate) fn check_backend(&self, name: &str) -> Result<(), String> {
+        if self.model.backend(name).is_some() || self.model.proxies.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("no such backend '{name}'"))
+        }
+    }
+
+    pub(crate) fn check_server(&self, backend: &str, server: &str) -> Result<(), String> {
+        if self.model.proxies.is_empty() {
+            return Ok(());
+        }
+        let be = self
+            .model
+            .backend(backend)
+            .ok_or_else(|| format!("no such backend '{backend}'"))?;
+        if be.servers.iter().any(|s| s.name == server) {
+            Ok(())
+        } else {
+            Err(format!("no such server '{server}' in backend '{backend}'"))
+        }
+    }
+
+    /// The named ACL `name`: the proxy's lines of that name, else a pre-defined ACL.
+    pub(crate) fn named_acl(
+        &mut self,
+        name: &str,
+        location: Location,
+    ) -> Result<Arc<NamedAcl>, Diagnostic> {
+        if let Some(acl) = self.named.get(name) {
+            return Ok(acl.clone());
+        }
+        let proxy = self.proxy;
+        let lines: Vec<_> = proxy.acls.iter().filter(|a| a.name == name).collect();
+        let acl = if lines.is_empty() {
+            match acl::predefined(name, location, self) {
+                Some(r) => r?,
+                None => {
+                    return Err(Diagnostic::error(
+                        Category::Semantic,
+                        "acl-unknown",
+                        format!("no such ACL : '{name}'"),
+                    )
+                    .at(location))
+                }
+            }
+        } else {
+            let mut compiled = Vec::with_capacity(lines.len());
+            for line in lines {
+                compiled.push(AclExpr::compile(line, Place::Any, self)?);
+            }
+            NamedAcl::new(name, compiled)
+        };
+        let acl = Arc::new(acl);
+        self.named.insert(name.to_string(), acl.clone());
+        Ok(acl)
+    }
+}
+
+/// A backend chosen by `use_backend` or `default_backend`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend<'r> {
+    /// A name checked when the configuration was loaded.
+    Static(&'r str),
+    /// A name built per request (`%[req.hdr(host),lower]`); the data plane checks it exists.
+    Dynamic(String),
+}
+
+#[derive(Debug)]
+enum Target {
+    Static(String),
+    Dynamic(LogFormat),
+}
+
+impl Target {
+    fn compile(name: &BackendName, env: &mut Env<'_>) -> Result<Self, String> {
+        Ok(match name {
+            BackendName::Static(s) => Target::Static(s.clone()),
+            BackendName::Dynamic(f) => {
+                Target::Dynamic(LogFormat::compile(f, Place::HttpRequest, env)?)
+            }
+        })
+    }
+
+    fn resolve(&self, src: &dyn SampleSource) -> Backend<'_> {
+        match self {
+            Target::Static(s) => Backend::Static(s),
+            Target::Dynamic(f) => {
+                let mut out = Vec::new();
+                f.render(src, &mut out);
+                Backend::Dynamic(String::from_utf8_lossy(&out).into_owned())
+            }
+        }
+    }
+}
+
+/// Everything one proxy evaluates per request.
+#[derive(Debug)]
+pub struct CompiledProxyRules {
+    /// The proxy's name.
+    pub name: String,
+    /// `http-request` rules.
+    pub http_request: RuleList,
+    /// `redirect` lines (run after `http-request` rules, as HAProxy does).
+    pub redirects: RuleList,
+    /// `http-response` rules.
+    pub http_response: RuleList,
+    /// `http-after-response` rules.
+    pub http_after_response: RuleList,
+    /// `tcp-request connection` rules.
+    pub tcp_connection: RuleList,
+    /// `tcp-request session` rules.
+    pub tcp_session: RuleList,
+    /// `tcp-request content` rules.
+    pub tcp_content: RuleList,
+    /// `tcp-response content` rules.
+    pub tcp_response: RuleList,
+    use_backends: Vec<(Target, Option<Condition>)>,
+    default_backend: Option<Target>,
+    use_servers: Vec<(String, Option<Condition>)>,
+    /// Warnings found while compiling (ACLs that can never match where they are used).
+    pub warnings: Diagnostics,
+}
+
+impl CompiledProxyRules {
+    /// Runs `http-request` rules then `redirect` lines on a request.
+    pub fn run_http_request(
+        &self,
+        msg: &mut dyn HttpMessage,
+        conn: &dyn Connection,
+        txn: &mut Txn,
+    ) -> Verdict {
+        let mut scratch = std::mem::take(&mut txn.scratch);
+        let mut verdict = self.http_request.run(msg, false, conn, txn, &mut scratch);
+        if matches!(verdict, Verdict::Continue | Verdict::Allow) {
+            let after = self.redirects.run(msg, false, conn, txn, &mut scratch);
+            if after != Verdict::Continue {
+                verdict = after;
+            }
+        }
+        txn.scratch = scratch;
+        verdict
+    }
+
+    /// Runs `http-response` rules on a response.
+    pub fn run_http_response(
+        &self,
+        msg: &mut dyn HttpMessage,
+        conn: &dyn Connection,
+        txn: &mut Txn,
+    ) -> Verdict {
+        let mut scratch = std::mem::take(&mut txn.scratch);
+        let verdict = self.http_response.run(msg, true, conn, txn, &mut scratch);
+        txn.scratch = scratch;
+        verdict
+    }
+
+    /// Runs `http-after-response` rules on a response (including generated ones).
+    pub fn run_http_after_response(
+        &self,
+        msg: &mut dyn HttpMessage,
+        conn: &dyn Connection,
+        txn: &mut Txn,
+    ) -> Verdict {
+        let mut scratch = std::mem::take(&mut txn.scratch);
+        let verdict = self
+            .http_after_response
+            .run(msg, true, conn, txn, &mut scratch);
+        txn.scratch = scratch;
+        verdict
+    }
+
+    /// The backend for this request: the first `use_backend` whose condition holds, else
+    /// `default_backend`, else `None` (a backend-capable proxy serves itself).
+    pub fn select_backend(
+        &self,
+        msg: &dyn HttpMessage,
+        conn: &dyn Connection,
+        txn: &Txn,
+    ) -> Option<Backend<'_>> {
+        let src = Stream {
+            conn,
+            request: Some(msg),
+            response: None,
+            vars: Some(&txn.vars),
+        };
+        self.select_backend_from(&src)
+    }
+
+    /// [`select_backend`](Self::select_backend) for TCP mode (no HTTP message).
+    pub fn select_backend_from(&self, src: &dyn SampleSource) -> Option<Backend<'_>> {
+        for (target, cond) in &self.use_backends {
+            if condition::holds_opt(cond, src) {
+                return Some(target.resolve(src));
+            }
+        }
+        self.default_backend.as_ref().map(|t| t.resolve(src))
+    }
+
+    /// The server a `use-server` line forces, if any.
+    pub fn select_server(&self, src: &dyn SampleSource) -> Option<&str> {
+        self.use_servers
+            .iter()
+            .find(|(_, cond)| condition::holds_opt(cond, src))
+            .map(|(s, _)| s.as_str())
+    }
+}
+
+/// Compiles the rules of the proxy `proxy_name`.
+pub fn compile(
+    model: &Model,
+    proxy_name: &str,
+    options: &CompileOptions,
+) -> Result<CompiledProxyRules, Diagnostics> {
+    let Some(proxy) = model.proxies.iter().find(|p| p.name == proxy_name) else {
+        let mut d = Diagnostics::new();
+        d.push(Diagnostic::error(
+            Category::Semantic,
+            "proxy-unknown",
+            format!("no such proxy '{proxy_name}'"),
+        ));
+        return Err(d);
+    };
+    compile_proxy(model, proxy, options)
+}
+
+/// Compiles every frontend, backend and listen section; errors of all proxies are collected.
+pub fn compile_all(
+    model: &Model,
+    options: &CompileOptions,
+) -> Result<Vec<CompiledProxyRules>, Diagnostics> {
+    let mut out = Vec::new();
+    let mut errors = Diagnostics::new();
+    for proxy in &model.proxies {
+        match compile_proxy(model, proxy, options) {
+            Ok(r) => out.push(r),
+            Err(d) => errors.extend(d),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn compile_proxy(
+    model: &Model,
+    proxy: &Proxy,
+    options: &CompileOptions,
+) -> Result<CompiledProxyRules, Diagnostics> {
+    let mut env = Env::new(model, proxy, options);
+    let mut errors = Diagnostics::new();
+    let mut warnings = Diagnostics::new();
+    let mut out = CompiledProxyRules {
+        name: proxy.name.clone(),
+        http_request: RuleList::default(),
+        redirects: RuleList::default(),
+        http_response: RuleList::default(),
+        http_after_response: RuleList::default(),
+        tcp_connection: RuleList::default(),
+        tcp_session: RuleList::default(),
+        tcp_content: RuleList::default(),
+        tcp_response: RuleList::default(),
+        use_backends: Vec::new(),
+        default_backend: None,
+        use_servers: Vec::new(),
+        warnings: Diagnostics::new(),
+    };
+    let mut renv = actions::RuleEnv {
+        proxy_name: &proxy.name,
+        captures: 0,
+    };
+    for rule in &proxy.rules {
+        match actions::compile_rule(rule, &mut renv, &mut env, &mut warnings) {
+            Ok(r) => match rule.set {
+                RuleSet::HttpRequest => out.http_request.push(r),
+                RuleSet::HttpResponse => out.http_response.push(r),
+                RuleSet::HttpAfterResponse => out.http_after_response.push(r),
+                RuleSet::TcpRequestConnection => out.tcp_connection.push(r),
+                RuleSet::TcpRequestSession => out.tcp_session.push(r),
+                RuleSet::TcpRequestContent => out.tcp_content.push(r),
+                RuleSet::TcpResponseContent => out.tcp_response.push(r),
+            },
+            Err(d) => errors.push(d),
+        }
+    }
+    for ub in &proxy.use_backends {
+        let cond = match &ub.condition {
+            Some(c) => match Condition::compile(
+                c,
+                Place::HttpRequest,
+                "use_backend",
+                &mut env,
+                &mut warnings,
+            ) {
+                Ok(c) => Some(c),
+                Err(d) => {
+                    errors.push(d);
+                    continue;
+                }
+            },
+            None => None,
+        };
+        match Target::compile(&ub.target, &mut env) {
+            Ok(t) => out.use_backends.push((t, cond)),
+            Err(e) => errors.push(
+                Diagnostic::error(
+                    Category::Semantic,
+                    "use-backend-invalid",
+                    format!("'use_backend': {e}"),
+                )
+                .at(ub.location),
+            ),
+        }
+    }
+    if let Some(db) = &proxy.default_backend {
+        match Target::compile(&db.value, &mut env) {
+            Ok(t) => out.default_backend = Some(t),
+            Err(e) => errors.push(
+                Diagnostic::error(
+                    Category::Semantic,
+                    "default-backend-invalid",
+                    format!("'default_backend': {e}"),
+                )
+                .at(db.location),
+            ),
+        }
+    }
+    for stmt in &proxy.other {
+        let keyword = stmt.keyword();
+        if keyword != "redirect" && keyword != "use-server" {
+            continue;
+        }
+        let cond_at = model_condition::find(stmt, 1);
+        let end = cond_at.unwrap_or(stmt.words.len());
+        let args: Vec<String> = stmt
+            .words
+            .get(1..end)
+            .unwrap_or(&[])
+            .iter()
+            .map(|w| w.text.clone())
+            .collect();
+        let cond = match cond_at {
+            Some(i) => {
+                let mut parse_diags = Diagnostics::new();
+                let parsed = model_condition::parse(stmt, i, &mut parse_diags);
+                match parsed {
+                    Ok(c) => match Condition::compile(
+                        &c,
+                        Place::HttpRequest,
+                        keyword,
+                        &mut env,
+                        &mut warnings,
+                    ) {
+                        Ok(c) => Some(c),
+                        Err(d) => {
+                            errors.push(d);
+                            continue;
+                        }
+                    },
+                    // The model reported it already.
+                    Err(_) => continue,
+                }
+            }
+            None => None,
+        };
+        if keyword == "redirect" {
+            match actions::compile_redirect_line(&args, cond, &mut env) {
+                Ok(r) => out.redirects.push(r),
+                Err(e) => errors.push(
+                    Diagnostic::error(
+                        Category::Semantic,
+                        "rule-invalid",
+                        format!("'redirect': {e}"),
+                    )
+                    .at(stmt.location),
+                ),
+            }
+        } else if let Some(server) = args.first() {
+            out.use_servers.push((server.clone(), cond));
+        }
+    }
+    if errors.is_empty() {
+        out.warnings = warnings;
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}

@@ -1,0 +1,273 @@
+//! Log-format strings as rule arguments take them (`X-Client-IP %[src]`,
+//! `%[req.hdr(host),lower]`, `%ci:%cp`): compiled once into literal text, sample expressions
+//! and aliases, rendered per request into a caller's buffer.
+//!
+//! Only the aliases rule values need are here; full log lines belong to the logging code.
+
+use crate::sample::{Place, SampleExpr};
+use crate::{Env, SampleSource};
+use std::io::Write;
+
+/// The `%<alias>` fields supported in rule values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alias {
+    /// `%ci`: client address.
+    ClientIp,
+    /// `%cp`: client port.
+    ClientPort,
+    /// `%fi`: frontend (local) address.
+    FrontendIp,
+    /// `%fp`: frontend port.
+    FrontendPort,
+    /// `%f`: frontend name.
+    Frontend,
+    /// `%b`: backend name.
+    Backend,
+    /// `%s`: server name.
+    Server,
+    /// `%ST`: response status.
+    Status,
+    /// `%H`: host name.
+    Hostname,
+    /// `%ID`: unique id.
+    UniqueId,
+    /// `%HM`: method.
+    Method,
+    /// `%HU`: request target.
+    Uri,
+    /// `%HP`: path.
+    Path,
+    /// `%HQ`: query string with its `?`.
+    Query,
+    /// `%HV`: version.
+    Version,
+    /// `%r`: request line.
+    RequestLine,
+    /// `%pid`: process id.
+    Pid,
+    /// `%Ts`: Unix time in seconds.
+    Timestamp,
+}
+
+/// Aliases by name, longest first so that `%HM` is not read as `%H` then `M`.
+const ALIASES: &[(&str, Alias)] = &[
+    ("pid", Alias::Pid),
+    ("ci", Alias::ClientIp),
+    ("cp", Alias::ClientPort),
+    ("fi", Alias::FrontendIp),
+    ("fp", Alias::FrontendPort),
+    ("ST", Alias::Status),
+    ("ID", Alias::UniqueId),
+    ("HM", Alias::Method),
+    ("HU", Alias::Uri),
+    ("HP", Alias::Path),
+    ("HQ", Alias::Query),
+    ("HV", Alias::Version),
+    ("Ts", Alias::Timestamp),
+    ("H", Alias::Hostname),
+    ("f", Alias::Frontend),
+    ("b", Alias::Backend),
+    ("s", Alias::Server),
+    ("r", Alias::RequestLine),
+];
+
+#[derive(Debug)]
+enum Node {
+    Text(Box<[u8]>),
+    Expr { expr: SampleExpr, quote: bool },
+    Alias { alias: Alias, quote: bool },
+}
+
+/// A compiled log-format string.
+#[derive(Debug)]
+pub struct LogFormat {
+    nodes: Vec<Node>,
+}
+
+impl LogFormat {
+    /// Compiles `text` for `place`. Errors name the part that is wrong.
+    pub(crate) fn compile(text: &str, place: Place, env: &mut Env<'_>) -> Result<Self, String> {
+        let mut nodes = Vec::new();
+        let mut lit = Vec::new();
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            if b != b'%' {
+                lit.push(b);
+                i += 1;
+                continue;
+            }
+            if bytes.get(i + 1) == Some(&b'%') {
+                lit.push(b'%');
+                i += 2;
+                continue;
+            }
+            i += 1;
+            let mut quote = false;
+            if bytes.get(i) == Some(&b'{') {
+                let close = text
+                    .get(i..)
+                    .and_then(|r| r.find('}'))
+                    .ok_or_else(|| format!("missing '}}' in log-format '{text}'"))?;
+                let flags = text.get(i + 1..i + close).unwrap_or("");
+                quote = flags.split(',').any(|f| f == "+Q");
+                i += close + 1;
+            }
+            if !lit.is_empty() {
+                nodes.push(Node::Text(std::mem::take(&mut lit).into()));
+            }
+            if bytes.get(i) == Some(&b'[') {
+                let end = expr_end(bytes, i + 1)
+                    .ok_or_else(|| format!("missing ']' after '%[' in log-format '{text}'"))?;
+                let inner = text.get(i + 1..end).unwrap_or("");
+                let expr = SampleExpr::compile(inner.trim(), place, env)
+                    .map_err(|e| format!("failed to parse sample expression '{inner}': {e}"))?;
+                nodes.push(Node::Expr { expr, quote });
+                i = end + 1;
+                continue;
+            }
+            let rest = text.get(i..).unwrap_or("");
+            let (name, alias) = ALIASES
+                .iter()
+                .find(|(n, _)| rest.starts_with(n))
+                .ok_or_else(|| {
+                    let word: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+                    format!("log-format alias '%{word}' is not supported by Sluice in rule values (supported: %[expr], %ci, %cp, %fi, %fp, %f, %b, %s, %ST, %H, %ID, %HM, %HU, %HP, %HQ, %HV, %r, %pid, %Ts)")
+                })?;
+            nodes.push(Node::Alias {
+                alias: *alias,
+                quote,
+            });
+            i += name.len();
+        }
+        if !lit.is_empty() {
+            nodes.push(Node::Text(lit.into()));
+        }
+        Ok(Self { nodes })
+    }
+
+    /// Whether the format is constant text (no field).
+    pub fn as_literal(&self) -> Option<&[u8]> {
+        match self.nodes.as_slice() {
+            [] => Some(b""),
+            [Node::Text(t)] => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Renders into `out` (cleared first). A missing sample prints `-`, as HAProxy's
+    /// log-format does.
+    pub fn render(&self, src: &dyn SampleSource, out: &mut Vec<u8>) {
+        out.clear();
+        for node in &self.nodes {
+            match node {
+                Node::Text(t) => out.extend_from_slice(t),
+                Node::Expr { expr, quote } => {
+                    if *quote {
+                        out.push(b'"');
+                    }
+                    match expr.eval(src) {
+                        Some(v) => v.write_to(out),
+                        None => out.push(b'-'),
+                    }
+                    if *quote {
+                        out.push(b'"');
+                    }
+                }
+                Node::Alias { alias, quote } => {
+                    if *quote {
+                        out.push(b'"');
+                    }
+                    render_alias(*alias, src, out);
+                    if *quote {
+                        out.push(b'"');
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Finds the `]` closing an expression, skipping quoted text and nested brackets.
+fn expr_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut depth = 0u32;
+    let mut quote: Option<u8> = None;
+    let mut i = from;
+    while let Some(&b) = bytes.get(i) {
+        match (quote, b) {
+            (Some(q), b) if b == q => quote = None,
+            (Some(_), b'\\') => i += 1,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(b),
+            (None, b'\\') => i += 1,
+            (None, b'[') => depth += 1,
+            (None, b']') if depth == 0 => return Some(i),
+            (None, b']') => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn render_alias(alias: Alias, src: &dyn SampleSource, out: &mut Vec<u8>) {
+    let conn = src.connection();
+    let req = src.request();
+    let dash = |out: &mut Vec<u8>| out.push(b'-');
+    match alias {
+        Alias::ClientIp => match conn.src() {
+            Some(a) => drop(write!(out, "{}", a.ip())),
+            None => dash(out),
+        },
+        Alias::ClientPort => match conn.src() {
+            Some(a) => drop(write!(out, "{}", a.port())),
+            None => dash(out),
+        },
+        Alias::FrontendIp => match conn.dst() {
+            Some(a) => drop(write!(out, "{}", a.ip())),
+            None => dash(out),
+        },
+        Alias::FrontendPort => match conn.dst() {
+            Some(a) => drop(write!(out, "{}", a.port())),
+            None => dash(out),
+        },
+        Alias::Frontend => out.extend_from_slice(conn.frontend_name().as_bytes()),
+        Alias::Backend => out.extend_from_slice(conn.backend_name().unwrap_or("-").as_bytes()),
+        Alias::Server => out.extend_from_slice(conn.server_name().unwrap_or("-").as_bytes()),
+        Alias::Status => match src.response() {
+            Some(r) => drop(write!(out, "{}", r.status())),
+            None => dash(out),
+        },
+        Alias::Hostname => out.extend_from_slice(crate::host::hostname().unwrap_or("").as_bytes()),
+        Alias::UniqueId => out.extend_from_slice(conn.unique_id().unwrap_or(b"-")),
+        Alias::Method => out.extend_from_slice(req.map_or(&b"-"[..], |r| r.method())),
+        Alias::Uri => out.extend_from_slice(req.map_or(&b"-"[..], |r| r.uri())),
+        Alias::Path => out
+            .extend_from_slice(req.map_or(&b"-"[..], |r| crate::sample::fetch::uri_path(r.uri()))),
+        Alias::Query => {
+            if let Some(q) = req.and_then(|r| crate::sample::fetch::uri_query(r.uri())) {
+                out.push(b'?');
+                out.extend_from_slice(q);
+            }
+        }
+        Alias::Version => out.extend_from_slice(req.map_or(&b"-"[..], |r| r.version())),
+        Alias::RequestLine => match req {
+            Some(r) => {
+                out.extend_from_slice(r.method());
+                out.push(b' ');
+                out.extend_from_slice(r.uri());
+                out.push(b' ');
+                out.extend_from_slice(r.version());
+            }
+            None => dash(out),
+        },
+        Alias::Pid => drop(write!(out, "{}", std::process::id())),
+        Alias::Timestamp => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            drop(write!(out, "{now}"))
+        }
+    }
+}

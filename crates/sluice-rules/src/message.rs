@@ -1,0 +1,420 @@
+//! What rules read and change: the HTTP head ([`HttpMessage`]), the connection
+//! ([`Connection`]) and the transaction's variables and captures ([`Txn`]). The data plane
+//! implements the first two over its own types; [`SimpleMessage`] is an in-memory head for
+//! tests and tools.
+
+use crate::sample::value::OwnedValue;
+use crate::sample::Value;
+use std::net::SocketAddr;
+
+/// An HTTP request or response head, as the data plane holds it.
+///
+/// Header names compare case-insensitively; headers keep their order and duplicates. Index
+/// based so that evaluation walks headers without allocating.
+pub trait HttpMessage {
+    /// Request method (`GET`); empty for a response.
+    fn method(&self) -> &[u8];
+    /// Request target as received (`/a/b?x=1`, or absolute form); empty for a response.
+    fn uri(&self) -> &[u8];
+    /// Protocol version as on the wire (`HTTP/1.1`).
+    fn version(&self) -> &[u8];
+    /// Response status; 0 for a request.
+    fn status(&self) -> u16;
+    /// Number of header fields.
+    fn header_count(&self) -> usize;
+    /// Header field `index` as (name, value), value without surrounding blanks.
+    fn header(&self, index: usize) -> Option<(&[u8], &[u8])>;
+    /// Replaces the method.
+    fn set_method(&mut self, method: &[u8]);
+    /// Replaces the request target.
+    fn set_uri(&mut self, uri: &[u8]);
+    /// Replaces the status (and reason, when given).
+    fn set_status(&mut self, status: u16, reason: Option<&[u8]>);
+    /// Appends a header field.
+    fn add_header(&mut self, name: &[u8], value: &[u8]);
+    /// Replaces the value of header field `index`.
+    fn set_header_value(&mut self, index: usize, value: &[u8]);
+    /// Removes header field `index` (later fields shift down by one).
+    fn remove_header(&mut self, index: usize);
+
+    /// Index of the first field named `name` at or after `from`.
+    fn find_header(&self, name: &[u8], from: usize) -> Option<usize> {
+        (from..self.header_count()).find(|&i| {
+            self.header(i)
+                .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// Removes every field named `name`; returns how many.
+    fn remove_headers(&mut self, name: &[u8]) -> usize {
+        let mut removed = 0;
+        let mut i = self.header_count();
+        while i > 0 {
+            i -= 1;
+            if self
+                .header(i)
+                .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                self.remove_header(i);
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// `set-header`: removes every field named `name`, then appends one.
+    fn set_header(&mut self, name: &[u8], value: &[u8]) {
+        self.remove_headers(name);
+        self.add_header(name, value);
+    }
+}
+
+/// The connection and proxy state fetches read. Every method has a default meaning "not
+/// available", so an implementation fills in only what it knows.
+pub trait Connection {
+    /// Client address (`src`, `%ci`).
+    fn src(&self) -> Option<SocketAddr> {
+        None
+    }
+    /// Local address the client reached (`dst`, `%fi`).
+    fn dst(&self) -> Option<SocketAddr> {
+        None
+    }
+    /// Frontend name (`%f`, `fe_name`).
+    fn frontend_name(&self) -> &str {
+        ""
+    }
+    /// Backend chosen so far (`%b`, `be_name`).
+    fn backend_name(&self) -> Option<&str> {
+        None
+    }
+    /// Server chosen so far (`%s`, `srv_name`).
+    fn server_name(&self) -> Option<&str> {
+        None
+    }
+    /// Current connections on the frontend (`fe_conn`).
+    fn fe_conn(&self) -> Option<i64> {
+        None
+    }
+    /// Current connections on a backend, the current one when `None` (`be_conn`).
+    fn be_conn(&self, _backend: Option<&str>) -> Option<i64> {
+        None
+    }
+    /// Usable servers of a backend (`nbsrv`), `None` when unknown.
+    fn nbsrv(&self, _backend: &str) -> Option<i64> {
+        None
+    }
+    /// Whether a server is up (`srv_is_up`), `None` when unknown.
+    fn srv_is_up(&self, _backend: &str, _server: &str) -> Option<bool> {
+        None
+    }
+    /// Whether the client connection is TLS (`ssl_fc`).
+    fn ssl_fc(&self) -> bool {
+        false
+    }
+    /// Request bytes buffered so far in TCP mode (`req.len`, `req.ssl_sni`), `None` outside
+    /// content inspection.
+    fn payload(&self) -> Option<&[u8]> {
+        None
+    }
+    /// Unique request id (`%ID`, `unique-id`).
+    fn unique_id(&self) -> Option<&[u8]> {
+        None
+    }
+}
+
+/// A connection that knows nothing (tests, configuration checks).
+#[derive(Clone, Debug, Default)]
+pub struct NoConnection;
+
+impl Connection for NoConnection {}
+
+/// Transaction variables (`set-var`, `var()`), keyed by their full name (`txn.user`).
+///
+/// All scopes (`proc`, `sess`, `txn`, `req`, `res`) live here per transaction; `proc`
+/// variables are not yet shared between streams.
+#[derive(Clone, Debug, Default)]
+pub struct Vars {
+    entries: Vec<(Box<str>, OwnedValue)>,
+}
+
+impl Vars {
+    /// The variable `name`.
+    pub fn get(&self, name: &str) -> Option<&OwnedValue> {
+        self.entries
+            .iter()
+            .find(|(n, _)| n.as_ref() == name)
+            .map(|(_, v)| v)
+    }
+
+    /// Sets (or replaces) the variable `name`.
+    pub fn set(&mut self, name: &str, value: Value<'_>) {
+        let value = value.into_owned();
+        match self.entries.iter_mut().find(|(n, _)| n.as_ref() == name) {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((name.into(), value)),
+        }
+    }
+
+    /// Removes the variable `name`.
+    pub fn unset(&mut self, name: &str) {
+        self.entries.retain(|(n, _)| n.as_ref() != name);
+    }
+
+    /// Forgets every variable (a new transaction on a kept-alive connection).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+/// Per-transaction state rules write: variables, captures and the server `use-server` picked.
+/// The data plane keeps one per stream and clears it between requests.
+#[derive(Clone, Debug, Default)]
+pub struct Txn {
+    /// Variables.
+    pub vars: Vars,
+    /// `capture ... id N` / `capture ... len N` slots, in declaration order.
+    pub captures: Vec<Option<Vec<u8>>>,
+    /// Reused buffer for rendered values, so rules do not allocate per header.
+    pub(crate) scratch: Vec<u8>,
+}
+
+impl Txn {
+    /// A fresh transaction.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Resets for the next request on the same connection.
+    pub fn clear(&mut self) {
+        self.vars.clear();
+        self.captures.clear();
+    }
+}
+
+/// What fetches read: the connection, the messages and the variables.
+pub trait SampleSource {
+    /// The connection.
+    fn connection(&self) -> &dyn Connection;
+    /// The request head, when the rule runs on the request.
+    fn request(&self) -> Option<&dyn HttpMessage>;
+    /// The response head, when the rule runs on the response.
+    fn response(&self) -> Option<&dyn HttpMessage>;
+    /// The transaction's variables.
+    fn vars(&self) -> Option<&Vars>;
+}
+
+/// The usual [`SampleSource`]: references to what the data plane has at hand.
+#[derive(Clone, Copy)]
+pub struct Stream<'a> {
+    /// The connection.
+    pub conn: &'a dyn Connection,
+    /// The request head, if any.
+    pub request: Option<&'a dyn HttpMessage>,
+    /// The response head, if any.
+    pub response: Option<&'a dyn HttpMessage>,
+    /// Variables, if any.
+    pub vars: Option<&'a Vars>,
+}
+
+impl<'a> Stream<'a> {
+    /// A stream with a connection only (TCP rules).
+    pub fn tcp(conn: &'a dyn Connection) -> Self {
+        Self {
+            conn,
+            request: None,
+            response: None,
+            vars: None,
+        }
+    }
+
+    /// A stream on a request.
+    pub fn request(conn: &'a dyn Connection, request: &'a dyn HttpMessage) -> Self {
+        Self {
+            conn,
+            request: Some(request),
+            response: None,
+            vars: None,
+        }
+    }
+}
+
+impl SampleSource for Stream<'_> {
+    fn connection(&self) -> &dyn Connection {
+        self.conn
+    }
+    fn request(&self) -> Option<&dyn HttpMessage> {
+        self.request
+    }
+    fn response(&self) -> Option<&dyn HttpMessage> {
+        self.response
+    }
+    fn vars(&self) -> Option<&Vars> {
+        self.vars
+    }
+}
+
+/// An in-memory HTTP head, for tests and tools.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SimpleMessage {
+    /// Method (requests).
+    pub method: Vec<u8>,
+    /// Request target (requests).
+    pub uri: Vec<u8>,
+    /// Version, `HTTP/1.1` by default.
+    pub version: Vec<u8>,
+    /// Status (responses).
+    pub status: u16,
+    /// Reason phrase (responses).
+    pub reason: Vec<u8>,
+    /// Header fields in order.
+    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl SimpleMessage {
+    /// A request `method uri HTTP/1.1` with `headers`.
+    pub fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> Self {
+        Self {
+            method: method.as_bytes().to_vec(),
+            uri: uri.as_bytes().to_vec(),
+            version: b"HTTP/1.1".to_vec(),
+            status: 0,
+            reason: Vec::new(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+
+    /// A response `HTTP/1.1 status` with `headers`.
+    pub fn response(status: u16, headers: &[(&str, &str)]) -> Self {
+        Self {
+            status,
+            ..Self::request("", "", headers)
+        }
+    }
+
+    /// Values of the fields named `name`, in order, as text.
+    pub fn values(&self, name: &str) -> Vec<String> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .collect()
+    }
+
+    /// The last value of the field `name`, as text.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.values(name).pop()
+    }
+}
+
+impl HttpMessage for SimpleMessage {
+    fn method(&self) -> &[u8] {
+        &self.method
+    }
+    fn uri(&self) -> &[u8] {
+        &self.uri
+    }
+    fn version(&self) -> &[u8] {
+        &self.version
+    }
+    fn status(&self) -> u16 {
+        self.status
+    }
+    fn header_count(&self) -> usize {
+        self.headers.len()
+    }
+    fn header(&self, index: usize) -> Option<(&[u8], &[u8])> {
+        self.headers
+            .get(index)
+            .map(|(n, v)| (n.as_slice(), v.as_slice()))
+    }
+    fn set_method(&mut self, method: &[u8]) {
+        self.method = method.to_vec();
+    }
+    fn set_uri(&mut self, uri: &[u8]) {
+        self.uri = uri.to_vec();
+    }
+    fn set_status(&mut self, status: u16, reason: Option<&[u8]>) {
+        self.status = status;
+        if let Some(reason) = reason {
+            self.reason = reason.to_vec();
+        }
+    }
+    fn add_header(&mut self, name: &[u8], value: &[u8]) {
+        self.headers.push((name.to_vec(), value.to_vec()));
+    }
+    fn set_header_value(&mut self, index: usize, value: &[u8]) {
+        if let Some(h) = self.headers.get_mut(index) {
+            h.1 = value.to_vec();
+        }
+    }
+    fn remove_header(&mut self, index: usize) {
+        if index < self.headers.len() {
+            self.headers.remove(index);
+        }
+    }
+}
+
+/// A connection with fixed addresses and backend state, for tests and tools.
+#[derive(Clone, Debug, Default)]
+pub struct SimpleConnection {
+    /// Client address.
+    pub src: Option<SocketAddr>,
+    /// Local address.
+    pub dst: Option<SocketAddr>,
+    /// Frontend name.
+    pub frontend: String,
+    /// (backend, usable servers).
+    pub nbsrv: Vec<(String, i64)>,
+    /// (backend, server, up).
+    pub servers: Vec<(String, String, bool)>,
+    /// Buffered request bytes (TCP content inspection).
+    pub payload: Option<Vec<u8>>,
+    /// TLS on the client side.
+    pub ssl: bool,
+}
+
+impl SimpleConnection {
+    /// A connection from `src` to `dst` (e.g. `"10.0.0.1:5555"`); unparsable addresses are
+    /// left unknown.
+    pub fn new(src: &str, dst: &str) -> Self {
+        Self {
+            src: src.parse().ok(),
+            dst: dst.parse().ok(),
+            ..Self::default()
+        }
+    }
+}
+
+impl Connection for SimpleConnection {
+    fn src(&self) -> Option<SocketAddr> {
+        self.src
+    }
+    fn dst(&self) -> Option<SocketAddr> {
+        self.dst
+    }
+    fn frontend_name(&self) -> &str {
+        &self.frontend
+    }
+    fn nbsrv(&self, backend: &str) -> Option<i64> {
+        self.nbsrv
+            .iter()
+            .find(|(b, _)| b == backend)
+            .map(|(_, n)| *n)
+    }
+    fn srv_is_up(&self, backend: &str, server: &str) -> Option<bool> {
+        self.servers
+            .iter()
+            .find(|(b, s, _)| b == backend && s == server)
+            .map(|(_, _, up)| *up)
+    }
+    fn ssl_fc(&self) -> bool {
+        self.ssl
+    }
+    fn payload(&self) -> Option<&[u8]> {
+        self.payload.as_deref()
+    }
+}

@@ -1,0 +1,811 @@
+//! Sample fetch implementations (see [`registry::FETCHES`](super::registry::FETCHES)).
+
+use super::{Arg, Fetched, Value};
+use crate::message::{HttpMessage, SampleSource};
+use std::borrow::Cow;
+
+type Emit<'e, 'a> = &'e mut dyn FnMut(Value<'a>) -> bool;
+
+fn one<'a>(v: Option<Value<'a>>, emit: Emit<'_, 'a>) -> Fetched {
+    if let Some(v) = v {
+        emit(v);
+    }
+    Fetched::Done
+}
+
+pub(crate) fn always_true<'a>(
+    _: &'a [Arg],
+    _: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(Some(Value::Bool(true)), emit)
+}
+
+pub(crate) fn always_false<'a>(
+    _: &'a [Arg],
+    _: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(Some(Value::Bool(false)), emit)
+}
+
+pub(crate) fn str_const<'a>(
+    args: &'a [Arg],
+    _: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(args.first().and_then(Arg::bytes).map(Value::str), emit)
+}
+
+pub(crate) fn int_const<'a>(
+    args: &'a [Arg],
+    src: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(args.first().and_then(|a| a.int(src)).map(Value::Sint), emit)
+}
+
+pub(crate) fn bool_const<'a>(
+    args: &'a [Arg],
+    _: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let v = args
+        .first()
+        .and_then(Arg::bytes)
+        .map(|b| Value::Bool(matches!(b, b"1" | b"true" | b"TRUE" | b"True")));
+    one(v, emit)
+}
+
+pub(crate) fn var<'a>(
+    args: &'a [Arg],
+    src: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let found = args
+        .first()
+        .and_then(Arg::text)
+        .and_then(|name| src.vars()?.get(name))
+        .map(Value::reborrow);
+    let v = found.or_else(|| args.get(1).and_then(Arg::bytes).map(Value::str));
+    one(v, emit)
+}
+
+pub(crate) fn src<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().src().map(|a| Value::Ip(a.ip())), emit)
+}
+
+pub(crate) fn src_port<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(
+        s.connection().src().map(|a| Value::Sint(a.port().into())),
+        emit,
+    )
+}
+
+pub(crate) fn dst<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().dst().map(|a| Value::Ip(a.ip())), emit)
+}
+
+pub(crate) fn dst_port<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(
+        s.connection().dst().map(|a| Value::Sint(a.port().into())),
+        emit,
+    )
+}
+
+pub(crate) fn fe_conn<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().fe_conn().map(Value::Sint), emit)
+}
+
+pub(crate) fn be_conn<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let be = args.first().and_then(Arg::text);
+    one(s.connection().be_conn(be).map(Value::Sint), emit)
+}
+
+pub(crate) fn nbsrv<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let conn = s.connection();
+    let be = args.first().and_then(Arg::text).or(conn.backend_name());
+    one(be.and_then(|b| conn.nbsrv(b)).map(Value::Sint), emit)
+}
+
+pub(crate) fn srv_is_up<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let v = args
+        .first()
+        .and_then(Arg::text)
+        .and_then(|t| t.split_once('/'))
+        .and_then(|(b, srv)| s.connection().srv_is_up(b, srv))
+        .map(Value::Bool);
+    one(v, emit)
+}
+
+pub(crate) fn fe_name<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(
+        Some(Value::str(s.connection().frontend_name().as_bytes())),
+        emit,
+    )
+}
+
+pub(crate) fn be_name<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(
+        s.connection()
+            .backend_name()
+            .map(|n| Value::str(n.as_bytes())),
+        emit,
+    )
+}
+
+pub(crate) fn srv_name<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(
+        s.connection()
+            .server_name()
+            .map(|n| Value::str(n.as_bytes())),
+        emit,
+    )
+}
+
+pub(crate) fn unique_id<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().unique_id().map(Value::str), emit)
+}
+
+pub(crate) fn ssl_fc<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(Some(Value::Bool(s.connection().ssl_fc())), emit)
+}
+
+pub(crate) fn hostname<'a>(
+    _: &'a [Arg],
+    _: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(
+        crate::host::hostname().map(|h| Value::str(h.as_bytes())),
+        emit,
+    )
+}
+
+pub(crate) fn env<'a>(
+    args: &'a [Arg],
+    _: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let v = args
+        .first()
+        .and_then(Arg::text)
+        .and_then(std::env::var_os)
+        .map(|v| Value::Str(Cow::Owned(v.into_encoded_bytes())));
+    one(v, emit)
+}
+
+pub(crate) fn rand<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let r = crate::host::random_u32();
+    let v = match args.first().and_then(|a| a.int(s)) {
+        // HAProxy scales a 32-bit random number to [0, range).
+        Some(range) if range > 0 => ((u64::from(r) * range as u64) >> 32) as i64,
+        _ => i64::from(r),
+    };
+    one(Some(Value::Sint(v)), emit)
+}
+
+pub(crate) fn date<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let offset = args.first().and_then(|a| a.int(s)).unwrap_or(0);
+    one(Some(Value::Sint(now.saturating_add(offset))), emit)
+}
+
+pub(crate) fn req_len<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    match s.connection().payload() {
+        Some(p) => one(Some(Value::Sint(p.len() as i64)), emit),
+        None => Fetched::Miss,
+    }
+}
+
+pub(crate) fn req_ssl_sni<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let Some(payload) = s.connection().payload() else {
+        return Fetched::Miss;
+    };
+    match crate::tls::client_hello_sni(payload) {
+        crate::tls::Sni::Found(name) => one(Some(Value::str(name)), emit),
+        crate::tls::Sni::Absent => Fetched::Done,
+        crate::tls::Sni::Incomplete => Fetched::Miss,
+    }
+}
+
+pub(crate) fn req_proto_http<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(Some(Value::Bool(s.request().is_some())), emit)
+}
+
+fn request(s: &dyn SampleSource) -> Option<&dyn HttpMessage> {
+    s.request()
+}
+
+/// The message `hdr` and friends read: the response in response rules, else the request.
+fn current(s: &dyn SampleSource) -> Option<&dyn HttpMessage> {
+    s.response().or_else(|| s.request())
+}
+
+pub(crate) fn method<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(
+        request(s).map(|m| Value::Meth(Cow::Borrowed(m.method()))),
+        emit,
+    )
+}
+
+pub(crate) fn url<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(request(s).map(|m| Value::str(m.uri())), emit)
+}
+
+pub(crate) fn path<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(request(s).map(|m| Value::str(uri_path(m.uri()))), emit)
+}
+
+pub(crate) fn query<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(
+        request(s).and_then(|m| uri_query(m.uri())).map(Value::str),
+        emit,
+    )
+}
+
+pub(crate) fn base<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let Some(m) = request(s) else {
+        return Fetched::Done;
+    };
+    let path = uri_path(m.uri());
+    let host = m
+        .find_header(b"host", 0)
+        .and_then(|i| m.header(i))
+        .map(|(_, v)| v);
+    let v = match host {
+        Some(h) if !h.is_empty() => {
+            let mut out = Vec::with_capacity(h.len() + path.len());
+            out.extend_from_slice(h);
+            out.extend_from_slice(path);
+            Value::Str(Cow::Owned(out))
+        }
+        _ => Value::str(path),
+    };
+    one(Some(v), emit)
+}
+
+pub(crate) fn req_ver<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(
+        request(s).map(|m| Value::str(version_number(m.version()))),
+        emit,
+    )
+}
+
+pub(crate) fn res_ver<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(
+        s.response()
+            .map(|m| Value::str(version_number(m.version()))),
+        emit,
+    )
+}
+
+pub(crate) fn status<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.response().map(|m| Value::Sint(m.status().into())), emit)
+}
+
+fn version_number(v: &[u8]) -> &[u8] {
+    v.strip_prefix(b"HTTP/").unwrap_or(v)
+}
+
+pub(crate) fn hdr<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    headers(current(s), args, all, true, emit)
+}
+
+pub(crate) fn req_hdr<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    headers(s.request(), args, all, true, emit)
+}
+
+pub(crate) fn req_fhdr<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    headers(s.request(), args, all, false, emit)
+}
+
+pub(crate) fn res_hdr<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    headers(s.response(), args, all, true, emit)
+}
+
+pub(crate) fn res_fhdr<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    headers(s.response(), args, all, false, emit)
+}
+
+pub(crate) fn hdr_cnt<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    count(current(s), args, true, emit)
+}
+
+pub(crate) fn req_hdr_cnt<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    count(s.request(), args, true, emit)
+}
+
+pub(crate) fn req_fhdr_cnt<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    count(s.request(), args, false, emit)
+}
+
+pub(crate) fn res_hdr_cnt<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    count(s.response(), args, true, emit)
+}
+
+fn count<'a>(
+    msg: Option<&'a dyn HttpMessage>,
+    args: &'a [Arg],
+    split: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let Some(msg) = msg else {
+        return Fetched::Done;
+    };
+    let name = args.first().and_then(Arg::bytes);
+    let mut n = 0i64;
+    for_each_value(msg, name, split, &mut |_| {
+        n += 1;
+        false
+    });
+    one(Some(Value::Sint(n)), emit)
+}
+
+/// Calls `f` on each value of the fields named `name` (all fields when `None`), split on
+/// commas when `split`, until `f` returns true.
+pub(crate) fn for_each_value<'a>(
+    msg: &'a dyn HttpMessage,
+    name: Option<&[u8]>,
+    split: bool,
+    f: &mut dyn FnMut(&'a [u8]) -> bool,
+) -> bool {
+    for i in 0..msg.header_count() {
+        let Some((n, v)) = msg.header(i) else {
+            continue;
+        };
+        if name.is_some_and(|name| !n.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        if !split {
+            if f(v) {
+                return true;
+            }
+            continue;
+        }
+        for part in CommaValues::new(v) {
+            if f(part) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The occurrence semantics of `hdr(name[,occ])`: in ACLs every value; elsewhere the last one
+/// unless `occ` says which (positive from the first, negative from the last).
+fn headers<'a>(
+    msg: Option<&'a dyn HttpMessage>,
+    args: &'a [Arg],
+    all: bool,
+    split: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let Some(msg) = msg else {
+        return Fetched::Done;
+    };
+    let name = args.first().and_then(Arg::bytes).filter(|n| !n.is_empty());
+    let occ = match args.get(1) {
+        Some(Arg::Int(i)) if *i != 0 => Some(*i),
+        _ => None,
+    };
+    match occ {
+        None if all => {
+            for_each_value(msg, name, split, &mut |v| emit(Value::str(v)));
+        }
+        Some(n) if n > 0 => {
+            let mut seen = 0i64;
+            let mut found = None;
+            for_each_value(msg, name, split, &mut |v| {
+                seen += 1;
+                if seen == n {
+                    found = Some(v);
+                    true
+                } else {
+                    false
+                }
+            });
+            if let Some(v) = found {
+                emit(Value::str(v));
+            }
+        }
+        occ => {
+            // From the end: keep a small ring of the last |occ| values.
+            let back = occ.map_or(1, |n| n.unsigned_abs()) as usize;
+            let mut total = 0usize;
+            for_each_value(msg, name, split, &mut |_| {
+                total += 1;
+                false
+            });
+            if back <= total {
+                let want = total - back;
+                let mut seen = 0usize;
+                let mut found = None;
+                for_each_value(msg, name, split, &mut |v| {
+                    if seen == want {
+                        found = Some(v);
+                        return true;
+                    }
+                    seen += 1;
+                    false
+                });
+                if let Some(v) = found {
+                    emit(Value::str(v));
+                }
+            }
+        }
+    }
+    Fetched::Done
+}
+
+/// The comma-separated elements of a header value, trimmed, with quoted strings kept whole.
+pub(crate) struct CommaValues<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> CommaValues<'a> {
+    pub(crate) fn new(v: &'a [u8]) -> Self {
+        Self { rest: Some(v) }
+    }
+}
+
+impl<'a> Iterator for CommaValues<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.rest?;
+        let mut in_quote = false;
+        let mut escaped = false;
+        let mut end = rest.len();
+        for (i, &b) in rest.iter().enumerate() {
+            if escaped {
+                escaped = false;
+            } else if in_quote && b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_quote = !in_quote;
+            } else if b == b',' && !in_quote {
+                end = i;
+                break;
+            }
+        }
+        let (item, next) = (rest.get(..end)?, rest.get(end + 1..));
+        self.rest = if end < rest.len() { next } else { None };
+        Some(trim(item))
+    }
+}
+
+pub(crate) fn trim(v: &[u8]) -> &[u8] {
+    let start = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    v.get(start..end).unwrap_or(&[])
+}
+
+/// The path of a request target: origin form up to `?`, or the part after the authority of an
+/// absolute URI.
+pub fn uri_path(uri: &[u8]) -> &[u8] {
+    let start = if uri.first() == Some(&b'/') {
+        0
+    } else if let Some(scheme_end) = crate::sample::fetch::find(uri, b"://") {
+        let after = scheme_end + 3;
+        match uri
+            .get(after..)
+            .and_then(|r| r.iter().position(|&b| b == b'/' || b == b'?'))
+        {
+            Some(p) => after + p,
+            None => return &[],
+        }
+    } else {
+        0
+    };
+    let rest = uri.get(start..).unwrap_or(&[]);
+    let end = rest.iter().position(|&b| b == b'?').unwrap_or(rest.len());
+    rest.get(..end).unwrap_or(&[])
+}
+
+/// The query string (after `?`), or `None` without a `?`.
+pub fn uri_query(uri: &[u8]) -> Option<&[u8]> {
+    let q = uri.iter().position(|&b| b == b'?')?;
+    uri.get(q + 1..)
+}
+
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+pub(crate) fn url_param<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let Some(q) = request(s).and_then(|m| uri_query(m.uri())) else {
+        return Fetched::Done;
+    };
+    let name = args.first().and_then(Arg::bytes);
+    let delim = args
+        .get(1)
+        .and_then(Arg::bytes)
+        .and_then(|d| d.first().copied())
+        .unwrap_or(b'&');
+    params(q, name, delim, all, emit);
+    Fetched::Done
+}
+
+/// Emits the values of `name=value` pairs of `q` (the first, or all when `all`).
+pub(crate) fn params<'a>(
+    q: &'a [u8],
+    name: Option<&[u8]>,
+    delim: u8,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) {
+    for pair in q.split(|&b| b == delim || (delim == b'&' && b == b';')) {
+        let (k, v) = match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => (
+                pair.get(..eq).unwrap_or(&[]),
+                pair.get(eq + 1..).unwrap_or(&[]),
+            ),
+            // The empty value points into `q` (callers locate it there).
+            None => (pair, pair.get(pair.len()..).unwrap_or(&[])),
+        };
+        let wanted = name.is_none_or(|n| n == k) && (pair.contains(&b'=') || name.is_none());
+        if wanted && (emit(Value::str(v)) || !all) {
+            return;
+        }
+    }
+}
+
+pub(crate) fn req_cook<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let Some(msg) = request(s) else {
+        return Fetched::Done;
+    };
+    let name = args.first().and_then(Arg::bytes).filter(|n| !n.is_empty());
+    let mut last = None;
+    for_each_value(msg, Some(b"cookie"), false, &mut |line| {
+        for part in line.split(|&b| b == b';') {
+            let part = trim(part);
+            let (k, v) = match part.iter().position(|&b| b == b'=') {
+                Some(eq) => (
+                    part.get(..eq).unwrap_or(&[]),
+                    part.get(eq + 1..).unwrap_or(&[]),
+                ),
+                None => continue,
+            };
+            if name.is_none_or(|n| n == trim(k)) {
+                let v = trim(v);
+                if all {
+                    if emit(Value::str(v)) {
+                        return true;
+                    }
+                } else {
+                    last = Some(v);
+                }
+            }
+        }
+        false
+    });
+    if let Some(v) = last {
+        emit(Value::str(v));
+    }
+    Fetched::Done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_queries_of_each_target_form() {
+        assert_eq!(uri_path(b"/a/b?x=1"), b"/a/b");
+        assert_eq!(uri_path(b"http://h:80/a?x"), b"/a");
+        assert_eq!(uri_path(b"http://h"), b"");
+        assert_eq!(uri_path(b"*"), b"*");
+        assert_eq!(uri_query(b"/a?x=1&y"), Some(&b"x=1&y"[..]));
+        assert_eq!(uri_query(b"/a"), None);
+    }
+
+    #[test]
+    fn comma_values_respect_quotes() {
+        let v: Vec<_> = CommaValues::new(b" a, \"b,c\" ,d").collect();
+        assert_eq!(v, [&b"a"[..], b"\"b,c\"", b"d"]);
+        let v: Vec<_> = CommaValues::new(b"").collect();
+        assert_eq!(v, [&b""[..]]);
+    }
+}

@@ -1,0 +1,474 @@
+//! Sample expressions: a fetch followed by converters (`req.hdr(host),lower,map(hosts.map)`),
+//! compiled once against the [`registry`] and evaluated per request.
+
+pub mod conv;
+pub mod fetch;
+pub mod map;
+pub mod registry;
+pub mod value;
+
+pub use registry::{ArgKind, ArgSpec, ConvDef, FetchDef, Valid, CONVERTERS, FETCHES};
+pub use value::{SampleType, Value};
+
+use crate::message::SampleSource;
+use crate::pattern::MatchMethod;
+use crate::Env;
+use ipnet::IpNet;
+use regex::bytes::Regex;
+use std::sync::Arc;
+
+/// A compiled argument of a fetch or converter.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    /// Omitted optional argument.
+    None,
+    /// Text.
+    Str(Box<[u8]>),
+    /// Integer.
+    Int(i64),
+    /// Variable name, scope included (`txn.x`).
+    Var(Box<str>),
+    /// Compiled regex.
+    Regex(Regex),
+    /// Loaded map file.
+    Map(Arc<map::Map>),
+    /// Network mask (`ipmask`): a network whose prefix length is the mask.
+    Mask(IpNet),
+}
+
+impl Arg {
+    /// The text of a string argument.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Arg::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The text of a string argument as `str` (names of backends, servers, variables).
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Arg::Str(s) => std::str::from_utf8(s).ok(),
+            Arg::Var(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// An integer argument, or the integer value of a variable argument.
+    pub fn int(&self, src: &dyn SampleSource) -> Option<i64> {
+        match self {
+            Arg::Int(i) => Some(*i),
+            Arg::Var(name) => src.vars()?.get(name)?.to_int(),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a fetch produced everything it could, or needs data not received yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fetched {
+    /// Done (zero or more values were emitted).
+    Done,
+    /// More data is needed (`req.ssl_sni` before the whole ClientHello arrived).
+    Miss,
+}
+
+/// Where a sample expression is evaluated, for the validity check at compile time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// `tcp-request connection` / `session`: addresses only.
+    TcpConnection,
+    /// `tcp-request content`: addresses and buffered payload.
+    TcpContent,
+    /// `http-request`, `use_backend`, `redirect`...
+    HttpRequest,
+    /// `http-response`, `http-after-response`.
+    HttpResponse,
+    /// Not known yet (named ACLs, checked where a condition uses them).
+    Any,
+}
+
+impl Place {
+    /// Whether a fetch valid in `valid` can be used here.
+    pub fn allows(self, valid: Valid) -> bool {
+        match self {
+            Place::TcpConnection => valid.contains(Valid::CONN),
+            Place::TcpContent => valid.intersects(Valid::CONN | Valid::PAYLOAD | Valid::REQ),
+            Place::HttpRequest => valid.intersects(Valid::CONN | Valid::PAYLOAD | Valid::REQ),
+            Place::HttpResponse => valid.intersects(Valid::CONN | Valid::RES),
+            Place::Any => true,
+        }
+    }
+}
+
+/// A compiled sample expression.
+#[derive(Debug)]
+pub struct SampleExpr {
+    fetch: &'static FetchDef,
+    args: Vec<Arg>,
+    convs: Vec<(&'static ConvDef, Vec<Arg>)>,
+    output: SampleType,
+}
+
+impl SampleExpr {
+    /// Compiles `text` (`fetch(args),conv(args)...`) for `place`.
+    pub(crate) fn compile(text: &str, place: Place, env: &mut Env<'_>) -> Result<Self, String> {
+        let calls = split_calls(text)?;
+        let mut calls = calls.into_iter();
+        let Some((name, raw_args)) = calls.next() else {
+            return Err("missing fetch method".into());
+        };
+        let fetch = registry::fetch(&name).ok_or_else(|| {
+            format!("unknown fetch method '{name}' (or not supported by Sluice yet)")
+        })?;
+        if !place.allows(fetch.valid) {
+            return Err(format!(
+                "fetch method '{name}' extracts information from {}, none of which is available here",
+                fetch.valid.describe()
+            ));
+        }
+        let args = compile_args(&name, fetch.args, raw_args.as_deref(), None, env)?;
+        let mut output = fetch.output;
+        let mut convs = Vec::new();
+        for (cname, raw) in calls {
+            let conv = registry::converter(&cname).ok_or_else(|| {
+                format!("unknown converter '{cname}' (or not supported by Sluice yet)")
+            })?;
+            if !output.casts_to(conv.input) {
+                return Err(format!(
+                    "converter '{cname}' cannot be applied: it expects {}, the expression gives {}",
+                    conv.input.name(),
+                    output.name()
+                ));
+            }
+            let cargs = compile_args(&cname, conv.args, raw.as_deref(), conv.map, env)?;
+            if let Some(prepare) = conv.prepare {
+                // Converters whose arguments depend on each other (regsub's flags).
+                let mut cargs = cargs;
+                prepare(&mut cargs)?;
+                convs.push((conv, cargs));
+            } else {
+                convs.push((conv, cargs));
+            }
+            output = match conv.output {
+                SampleType::Any => output,
+                t => t,
+            };
+        }
+        Ok(Self {
+            fetch,
+            args,
+            convs,
+            output,
+        })
+    }
+
+    /// Where the fetch finds its data.
+    pub fn valid(&self) -> Valid {
+        self.fetch.valid
+    }
+
+    /// The fetch's name.
+    pub fn fetch_name(&self) -> &'static str {
+        self.fetch.name
+    }
+
+    /// Whether converters follow the fetch.
+    pub fn has_converters(&self) -> bool {
+        !self.convs.is_empty()
+    }
+
+    /// The type of the final value.
+    pub fn output(&self) -> SampleType {
+        self.output
+    }
+
+    /// The default matching method of the fetch's output type (ACLs without `-m`).
+    pub fn default_match(&self) -> MatchMethod {
+        match self.output {
+            SampleType::Bool => MatchMethod::Bool,
+            SampleType::Sint => MatchMethod::Int,
+            SampleType::Ip => MatchMethod::Ip,
+            SampleType::Bin => MatchMethod::Bin,
+            _ => MatchMethod::Str,
+        }
+    }
+
+    /// Evaluates to one value: for multi-valued fetches such as `hdr`, the last occurrence
+    /// (or the one the occurrence argument names).
+    pub fn eval<'a>(&'a self, src: &'a dyn SampleSource) -> Option<Value<'a>> {
+        let mut out = None;
+        self.each(src, false, &mut |v| {
+            out = Some(v);
+            true
+        });
+        out
+    }
+
+    /// Calls `f` on every value (all occurrences when `all`, as ACLs do) after converters,
+    /// until `f` returns true.
+    pub fn each<'a>(
+        &'a self,
+        src: &'a dyn SampleSource,
+        all: bool,
+        f: &mut dyn FnMut(Value<'a>) -> bool,
+    ) -> Fetched {
+        let convs = &self.convs;
+        (self.fetch.eval)(&self.args, src, all, &mut |v| match apply(convs, v, src) {
+            Some(v) => f(v),
+            None => false,
+        })
+    }
+}
+
+fn apply<'a>(
+    convs: &'a [(&'static ConvDef, Vec<Arg>)],
+    mut v: Value<'a>,
+    src: &'a dyn SampleSource,
+) -> Option<Value<'a>> {
+    for (conv, args) in convs {
+        let input = v.cast(conv.input)?;
+        v = (conv.eval)(args, input, src)?;
+    }
+    Some(v)
+}
+
+/// Splits `a(x,y),b,c(z)` into calls with their raw argument text.
+pub(crate) fn split_calls(text: &str) -> Result<Vec<(String, Option<String>)>, String> {
+    let mut calls = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        let mut name = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == '(' || c == ',' {
+                break;
+            }
+            name.push(c);
+            chars.next();
+        }
+        let name = name.trim().to_string();
+        let mut args = None;
+        if chars.peek() == Some(&'(') {
+            chars.next();
+            let mut depth = 0u32;
+            let mut raw = String::new();
+            let mut quote: Option<char> = None;
+            let mut closed = false;
+            while let Some(c) = chars.next() {
+                match (quote, c) {
+                    (Some(q), c) if c == q => quote = None,
+                    (Some(_), '\\') => {
+                        raw.push(c);
+                        if let Some(n) = chars.next() {
+                            raw.push(n);
+                        }
+                        continue;
+                    }
+                    (Some(_), _) => {}
+                    (None, '\'' | '"') => quote = Some(c),
+                    (None, '\\') => {
+                        raw.push(c);
+                        if let Some(n) = chars.next() {
+                            raw.push(n);
+                        }
+                        continue;
+                    }
+                    (None, '(') => depth += 1,
+                    (None, ')') if depth == 0 => {
+                        closed = true;
+                        break;
+                    }
+                    (None, ')') => depth -= 1,
+                    _ => {}
+                }
+                raw.push(c);
+            }
+            if !closed {
+                return Err(format!("missing closing ')' after arguments to '{name}'"));
+            }
+            args = Some(raw);
+        }
+        if name.is_empty() {
+            // HAProxy tolerates an empty converter (`ssl_fc,`).
+            if args.is_some() {
+                return Err("missing name before '('".into());
+            }
+        } else {
+            calls.push((name, args));
+        }
+        match chars.next() {
+            None => break,
+            Some(',') => continue,
+            Some(c) => return Err(format!("unexpected '{c}' after ')'")),
+        }
+    }
+    Ok(calls)
+}
+
+/// Splits raw argument text on top-level commas, removing one level of quotes and the
+/// backslashes that protect `,`, `)`, quotes and backslashes (other escapes are kept for
+/// regexes).
+pub(crate) fn split_args(raw: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut depth = 0u32;
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('\''), c) => cur.push(c),
+            (_, '\\') => match chars.next() {
+                Some(n @ (',' | ')' | '(' | '\'' | '"' | '\\')) => cur.push(n),
+                Some(n) => {
+                    cur.push('\\');
+                    cur.push(n);
+                }
+                None => cur.push('\\'),
+            },
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => {
+                depth += 1;
+                cur.push(c);
+            }
+            (None, ')') => {
+                depth = depth.saturating_sub(1);
+                cur.push(c);
+            }
+            (None, ',') if depth == 0 => args.push(std::mem::take(&mut cur)),
+            (None, c) => cur.push(c),
+        }
+    }
+    args.push(cur);
+    args
+}
+
+fn compile_args(
+    name: &str,
+    specs: &[ArgSpec],
+    raw: Option<&str>,
+    map: Option<(MatchMethod, SampleType)>,
+    env: &mut Env<'_>,
+) -> Result<Vec<Arg>, String> {
+    let texts = match raw {
+        Some(r) if !r.is_empty() || specs.first().is_some_and(|s| s.required) => split_args(r),
+        _ => Vec::new(),
+    };
+    if texts.len() > specs.len() {
+        return Err(format!(
+            "'{name}' takes at most {} argument(s), got {}",
+            specs.len(),
+            texts.len()
+        ));
+    }
+    let mut args = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let Some(text) = texts.get(i) else {
+            if spec.required {
+                return Err(format!(
+                    "missing argument {} ({}) to '{name}'",
+                    i + 1,
+                    spec.kind.describe()
+                ));
+            }
+            args.push(Arg::None);
+            continue;
+        };
+        if text.is_empty() && !spec.required && spec.kind != ArgKind::Str {
+            args.push(Arg::None);
+            continue;
+        }
+        let bad = |what: &str| {
+            format!(
+                "argument {} to '{name}' must be {what}, got '{text}'",
+                i + 1
+            )
+        };
+        let arg = match spec.kind {
+            ArgKind::Str => Arg::Str(text.as_bytes().into()),
+            ArgKind::Int => Arg::Int(text.trim().parse().map_err(|_| bad("an integer"))?),
+            ArgKind::IntOrVar => match text.trim().parse() {
+                Ok(i) => Arg::Int(i),
+                Err(_) => Arg::Var(
+                    check_var(text)
+                        .map_err(|e| format!("{e} in '{name}'"))?
+                        .into(),
+                ),
+            },
+            ArgKind::Var => Arg::Var(
+                check_var(text)
+                    .map_err(|e| format!("{e} in '{name}'"))?
+                    .into(),
+            ),
+            ArgKind::Regex => Arg::Regex(
+                Regex::new(text).map_err(|e| format!("invalid regex '{text}' in '{name}': {e}"))?,
+            ),
+            ArgKind::Backend => {
+                env.check_backend(text)?;
+                Arg::Str(text.as_bytes().into())
+            }
+            ArgKind::Server => {
+                let (be, srv) = text
+                    .split_once('/')
+                    .ok_or_else(|| bad("<backend>/<server>"))?;
+                env.check_server(be, srv)?;
+                Arg::Str(text.as_bytes().into())
+            }
+            ArgKind::MapFile => {
+                let (method, out) = map.ok_or_else(|| bad("a map file"))?;
+                Arg::Map(env.load_map(text, method, out)?)
+            }
+            ArgKind::Mask4 => Arg::Mask(
+                crate::pattern::parse_net(&format!("0.0.0.0/{}", text.trim()))
+                    .map_err(|_| bad("an IPv4 mask"))?,
+            ),
+            ArgKind::Mask6 => Arg::Mask(
+                crate::pattern::parse_net(&format!("::/{}", text.trim()))
+                    .map_err(|_| bad("an IPv6 prefix length"))?,
+            ),
+        };
+        args.push(arg);
+    }
+    Ok(args)
+}
+
+/// Variable names are `<scope>.<name>` with scope proc, sess, txn, req, res or check.
+pub(crate) fn check_var(name: &str) -> Result<&str, String> {
+    let name = name.trim();
+    let (scope, rest) = name.split_once('.').unwrap_or(("", ""));
+    if !matches!(scope, "proc" | "sess" | "txn" | "req" | "res" | "check") || rest.is_empty() {
+        return Err(format!(
+            "invalid variable name '{name}' (expects 'proc', 'sess', 'txn', 'req', 'res' or 'check' followed by '.' and a name)"
+        ));
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_and_arguments_split_like_haproxy() {
+        let calls = split_calls("req.hdr(host),lower,map_beg(/x.map,def)").unwrap();
+        assert_eq!(calls.len(), 3);
+        assert_eq!(calls[0], ("req.hdr".into(), Some("host".into())));
+        assert_eq!(calls[1], ("lower".into(), None));
+        let calls = split_calls("url,regsub('(a,b)','x\\1',g)").unwrap();
+        assert_eq!(
+            split_args(calls[1].1.as_deref().unwrap()),
+            ["(a,b)", "x\\1", "g"]
+        );
+        assert_eq!(split_args("\\.,_"), ["\\.", "_"]);
+        assert!(split_calls("hdr(host").is_err());
+        assert_eq!(split_calls("ssl_fc,").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn variable_names_need_a_scope() {
+        assert!(check_var("txn.user").is_ok());
+        assert!(check_var("user").is_err());
+        assert!(check_var("foo.user").is_err());
+    }
+}

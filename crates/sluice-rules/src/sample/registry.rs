@@ -1,0 +1,566 @@
+//! The table of sample fetches and converters: name, arguments, types and where each is
+//! valid. Adding one is an entry here, a function in [`fetch`](super::fetch) or
+//! [`conv`](super::conv), and a test.
+//!
+//! The keyword catalogue of `sluice-config` lists every HAProxy name with its support
+//! status; a test below checks that each entry here exists there.
+
+use super::conv as c;
+use super::fetch as f;
+use super::{Arg, Fetched, SampleType, Value};
+use crate::message::SampleSource;
+use crate::pattern::MatchMethod;
+use SampleType::{Any, Bin, Bool, Ip, Meth, Sint, Str};
+
+/// Where a fetch can find its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Valid(u8);
+
+impl Valid {
+    /// Connection and process state: valid everywhere.
+    pub const CONN: Valid = Valid(1);
+    /// Buffered request payload (`tcp-request content`, HTTP request rules).
+    pub const PAYLOAD: Valid = Valid(2);
+    /// The HTTP request.
+    pub const REQ: Valid = Valid(4);
+    /// The HTTP response.
+    pub const RES: Valid = Valid(8);
+
+    /// Whether every bit of `other` is set.
+    pub fn contains(self, other: Valid) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether a bit of `other` is set.
+    pub fn intersects(self, other: Valid) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Words for an error message.
+    pub fn describe(self) -> &'static str {
+        if self.contains(Valid::REQ) && self.contains(Valid::RES) {
+            "HTTP headers"
+        } else if self.contains(Valid::REQ) {
+            "HTTP request headers"
+        } else if self.contains(Valid::RES) {
+            "HTTP response headers"
+        } else if self.contains(Valid::PAYLOAD) {
+            "the request buffer contents"
+        } else {
+            "the connection"
+        }
+    }
+}
+
+impl std::ops::BitOr for Valid {
+    type Output = Valid;
+    fn bitor(self, rhs: Valid) -> Valid {
+        Valid(self.0 | rhs.0)
+    }
+}
+
+/// What an argument must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    /// Any text.
+    Str,
+    /// An integer.
+    Int,
+    /// An integer or a variable name.
+    IntOrVar,
+    /// A variable name.
+    Var,
+    /// A regex.
+    Regex,
+    /// A backend name (checked against the configuration).
+    Backend,
+    /// `<backend>/<server>` (checked against the configuration).
+    Server,
+    /// A map file (loaded at compile time).
+    MapFile,
+    /// An IPv4 mask (length or dotted quad).
+    Mask4,
+    /// An IPv6 prefix length.
+    Mask6,
+}
+
+impl ArgKind {
+    /// Words for an error message.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ArgKind::Str => "a string",
+            ArgKind::Int => "an integer",
+            ArgKind::IntOrVar => "an integer or a variable",
+            ArgKind::Var => "a variable name",
+            ArgKind::Regex => "a regex",
+            ArgKind::Backend => "a backend name",
+            ArgKind::Server => "<backend>/<server>",
+            ArgKind::MapFile => "a map file",
+            ArgKind::Mask4 => "an IPv4 mask",
+            ArgKind::Mask6 => "an IPv6 mask",
+        }
+    }
+}
+
+/// One argument slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArgSpec {
+    /// What it must be.
+    pub kind: ArgKind,
+    /// Whether it must be given.
+    pub required: bool,
+}
+
+const fn req(kind: ArgKind) -> ArgSpec {
+    ArgSpec {
+        kind,
+        required: true,
+    }
+}
+
+const fn opt(kind: ArgKind) -> ArgSpec {
+    ArgSpec {
+        kind,
+        required: false,
+    }
+}
+
+const NONE: &[ArgSpec] = &[];
+const STR: &[ArgSpec] = &[req(ArgKind::Str)];
+const OPT_STR: &[ArgSpec] = &[opt(ArgKind::Str)];
+const HDR: &[ArgSpec] = &[opt(ArgKind::Str), opt(ArgKind::Int)];
+const OPT_INT: &[ArgSpec] = &[opt(ArgKind::Int)];
+const INT: &[ArgSpec] = &[req(ArgKind::Int)];
+const INT_OR_VAR: &[ArgSpec] = &[req(ArgKind::IntOrVar)];
+const OPT_BACKEND: &[ArgSpec] = &[opt(ArgKind::Backend)];
+const MAP: &[ArgSpec] = &[req(ArgKind::MapFile), opt(ArgKind::Str)];
+
+/// Signature of a fetch: emits its values (several when `all` and the fetch is
+/// multi-valued) until `emit` returns true.
+pub type FetchFn =
+    for<'a> fn(&'a [Arg], &'a dyn SampleSource, bool, &mut dyn FnMut(Value<'a>) -> bool) -> Fetched;
+
+/// Checks or rewrites a converter's compiled arguments.
+pub type PrepareFn = fn(&mut [Arg]) -> Result<(), String>;
+
+/// Signature of a converter.
+pub type ConvFn = for<'a> fn(&'a [Arg], Value<'a>, &'a dyn SampleSource) -> Option<Value<'a>>;
+
+/// A sample fetch.
+#[derive(Debug)]
+pub struct FetchDef {
+    /// Name as written.
+    pub name: &'static str,
+    /// Arguments.
+    pub args: &'static [ArgSpec],
+    /// Output type.
+    pub output: SampleType,
+    /// Where it is valid.
+    pub valid: Valid,
+    /// The implementation.
+    pub eval: FetchFn,
+}
+
+/// A converter.
+#[derive(Debug)]
+pub struct ConvDef {
+    /// Name as written.
+    pub name: &'static str,
+    /// Arguments.
+    pub args: &'static [ArgSpec],
+    /// Input type (the sample is cast to it).
+    pub input: SampleType,
+    /// Output type (`Any`: same as the input).
+    pub output: SampleType,
+    /// For map converters: the match method and value type.
+    pub map: Option<(MatchMethod, SampleType)>,
+    /// Checks or rewrites the compiled arguments.
+    pub prepare: Option<PrepareFn>,
+    /// The implementation.
+    pub eval: ConvFn,
+}
+
+const fn fe(
+    name: &'static str,
+    args: &'static [ArgSpec],
+    output: SampleType,
+    valid: Valid,
+    eval: FetchFn,
+) -> FetchDef {
+    FetchDef {
+        name,
+        args,
+        output,
+        valid,
+        eval,
+    }
+}
+
+const fn cv(
+    name: &'static str,
+    args: &'static [ArgSpec],
+    input: SampleType,
+    output: SampleType,
+    eval: ConvFn,
+) -> ConvDef {
+    ConvDef {
+        name,
+        args,
+        input,
+        output,
+        map: None,
+        prepare: None,
+        eval,
+    }
+}
+
+const fn mp(
+    name: &'static str,
+    method: MatchMethod,
+    input: SampleType,
+    out: SampleType,
+) -> ConvDef {
+    ConvDef {
+        name,
+        args: MAP,
+        input,
+        output: out,
+        map: Some((method, out)),
+        prepare: None,
+        eval: c::map,
+    }
+}
+
+const CONN: Valid = Valid::CONN;
+const REQ: Valid = Valid::REQ;
+const RES: Valid = Valid::RES;
+const HTTP: Valid = Valid(Valid::REQ.0 | Valid::RES.0);
+const PAYLOAD: Valid = Valid::PAYLOAD;
+
+/// Every sample fetch Sluice implements. Aliases (`urlp`, `cook`, `req_ssl_sni`...) are
+/// entries of their own.
+pub static FETCHES: &[FetchDef] = &[
+    fe("always_false", NONE, Bool, CONN, f::always_false),
+    fe("always_true", NONE, Bool, CONN, f::always_true),
+    fe("base", NONE, Str, REQ, f::base),
+    fe("be_conn", OPT_BACKEND, Sint, CONN, f::be_conn),
+    fe("be_name", NONE, Str, CONN, f::be_name),
+    fe("bool", &[req(ArgKind::Str)], Bool, CONN, f::bool_const),
+    fe("cook", OPT_STR, Str, REQ, f::req_cook),
+    fe("date", OPT_INT, Sint, CONN, f::date),
+    fe("dst", NONE, Ip, CONN, f::dst),
+    fe("dst_port", NONE, Sint, CONN, f::dst_port),
+    fe("env", STR, Str, CONN, f::env),
+    fe("fe_conn", NONE, Sint, CONN, f::fe_conn),
+    fe("fe_name", NONE, Str, CONN, f::fe_name),
+    fe("hdr", HDR, Str, HTTP, f::hdr),
+    fe("hdr_cnt", OPT_STR, Sint, HTTP, f::hdr_cnt),
+    fe("hostname", NONE, Str, CONN, f::hostname),
+    fe("int", INT, Sint, CONN, f::int_const),
+    fe("method", NONE, Meth, REQ, f::method),
+    fe("nbsrv", OPT_BACKEND, Sint, CONN, f::nbsrv),
+    fe("path", NONE, Str, REQ, f::path),
+    fe("query", NONE, Str, REQ, f::query),
+    fe("rand", OPT_INT, Sint, CONN, f::rand),
+    fe("req.cook", OPT_STR, Str, REQ, f::req_cook),
+    fe("req.fhdr", HDR, Str, REQ, f::req_fhdr),
+    fe("req.fhdr_cnt", OPT_STR, Sint, REQ, f::req_fhdr_cnt),
+    fe("req.hdr", HDR, Str, REQ, f::req_hdr),
+    fe("req.hdr_cnt", OPT_STR, Sint, REQ, f::req_hdr_cnt),
+    fe("req.len", NONE, Sint, PAYLOAD, f::req_len),
+    fe("req.proto_http", NONE, Bool, REQ, f::req_proto_http),
+    fe("req.ssl_sni", NONE, Str, PAYLOAD, f::req_ssl_sni),
+    fe("req.ver", NONE, Str, REQ, f::req_ver),
+    fe("req_len", NONE, Sint, PAYLOAD, f::req_len),
+    fe("req_ssl_sni", NONE, Str, PAYLOAD, f::req_ssl_sni),
+    fe("req_ver", NONE, Str, REQ, f::req_ver),
+    fe("res.fhdr", HDR, Str, RES, f::res_fhdr),
+    fe("res.hdr", HDR, Str, RES, f::res_hdr),
+    fe("res.hdr_cnt", OPT_STR, Sint, RES, f::res_hdr_cnt),
+    fe("res.ver", NONE, Str, RES, f::res_ver),
+    fe("resp_ver", NONE, Str, RES, f::res_ver),
+    fe("shdr", HDR, Str, RES, f::res_hdr),
+    fe("src", NONE, Ip, CONN, f::src),
+    fe("src_port", NONE, Sint, CONN, f::src_port),
+    fe(
+        "srv_is_up",
+        &[req(ArgKind::Server)],
+        Bool,
+        CONN,
+        f::srv_is_up,
+    ),
+    fe("srv_name", NONE, Str, CONN, f::srv_name),
+    fe("ssl_fc", NONE, Bool, CONN, f::ssl_fc),
+    fe("status", NONE, Sint, RES, f::status),
+    fe("str", STR, Str, CONN, f::str_const),
+    fe("unique-id", NONE, Str, CONN, f::unique_id),
+    fe("url", NONE, Str, REQ, f::url),
+    fe(
+        "url_param",
+        &[opt(ArgKind::Str), opt(ArgKind::Str)],
+        Str,
+        REQ,
+        f::url_param,
+    ),
+    fe(
+        "urlp",
+        &[opt(ArgKind::Str), opt(ArgKind::Str)],
+        Str,
+        REQ,
+        f::url_param,
+    ),
+    fe(
+        "var",
+        &[req(ArgKind::Var), opt(ArgKind::Str)],
+        Any,
+        CONN,
+        f::var,
+    ),
+];
+
+/// Every converter Sluice implements.
+pub static CONVERTERS: &[ConvDef] = &[
+    cv("add", INT_OR_VAR, Sint, Sint, c::add),
+    cv("and", INT_OR_VAR, Sint, Sint, c::and),
+    cv("b64dec", NONE, Str, Bin, c::b64dec),
+    cv("base64", NONE, Bin, Str, c::base64),
+    cv("bool", NONE, Sint, Bool, c::to_bool),
+    cv(
+        "bytes",
+        &[req(ArgKind::IntOrVar), opt(ArgKind::IntOrVar)],
+        Bin,
+        Bin,
+        c::bytes,
+    ),
+    cv(
+        "concat",
+        &[opt(ArgKind::Str), opt(ArgKind::Var), opt(ArgKind::Str)],
+        Str,
+        Str,
+        c::concat,
+    ),
+    cv("cpl", NONE, Sint, Sint, c::cpl),
+    cv("crc32", OPT_INT, Bin, Sint, c::crc32),
+    ConvDef {
+        prepare: Some(c::prepare_digest),
+        ..cv("digest", STR, Bin, Bin, c::digest)
+    },
+    cv("div", INT_OR_VAR, Sint, Sint, c::div),
+    cv("djb2", OPT_INT, Bin, Sint, c::djb2),
+    cv("even", NONE, Sint, Bool, c::even),
+    cv(
+        "field",
+        &[req(ArgKind::Int), req(ArgKind::Str), opt(ArgKind::Int)],
+        Str,
+        Str,
+        c::field,
+    ),
+    cv("hex", NONE, Bin, Str, c::hex),
+    cv("host_only", NONE, Str, Str, c::host_only),
+    cv(
+        "iif",
+        &[req(ArgKind::Str), req(ArgKind::Str)],
+        Bool,
+        Str,
+        c::iif,
+    ),
+    ConvDef {
+        prepare: Some(c::prepare_ipmask),
+        ..cv(
+            "ipmask",
+            &[req(ArgKind::Mask4), opt(ArgKind::Mask6)],
+            Ip,
+            Ip,
+            c::ipmask,
+        )
+    },
+    ConvDef {
+        prepare: Some(c::prepare_json),
+        ..cv("json", OPT_STR, Str, Str, c::json)
+    },
+    cv("length", NONE, Str, Sint, c::length),
+    cv("lower", NONE, Str, Str, c::lower),
+    cv("ltrim", STR, Str, Str, c::ltrim),
+    mp("map", MatchMethod::Str, Str, Str),
+    mp("map_beg", MatchMethod::Beg, Str, Str),
+    mp("map_beg_int", MatchMethod::Beg, Str, Sint),
+    mp("map_dir", MatchMethod::Dir, Str, Str),
+    mp("map_dir_int", MatchMethod::Dir, Str, Sint),
+    mp("map_dom", MatchMethod::Dom, Str, Str),
+    mp("map_dom_int", MatchMethod::Dom, Str, Sint),
+    mp("map_end", MatchMethod::End, Str, Str),
+    mp("map_end_int", MatchMethod::End, Str, Sint),
+    mp("map_int", MatchMethod::Int, Sint, Str),
+    mp("map_int_int", MatchMethod::Int, Sint, Sint),
+    mp("map_ip", MatchMethod::Ip, Ip, Str),
+    mp("map_ip_int", MatchMethod::Ip, Ip, Sint),
+    mp("map_ip_ip", MatchMethod::Ip, Ip, Ip),
+    mp("map_reg", MatchMethod::Reg, Str, Str),
+    mp("map_reg_int", MatchMethod::Reg, Str, Sint),
+    ConvDef {
+        eval: c::map_regm,
+        ..mp("map_regm", MatchMethod::Reg, Str, Str)
+    },
+    mp("map_str", MatchMethod::Str, Str, Str),
+    mp("map_str_int", MatchMethod::Str, Str, Sint),
+    mp("map_str_ip", MatchMethod::Str, Str, Ip),
+    mp("map_sub", MatchMethod::Sub, Str, Str),
+    mp("map_sub_int", MatchMethod::Sub, Str, Sint),
+    cv("mod", INT_OR_VAR, Sint, Sint, c::modulo),
+    cv("mul", INT_OR_VAR, Sint, Sint, c::mul),
+    cv("neg", NONE, Sint, Sint, c::neg),
+    cv("not", NONE, Sint, Bool, c::not),
+    cv("odd", NONE, Sint, Bool, c::odd),
+    cv("or", INT_OR_VAR, Sint, Sint, c::or),
+    cv(
+        "param",
+        &[req(ArgKind::Str), opt(ArgKind::Str)],
+        Str,
+        Str,
+        c::param,
+    ),
+    cv("port_only", NONE, Str, Sint, c::port_only),
+    ConvDef {
+        prepare: Some(c::prepare_regsub),
+        ..cv(
+            "regsub",
+            &[req(ArgKind::Regex), req(ArgKind::Str), opt(ArgKind::Str)],
+            Str,
+            Str,
+            c::regsub,
+        )
+    },
+    cv("rtrim", STR, Str, Str, c::rtrim),
+    cv("sdbm", OPT_INT, Bin, Sint, c::sdbm),
+    cv("sha1", NONE, Bin, Bin, c::sha1),
+    ConvDef {
+        prepare: Some(c::prepare_sha2),
+        ..cv("sha2", OPT_INT, Bin, Bin, c::sha2)
+    },
+    cv("sub", INT_OR_VAR, Sint, Sint, c::sub),
+    cv("upper", NONE, Str, Str, c::upper),
+    cv("url_dec", OPT_INT, Str, Str, c::url_dec),
+    cv("url_enc", OPT_STR, Str, Str, c::url_enc),
+    cv(
+        "word",
+        &[req(ArgKind::Int), req(ArgKind::Str), opt(ArgKind::Int)],
+        Str,
+        Str,
+        c::word,
+    ),
+    cv("wt6", OPT_INT, Bin, Sint, c::wt6),
+    cv("xor", INT_OR_VAR, Sint, Sint, c::xor),
+];
+
+/// The fetch named `name`.
+pub fn fetch(name: &str) -> Option<&'static FetchDef> {
+    FETCHES.iter().find(|d| d.name == name)
+}
+
+/// The converter named `name`.
+pub fn converter(name: &str) -> Option<&'static ConvDef> {
+    CONVERTERS.iter().find(|d| d.name == name)
+}
+
+/// ACL-only criteria: `<fetch>_<suffix>` is the fetch with a default match method
+/// (`path_beg`, `hdr_dom`...), or a cast for `_ip`/`_val`.
+pub static ACL_SUFFIXES: &[(&str, AclDerived)] = &[
+    ("_beg", AclDerived::Match(MatchMethod::Beg)),
+    ("_end", AclDerived::Match(MatchMethod::End)),
+    ("_sub", AclDerived::Match(MatchMethod::Sub)),
+    ("_reg", AclDerived::Match(MatchMethod::Reg)),
+    ("_dir", AclDerived::Match(MatchMethod::Dir)),
+    ("_dom", AclDerived::Match(MatchMethod::Dom)),
+    ("_len", AclDerived::Match(MatchMethod::Len)),
+    ("_ip", AclDerived::Match(MatchMethod::Ip)),
+    ("_val", AclDerived::Match(MatchMethod::Int)),
+];
+
+/// What an ACL-only suffix means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AclDerived {
+    /// The fetch with this default match method.
+    Match(MatchMethod),
+}
+
+/// Splits an ACL-only criterion (`path_beg`) into its fetch name and match method, when
+/// `name` is not itself a fetch.
+pub fn acl_criterion(name: &str) -> Option<(&'static FetchDef, MatchMethod)> {
+    if let Some(def) = fetch(name) {
+        return Some((def, default_method(def.output)));
+    }
+    ACL_SUFFIXES.iter().find_map(|(suffix, derived)| {
+        let base = name.strip_suffix(suffix)?;
+        let def = fetch(base)?;
+        let AclDerived::Match(m) = derived;
+        Some((def, *m))
+    })
+}
+
+/// The default match method for an output type.
+pub fn default_method(t: SampleType) -> MatchMethod {
+    match t {
+        SampleType::Bool => MatchMethod::Bool,
+        SampleType::Sint => MatchMethod::Int,
+        SampleType::Ip => MatchMethod::Ip,
+        SampleType::Bin => MatchMethod::Bin,
+        _ => MatchMethod::Str,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_config::keywords::{Support, Table};
+
+    fn catalogue(table: Table, name: &str) -> Option<Support> {
+        table
+            .keywords()
+            .iter()
+            .find(|k| k.name == name)
+            .map(|k| k.support)
+    }
+
+    #[test]
+    fn every_entry_is_a_haproxy_keyword() {
+        for def in FETCHES {
+            assert!(
+                catalogue(Table::SampleFetch, def.name).is_some(),
+                "fetch '{}' is not in the keyword catalogue",
+                def.name
+            );
+        }
+        for def in CONVERTERS {
+            assert!(
+                catalogue(Table::Converter, def.name).is_some(),
+                "converter '{}' is not in the keyword catalogue",
+                def.name
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = FETCHES.iter().map(|d| d.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), FETCHES.len());
+        let mut names: Vec<_> = CONVERTERS.iter().map(|d| d.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CONVERTERS.len());
+    }
+
+    #[test]
+    fn acl_criteria_derive_from_fetches() {
+        let (def, m) = acl_criterion("path_beg").unwrap();
+        assert_eq!((def.name, m), ("path", MatchMethod::Beg));
+        let (def, m) = acl_criterion("hdr_ip").unwrap();
+        assert_eq!((def.name, m), ("hdr", MatchMethod::Ip));
+        let (def, m) = acl_criterion("hdr_cnt").unwrap();
+        assert_eq!((def.name, m), ("hdr_cnt", MatchMethod::Int));
+        let (def, m) = acl_criterion("req.hdr_cnt").unwrap();
+        assert_eq!((def.name, m), ("req.hdr_cnt", MatchMethod::Int));
+        assert!(acl_criterion("nope_beg").is_none());
+    }
+}

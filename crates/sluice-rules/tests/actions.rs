@@ -1,0 +1,247 @@
+//! Rule actions as a client sees their effect.
+
+mod common;
+
+use common::rules;
+use sluice_rules::{SimpleConnection, SimpleMessage, Txn, Verdict};
+
+fn run(body: &str, mut req: SimpleMessage) -> (Verdict, SimpleMessage) {
+    let r = rules(body);
+    let c = SimpleConnection::new("203.0.113.5:4000", "127.0.0.1:8080");
+    let v = r.run_http_request(&mut req, &c, &mut Txn::new());
+    (v, req)
+}
+
+fn get(uri: &str) -> SimpleMessage {
+    SimpleMessage::request(
+        "GET",
+        uri,
+        &[("Host", "example.com"), ("X-A", "1, 2"), ("X-A", "3")],
+    )
+}
+
+#[test]
+fn final_actions() {
+    assert_eq!(
+        run("    http-request allow\n    http-request deny", get("/")).0,
+        Verdict::Allow
+    );
+    assert_eq!(
+        run("    http-request deny deny_status 429", get("/")).0,
+        Verdict::Deny {
+            status: 429,
+            reply: None
+        }
+    );
+    assert_eq!(
+        run("    http-request tarpit", get("/")).0,
+        Verdict::Tarpit {
+            status: 500,
+            reply: None
+        }
+    );
+    assert_eq!(run("    http-request reject", get("/")).0, Verdict::Reject);
+    assert_eq!(
+        run("    http-request auth realm Admin", get("/")).0,
+        Verdict::Auth {
+            realm: "Admin".into()
+        }
+    );
+    assert_eq!(
+        run("    http-request auth", get("/")).0,
+        Verdict::Auth { realm: "fe".into() }
+    );
+}
+
+#[test]
+fn return_and_custom_deny_replies() {
+    let (v, _) = run(
+        "    http-request return status 404 content-type text/plain lf-string \"no %[path]\" hdr X-R yes",
+        get("/p"),
+    );
+    let Verdict::Return(reply) = v else {
+        panic!("{v:?}")
+    };
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(&*reply.body, b"no /p");
+    assert_eq!(reply.headers, vec![("X-R".into(), b"yes".to_vec())]);
+    let (v, _) = run(
+        "    http-request deny status 401 content-type text/plain string nope",
+        get("/"),
+    );
+    let Verdict::Deny {
+        status: 401,
+        reply: Some(reply),
+    } = v
+    else {
+        panic!("{v:?}")
+    };
+    assert_eq!(&*reply.body, b"nope");
+    let e = common::compile_error("    http-request return status 200 string x");
+    assert!(e.contains("content-type"), "{e}");
+}
+
+#[test]
+fn redirects() {
+    let loc = |v: Verdict| match v {
+        Verdict::Redirect { code, location, .. } => (code, String::from_utf8(location).unwrap()),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        loc(run("    http-request redirect location /new code 301", get("/")).0),
+        (301, "/new".into())
+    );
+    assert_eq!(
+        loc(run(
+            "    http-request redirect prefix https://x.org",
+            get("/a?b=1")
+        )
+        .0),
+        (302, "https://x.org/a?b=1".into())
+    );
+    assert_eq!(
+        loc(run(
+            "    http-request redirect prefix /p drop-query append-slash",
+            get("/a?b=1")
+        )
+        .0),
+        (302, "/p/a/".into())
+    );
+    assert_eq!(
+        loc(run(
+            "    http-request redirect scheme https code 308",
+            get("/a?q")
+        )
+        .0),
+        (308, "https://example.com/a?q".into())
+    );
+    assert_eq!(
+        loc(run("    redirect scheme https if !{ ssl_fc }", get("/")).0).1,
+        "https://example.com/"
+    );
+    assert_eq!(
+        loc(run(
+            "    http-request redirect location https://%[hdr(host)]%[path]",
+            get("/z")
+        )
+        .0)
+        .1,
+        "https://example.com/z"
+    );
+}
+
+#[test]
+fn header_rewrites() {
+    let (_, m) = run("    http-request set-header X-A new", get("/"));
+    assert_eq!(m.values("x-a"), ["new"]);
+    let (_, m) = run("    http-request add-header X-A 4", get("/"));
+    assert_eq!(m.values("X-A"), ["1, 2", "3", "4"]);
+    let (_, m) = run("    http-request del-header x-a", get("/"));
+    assert!(m.values("X-A").is_empty());
+    let (_, m) = run("    http-request del-header X- -m beg", get("/"));
+    assert!(m.values("X-A").is_empty() && m.get("Host").is_some());
+    let (_, m) = run(
+        "    http-request replace-header X-A ^(\\d).* <\\1>",
+        get("/"),
+    );
+    assert_eq!(m.values("X-A"), ["<1>", "<3>"]);
+    let (_, m) = run("    http-request replace-value X-A ^(\\d)$ v\\1", get("/"));
+    assert_eq!(m.values("X-A"), ["v1, v2", "v3"]);
+    let (_, m) = run("    http-request set-header X-Src %ci:%cp-%[src]", get("/"));
+    assert_eq!(
+        m.get("X-Src").as_deref(),
+        Some("203.0.113.5:4000-203.0.113.5")
+    );
+}
+
+#[test]
+fn request_line_rewrites() {
+    let uri = |body: &str, u: &str| String::from_utf8(run(body, get(u)).1.uri).unwrap();
+    assert_eq!(
+        uri("    http-request set-path /new", "/old?q=1"),
+        "/new?q=1"
+    );
+    assert_eq!(
+        uri("    http-request set-query a=2", "/old?q=1"),
+        "/old?a=2"
+    );
+    assert_eq!(uri("    http-request set-uri /x?y", "/old?q=1"), "/x?y");
+    assert_eq!(uri("    http-request set-pathq /p?z", "/old?q=1"), "/p?z");
+    assert_eq!(
+        uri("    http-request replace-path /api(/.*) \\1", "/api/v1?k"),
+        "/v1?k"
+    );
+    assert_eq!(
+        uri("    http-request set-path /pre%[path]", "http://h/a?b"),
+        "http://h/pre/a?b"
+    );
+    let (_, m) = run("    http-request set-method POST", get("/"));
+    assert_eq!(m.method, b"POST");
+}
+
+#[test]
+fn response_rules() {
+    let r = rules(
+        "    http-response set-status 503 reason Maintenance if { status 500 }\n\
+         \x20   http-response deny if { res.hdr(x-leak) -m found }\n\
+         \x20   http-response set-header X-Status %[status]",
+    );
+    let c = SimpleConnection::new("1.2.3.4:5", "127.0.0.1:80");
+    let mut res = SimpleMessage::response(500, &[]);
+    assert_eq!(
+        r.run_http_response(&mut res, &c, &mut Txn::new()),
+        Verdict::Continue
+    );
+    assert_eq!(
+        (res.status, res.reason.as_slice()),
+        (503, &b"Maintenance"[..])
+    );
+    assert_eq!(res.get("X-Status").as_deref(), Some("503"));
+    let mut res = SimpleMessage::response(200, &[("X-Leak", "1")]);
+    assert!(matches!(
+        r.run_http_response(&mut res, &c, &mut Txn::new()),
+        Verdict::Deny { status: 403, .. }
+    ));
+}
+
+#[test]
+fn captures_and_stick_table_actions() {
+    let r = rules(
+        "    http-request capture req.hdr(host) len 4\n    http-request track-sc0 src\n\
+         \x20   http-request capture path len 10",
+    );
+    let c = SimpleConnection::new("1.2.3.4:5", "127.0.0.1:80");
+    let mut txn = Txn::new();
+    let mut req = get("/abc");
+    assert_eq!(
+        r.run_http_request(&mut req, &c, &mut txn),
+        Verdict::Continue
+    );
+    assert_eq!(
+        txn.captures,
+        vec![Some(b"exam".to_vec()), Some(b"/abc".to_vec())]
+    );
+}
+
+#[test]
+fn tcp_rules() {
+    let r = rules(
+        "    tcp-request connection reject if { src 192.0.2.0/24 }\n    tcp-request connection accept",
+    );
+    let mut txn = Txn::new();
+    assert_eq!(
+        r.tcp_connection.run_tcp(
+            &SimpleConnection::new("192.0.2.1:1", "127.0.0.1:80"),
+            &mut txn
+        ),
+        Verdict::Reject
+    );
+    assert_eq!(
+        r.tcp_connection.run_tcp(
+            &SimpleConnection::new("198.51.100.1:1", "127.0.0.1:80"),
+            &mut txn
+        ),
+        Verdict::Allow
+    );
+}
