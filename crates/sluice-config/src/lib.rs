@@ -31,6 +31,8 @@ pub mod reader;
 pub mod render;
 pub mod source;
 pub mod syntax;
+#[doc(hidden)]
+pub mod testing;
 pub mod version;
 
 pub use diagnostic::{Category, Diagnostic, Diagnostics, Severity};

@@ -9,8 +9,7 @@ use sluice_config::SectionKind;
 use std::path::{Path, PathBuf};
 
 fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    dir.join("dev-verdicts.tsv").is_file().then_some(dir)
+    sluice_config::testing::corpus_dir()
 }
 
 /// Files HAProxy 3.4 accepts as language (`valid`, or `env-only`: rejected only because this

@@ -4,7 +4,7 @@
 
 use sluice_config::{read_config, Environment, ReadOptions, SourceMap};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Message beginnings of HAProxy's reader-level errors, and our codes for them.
 const READER_ERRORS: &[(&str, &str)] = &[
@@ -38,8 +38,7 @@ const READER_ERRORS: &[(&str, &str)] = &[
 ];
 
 fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    dir.join("dev").is_dir().then_some(dir)
+    sluice_config::testing::corpus_dir()
 }
 
 /// Codes whose HAProxy message gives the raw-line position we report as the column.
