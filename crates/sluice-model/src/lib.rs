@@ -20,7 +20,7 @@
 
 pub mod address;
 mod build;
-mod catalogue;
+pub mod catalogue;
 pub mod checks;
 pub mod defaults;
 pub mod global;

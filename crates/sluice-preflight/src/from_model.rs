@@ -31,6 +31,16 @@ pub struct CommandLineFacts {
     pub maxconn: Option<u64>,
 }
 
+/// The directory HAProxy reads relative files from on the line at `at` (`default-path`);
+/// `None`: the current directory. The rules compiler opens pattern and map files with it.
+pub fn parse_time_dir(
+    model: &Model,
+    sources: &SourceMap,
+    at: sluice_config::Location,
+) -> Option<std::path::PathBuf> {
+    paths::Resolver::new(model, sources).base(at)
+}
+
 /// Describes what `model` names outside itself. `sources` gives the configuration files'
 /// names (for `default-path config|parent`) and the text as written (for `user "$VAR"`).
 pub fn inputs_from_model(model: &Model, sources: &SourceMap, extra: &CommandLineFacts) -> Inputs {

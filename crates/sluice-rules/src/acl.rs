@@ -3,9 +3,10 @@
 //! compiled on first use.
 
 use crate::pattern::{MatchMethod, PatternSet};
+use crate::problem::Problem;
 use crate::sample::{registry, Fetched, Place, SampleExpr, Valid};
 use crate::{Env, SampleSource};
-use sluice_config::{Category, Diagnostic, Location};
+use sluice_config::{Diagnostic, Diagnostics, Location};
 use sluice_model::proxy::acl::Acl as ModelAcl;
 
 /// Three-valued result: HAProxy distinguishes "no match" from "cannot tell yet".
@@ -44,24 +45,19 @@ impl AclExpr {
         place: Place,
         env: &mut Env<'_>,
     ) -> Result<Self, Diagnostic> {
-        let err = |message: String| {
-            Diagnostic::error(
-                Category::Semantic,
-                "acl-invalid",
-                acl_message(acl, &message),
-            )
-            .at(acl.location)
-        };
+        let err =
+            |p: Problem| p.into_diagnostic("acl-invalid", |m| acl_message(acl, m), acl.location);
         let criterion = acl.criterion.as_str();
         let name_end = criterion.find(['(', ',']).unwrap_or(criterion.len());
         let (name, rest) = criterion.split_at(name_end);
-        let (def, derived) = registry::acl_criterion(name).ok_or_else(|| {
-            err(format!(
-                "unknown fetch method '{name}' (or not supported by Sluice yet)"
-            ))
-        })?;
-        let text = format!("{}{rest}", def.name);
+        // An ACL-only form (`path_beg`) is the fetch with a default method; a name neither
+        // form knows goes to the sample compiler, which asks the keyword catalogue.
+        let (text, derived) = match registry::acl_criterion(name) {
+            Some((def, derived)) => (format!("{}{rest}", def.name), Some(derived)),
+            None => (criterion.to_string(), None),
+        };
         let expr = SampleExpr::compile(&text, place, env).map_err(err)?;
+        let derived = derived.unwrap_or_else(|| expr.default_match());
         let mut ignore_case = false;
         let mut method = None;
         let mut keys_only = false;
@@ -69,7 +65,7 @@ impl AclExpr {
             match flag.split_once(' ') {
                 Some(("-m", m)) => {
                     method = Some(MatchMethod::parse(m).ok_or_else(|| {
-                        err(format!("unknown matching method '{m}' (expects found, bool, int, ip, bin, len, str, sub, reg, beg, end, dir or dom)"))
+                        err(Problem::syntax(format!("unknown matching method '{m}'")).with_help("use one of found, bool, int, ip, bin, len, str, sub, reg, beg, end, dir or dom"))
                     })?)
                 }
                 Some(("-M", _)) => keys_only = true,
@@ -88,13 +84,8 @@ impl AclExpr {
         });
         let mut from_files = Vec::new();
         for (file, location) in &acl.files {
-            let text = env.read_file(file).map_err(|e| {
-                Diagnostic::error(
-                    Category::Semantic,
-                    "acl-file-unreadable",
-                    acl_message(acl, &e),
-                )
-                .at(*location)
+            let text = env.read_file(file).map_err(|p| {
+                p.into_diagnostic("acl-invalid", |m| acl_message(acl, m), *location)
             })?;
             for line in text.lines() {
                 let line = line.trim();
@@ -109,7 +100,7 @@ impl AclExpr {
                 from_files.push(pattern.to_string());
             }
         }
-        let patterns = PatternSet::new(
+        let patterns = PatternSet::compile(
             method,
             ignore_case,
             acl.patterns
@@ -118,6 +109,10 @@ impl AclExpr {
                 .map(String::as_str),
         )
         .map_err(err)?;
+        // Named ACLs are compiled where first used: their warnings belong to their own line.
+        let mut warnings = Diagnostics::new();
+        env.flush_pending(acl.location, &mut warnings);
+        env.acl_warnings.extend(warnings);
         Ok(Self { expr, patterns })
     }
 
@@ -207,8 +202,10 @@ pub static PREDEFINED: &[(&str, &str, &[&str])] = &[
     ("METH_POST", "method", &["POST"]),
     ("METH_PUT", "method", &["PUT"]),
     ("METH_TRACE", "method", &["TRACE"]),
+    ("RDP_COOKIE", "req.rdp_cookie_cnt", &["gt", "0"]),
     ("REQ_CONTENT", "req.len", &["gt", "0"]),
     ("TRUE", "always_true", &[]),
+    ("WAIT_END", "wait_end", &[]),
 ];
 
 /// Compiles the pre-defined ACL `name`, if there is one.

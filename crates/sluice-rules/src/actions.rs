@@ -9,10 +9,12 @@ use crate::condition::{self, Condition};
 use crate::logformat::LogFormat;
 use crate::message::{HttpMessage, Stream, Txn};
 use crate::pattern::{MatchMethod, PatternSet};
+use crate::problem::{compile_regex, not_in_registry, Problem};
 use crate::sample::fetch::{uri_path, uri_query, CommaValues};
 use crate::sample::{Place, SampleExpr, Value};
 use crate::{Connection, Env};
 use regex::bytes::Regex;
+use sluice_config::keywords::Table;
 use sluice_config::{Category, Diagnostic, Diagnostics};
 use sluice_model::proxy::rules::{Rule, RuleSet};
 use std::sync::Arc;
@@ -103,6 +105,7 @@ struct Redirect {
     target: LogFormat,
     code: u16,
     drop_query: bool,
+    keep_query: bool,
     append_slash: bool,
     ignore_empty: bool,
     cookies: Vec<Vec<u8>>,
@@ -580,6 +583,11 @@ fn redirect(
             if r.append_slash && !location.ends_with(b"/") {
                 location.push(b'/');
             }
+            // keep-query appends the original query string, with '&' after an existing one.
+            if let Some(q) = uri_query(uri).filter(|_| r.keep_query) {
+                location.push(if location.contains(&b'?') { b'&' } else { b'?' });
+                location.extend_from_slice(q);
+            }
         }
         RedirectKind::Prefix => {
             // A prefix of "/" means none, so that relative redirects keep working.
@@ -640,15 +648,15 @@ pub(crate) fn compile_rule(
 ) -> Result<CompiledRule, Diagnostic> {
     let place = place_of(rule.set);
     let keyword = format!("{} {}", set_keyword(rule.set), rule.action);
-    let err = |message: String| {
-        Diagnostic::error(
-            Category::Semantic,
+    let err = |p: Problem| {
+        p.into_diagnostic(
             "rule-invalid",
-            format!("'{keyword}': {message}"),
+            |m| format!("'{keyword}': {m}"),
+            rule.location,
         )
-        .at(rule.location)
     };
-    let action = compile_action(&rule.action, &rule.args, place, renv, env).map_err(err)?;
+    let action =
+        compile_action(&rule.action, &rule.args, rule.set, place, renv, env).map_err(err)?;
     let condition = match &rule.condition {
         Some(c) => Some(Condition::compile(c, place, &keyword, env, warnings)?),
         None => None,
@@ -657,9 +665,12 @@ pub(crate) fn compile_rule(
         && matches!(rule.set, RuleSet::TcpRequestConnection)
         && !matches!(action, Action::Allow | Action::Reject | Action::SilentDrop)
     {
-        return Err(err(
-            "only 'accept', 'reject' and 'silent-drop' end connection rules".into(),
-        ));
+        return Err(err(Problem::new(
+            Category::Semantic,
+            None,
+            "only 'accept', 'reject' and 'silent-drop' end connection rules",
+        )
+        .with_help("move the rule to 'tcp-request content' or 'http-request'")));
     }
     Ok(CompiledRule { action, condition })
 }
@@ -669,24 +680,26 @@ pub(crate) fn compile_redirect_line(
     args: &[String],
     condition: Option<Condition>,
     env: &mut Env<'_>,
-) -> Result<CompiledRule, String> {
+) -> Result<CompiledRule, Problem> {
     Ok(CompiledRule {
         action: Action::Redirect(parse_redirect(args, Place::HttpRequest, env)?),
         condition,
     })
 }
 
-fn arg<'a>(args: &'a [String], i: usize, what: &str) -> Result<&'a str, String> {
+fn arg<'a>(args: &'a [String], i: usize, what: &str) -> Result<&'a str, Problem> {
     args.get(i)
         .map(String::as_str)
-        .ok_or_else(|| format!("expects {what}"))
+        .ok_or_else(|| Problem::syntax(format!("expects {what}")))
 }
 
-fn status_arg(text: &str, lo: u16, hi: u16) -> Result<u16, String> {
+fn status_arg(text: &str, lo: u16, hi: u16) -> Result<u16, Problem> {
     text.parse::<u16>()
         .ok()
         .filter(|s| (lo..=hi).contains(s))
-        .ok_or_else(|| format!("status '{text}' is invalid (expects {lo} to {hi})"))
+        .ok_or_else(|| {
+            Problem::syntax(format!("status '{text}' is invalid (expects {lo} to {hi})"))
+        })
 }
 
 fn paren_arg(action: &str) -> Option<&str> {
@@ -694,18 +707,30 @@ fn paren_arg(action: &str) -> Option<&str> {
     action.get(open + 1..)?.strip_suffix(')')
 }
 
+/// [`compile_action`] without arguments, for the catalogue test.
+#[cfg(test)]
+pub(crate) fn compile_action_for_test(
+    action: &str,
+    set: RuleSet,
+    renv: &mut RuleEnv<'_>,
+    env: &mut Env<'_>,
+) -> Result<(), Problem> {
+    compile_action(action, &[], set, place_of(set), renv, env).map(|_| ())
+}
+
 fn compile_action(
     action: &str,
     args: &[String],
+    set: RuleSet,
     place: Place,
     renv: &mut RuleEnv<'_>,
     env: &mut Env<'_>,
-) -> Result<Action, String> {
+) -> Result<Action, Problem> {
     let base = action.split('(').next().unwrap_or(action);
-    let fmt = |i: usize, what: &str, env: &mut Env<'_>| -> Result<LogFormat, String> {
+    let fmt = |i: usize, what: &str, env: &mut Env<'_>| -> Result<LogFormat, Problem> {
         LogFormat::compile(arg(args, i, what)?, place, env)
     };
-    let name = |i: usize| -> Result<Box<[u8]>, String> {
+    let name = |i: usize| -> Result<Box<[u8]>, Problem> {
         Ok(arg(args, i, "a header name")?.as_bytes().into())
     };
     Ok(match base {
@@ -726,7 +751,9 @@ fn compile_action(
             let realm = match args.first().map(String::as_str) {
                 Some("realm") => arg(args, 1, "a realm after 'realm'")?,
                 Some(other) => {
-                    return Err(format!("unexpected '{other}' (expects 'realm <realm>')"))
+                    return Err(Problem::syntax(format!(
+                        "unexpected '{other}' (expects 'realm <realm>')"
+                    )))
                 }
                 None => renv.proxy_name,
             };
@@ -750,13 +777,17 @@ fn compile_action(
                     let m = arg(args, 2, "a matching method after '-m'")?;
                     let method = match MatchMethod::parse(m) {
                         Some(m @ (MatchMethod::Str | MatchMethod::Beg | MatchMethod::End | MatchMethod::Sub | MatchMethod::Reg)) => m,
-                        _ => return Err(format!("matching method '{m}' is not supported (expects str, beg, end, sub or reg)")),
+                        _ => return Err(Problem::syntax(format!("matching method '{m}' is not supported (expects str, beg, end, sub or reg)"))),
                     };
                     let pattern = std::str::from_utf8(&name)
                         .map_err(|_| "header name is not text".to_string())?;
                     Some(PatternSet::new(method, true, [pattern])?)
                 }
-                Some(other) => return Err(format!("unexpected '{other}' (expects '-m <method>')")),
+                Some(other) => {
+                    return Err(Problem::syntax(format!(
+                        "unexpected '{other}' (expects '-m <method>')"
+                    )))
+                }
             };
             Action::DelHeader { name, matcher }
         }
@@ -835,7 +866,11 @@ fn compile_action(
                         .ok_or("id must be an integer below 64")?;
                     (usize::MAX, id)
                 }
-                _ => return Err("expects 'len <length>' or 'id <id>' after the sample".into()),
+                _ => {
+                    return Err(Problem::syntax(
+                        "expects 'len <length>' or 'id <id>' after the sample",
+                    ))
+                }
             };
             Action::Capture { expr, len, slot }
         }
@@ -844,15 +879,35 @@ fn compile_action(
             let reason = match args.get(1).map(String::as_str) {
                 Some("reason") => Some(arg(args, 2, "a reason after 'reason'")?.as_bytes().into()),
                 Some(other) => {
-                    return Err(format!("unexpected '{other}' (expects 'reason <text>')"))
+                    return Err(Problem::syntax(format!(
+                        "unexpected '{other}' (expects 'reason <text>')"
+                    )))
                 }
                 None => None,
             };
             Action::SetStatus { status, reason }
         }
-        // Stick tables come later: tracking is accepted and records nothing yet.
-        "track-sc0" | "track-sc1" | "track-sc2" | "sc-inc-gpc" | "sc-inc-gpc0" | "sc-inc-gpc1"
-        | "sc-set-gpt" | "sc-set-gpt0" | "sc-add-gpc" => Action::Nothing,
+        // Stick tables come later: tracking is accepted (the catalogue says it is ignored)
+        // and records nothing yet.
+        "sc-inc-gpc" | "sc-inc-gpc0" | "sc-inc-gpc1" | "sc-set-gpt" | "sc-set-gpt0"
+        | "sc-add-gpc" => Action::Nothing,
+        track if track.starts_with("track-sc") => {
+            let n = track
+                .strip_prefix("track-sc")
+                .and_then(|n| n.parse::<u32>().ok())
+                .ok_or_else(|| Problem::syntax(format!("unknown action '{track}'")))?;
+            let max = env.stick_counters();
+            if n >= max {
+                return Err(Problem::syntax(format!(
+                    "'{track}': stick counter {n} is out of range (tune.stick-counters is {max})"
+                ))
+                .with_help(format!(
+                    "use track-sc0 to track-sc{}, or raise 'tune.stick-counters' in the global section",
+                    max.saturating_sub(1)
+                )));
+            }
+            Action::Nothing
+        }
         // Handled by the data plane or ignored with a warning at check time.
         "expect-proxy"
         | "switch-mode"
@@ -868,13 +923,20 @@ fn compile_action(
         | "set-bc-mark"
         | "set-priority-class"
         | "set-priority-offset" => Action::Nothing,
-        other => return Err(format!("action '{other}' is not implemented by Sluice yet")),
+        other => {
+            let mut words = set_keyword(set).split(' ');
+            let first = words.next().unwrap_or("");
+            let table = Table::for_rule(first, words.next()).unwrap_or(Table::HttpRequestAction);
+            // The model admitted the action and warned when Sluice ignores it.
+            not_in_registry(table, other)?;
+            Action::Nothing
+        }
     })
 }
 
-fn regex_arg(args: &[String], i: usize) -> Result<Regex, String> {
+fn regex_arg(args: &[String], i: usize) -> Result<Regex, Problem> {
     let text = arg(args, i, "a regex")?;
-    Regex::new(text).map_err(|e| format!("invalid regex '{text}': {e}"))
+    compile_regex(text, false, true)
 }
 
 fn parse_deny(
@@ -882,18 +944,20 @@ fn parse_deny(
     default: u16,
     place: Place,
     env: &mut Env<'_>,
-) -> Result<(u16, Option<ReplySpec>), String> {
+) -> Result<(u16, Option<ReplySpec>), Problem> {
     match args.first().map(String::as_str) {
         None => Ok((default, None)),
-        Some("deny_status") => {
+        Some("deny_status") if args.len() <= 2 => {
             let status = status_arg(arg(args, 1, "a status after 'deny_status'")?, 200, 599)?;
-            if args.len() > 2 {
-                return Err(format!(
-                    "unexpected '{}' after the status",
-                    args.get(2).map_or("", String::as_str)
-                ));
-            }
             Ok((status, None))
+        }
+        Some("deny_status") => {
+            // "deny_status" is an alias of "status" before the reply's other arguments
+            // (`deny deny_status 403 hdr X-Why blocked`).
+            let mut args = args.to_vec();
+            args[0] = "status".into();
+            let reply = parse_reply(&args, default, place, env)?;
+            Ok((reply.status, Some(reply)))
         }
         Some(_) => {
             let reply = parse_reply(args, default, place, env)?;
@@ -907,7 +971,7 @@ fn parse_reply(
     default: u16,
     place: Place,
     env: &mut Env<'_>,
-) -> Result<ReplySpec, String> {
+) -> Result<ReplySpec, Problem> {
     let mut spec = ReplySpec {
         status: default,
         content_type: None,
@@ -936,41 +1000,43 @@ fn parse_reply(
                 i += 3;
                 continue;
             }
-            "errorfiles" => return Err("'errorfiles' replies are not supported by Sluice yet".into()),
-            other => return Err(format!("unexpected '{other}' (expects status, content-type, string, lf-string, file, lf-file, errorfile, default-errorfiles or hdr)")),
+            "errorfiles" => return Err(Problem::new(Category::Compatibility, Some("not-implemented-refused"), "'errorfiles' replies are not supported by Sluice yet")),
+            other => return Err(Problem::syntax(format!("unexpected '{other}' (expects status, content-type, string, lf-string, file, lf-file, errorfile, default-errorfiles or hdr)"))),
         }
         i += 2;
     }
     if spec.content_type.is_none() && !matches!(spec.body, Body::Errorfile) {
-        return Err("a body needs a 'content-type'".into());
+        return Err(Problem::syntax("a body needs a 'content-type'"));
     }
     Ok(spec)
 }
 
-fn parse_redirect(args: &[String], place: Place, env: &mut Env<'_>) -> Result<Redirect, String> {
-    let kind = match arg(args, 0, "'location', 'prefix' or 'scheme'")? {
-        "location" => RedirectKind::Location,
-        "prefix" => RedirectKind::Prefix,
-        "scheme" => RedirectKind::Scheme,
-        other => {
-            return Err(format!(
-                "unexpected '{other}' (expects 'location', 'prefix' or 'scheme')"
-            ))
-        }
-    };
-    let target = LogFormat::compile(arg(args, 1, "a target")?, place, env)?;
+fn parse_redirect(args: &[String], place: Place, env: &mut Env<'_>) -> Result<Redirect, Problem> {
+    // HAProxy reads the options in any order (`redirect code 301 location /x`); the last
+    // "location", "prefix" or "scheme" sets the type.
+    let mut target: Option<(RedirectKind, &str)> = None;
     let mut r = Redirect {
-        kind,
-        target,
+        kind: RedirectKind::Location,
+        target: LogFormat::compile("", place, env)?,
         code: 302,
         drop_query: false,
+        keep_query: false,
         append_slash: false,
         ignore_empty: false,
         cookies: Vec::new(),
     };
-    let mut i = 2;
+    let mut i = 0;
     while let Some(word) = args.get(i) {
         match word.as_str() {
+            "location" | "prefix" | "scheme" => {
+                let kind = match word.as_str() {
+                    "location" => RedirectKind::Location,
+                    "prefix" => RedirectKind::Prefix,
+                    _ => RedirectKind::Scheme,
+                };
+                target = Some((kind, arg(args, i + 1, &format!("a target after '{word}'"))?));
+                i += 1;
+            }
             "code" => {
                 let code = arg(args, i + 1, "a code after 'code'")?;
                 r.code = code
@@ -981,6 +1047,7 @@ fn parse_redirect(args: &[String], place: Place, env: &mut Env<'_>) -> Result<Re
                 i += 1;
             }
             "drop-query" => r.drop_query = true,
+            "keep-query" => r.keep_query = true,
             "append-slash" => r.append_slash = true,
             "ignore-empty" => r.ignore_empty = true,
             "set-cookie" => {
@@ -988,15 +1055,27 @@ fn parse_redirect(args: &[String], place: Place, env: &mut Env<'_>) -> Result<Re
                 r.cookies.push(format!("{c}; path=/").into_bytes());
                 i += 1;
             }
+            "set-cookie-fmt" => {
+                return Err(Problem::new(
+                    Category::Compatibility,
+                    Some("not-implemented-refused"),
+                    "'set-cookie-fmt' in redirects is not supported by Sluice yet",
+                ))
+            }
             "clear-cookie" => {
                 let c = arg(args, i + 1, "a cookie after 'clear-cookie'")?;
                 let c = c.trim_end_matches('=');
                 r.cookies.push(format!("{c}=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/").into_bytes());
                 i += 1;
             }
-            other => return Err(format!("unexpected '{other}' (expects code, drop-query, append-slash, ignore-empty, set-cookie or clear-cookie)")),
+            other => return Err(Problem::syntax(format!("unexpected '{other}' (expects location, prefix, scheme, code, drop-query, keep-query, append-slash, ignore-empty, set-cookie, set-cookie-fmt or clear-cookie)"))),
         }
         i += 1;
     }
+    let (kind, text) = target.ok_or_else(|| {
+        Problem::syntax("redirection type expected ('location', 'prefix' or 'scheme')")
+    })?;
+    r.kind = kind;
+    r.target = LogFormat::compile(text, place, env)?;
     Ok(r)
 }

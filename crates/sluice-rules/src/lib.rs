@@ -39,11 +39,14 @@
 
 pub mod acl;
 pub mod actions;
+#[cfg(test)]
+mod catalogue_sync;
 pub mod condition;
 mod host;
 pub mod logformat;
 pub mod message;
 pub mod pattern;
+mod problem;
 pub mod sample;
 mod tls;
 
@@ -58,6 +61,7 @@ pub use sample::{SampleExpr, SampleType, Value};
 
 use acl::{AclExpr, NamedAcl};
 use pattern::MatchMethod;
+use problem::Problem;
 use sample::map::Map;
 use sample::Place;
 use sluice_config::{Category, Diagnostic, Diagnostics, Location};
@@ -67,6 +71,10 @@ use sluice_model::Model;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// The code of a finding about a pattern, map or reply file that cannot be read: `-c`
+/// leaves those to the environment checks, which report each file once.
+pub const FILE_UNREADABLE: &str = "rules-file-unreadable";
 
 /// How to compile.
 #[derive(Clone, Debug, Default)]
@@ -83,6 +91,10 @@ pub(crate) struct Env<'m> {
     base_dir: Option<PathBuf>,
     maps: HashMap<(String, MatchMethod, SampleType), Arc<Map>>,
     named: HashMap<String, Arc<NamedAcl>>,
+    /// Warnings for HAProxy keywords Sluice ignores, waiting for the line they were found on.
+    pub(crate) pending: Vec<Diagnostic>,
+    /// Located warnings from ACL lines.
+    pub(crate) acl_warnings: Diagnostics,
 }
 
 impl<'m> Env<'m> {
@@ -93,6 +105,8 @@ impl<'m> Env<'m> {
             base_dir: options.base_dir.clone(),
             maps: HashMap::new(),
             named: HashMap::new(),
+            pending: Vec::new(),
+            acl_warnings: Diagnostics::new(),
         }
     }
 
@@ -103,16 +117,46 @@ impl<'m> Env<'m> {
         }
     }
 
-    /// Reads a pattern, map or reply file.
-    pub(crate) fn read_file(&self, file: &str) -> Result<String, String> {
+    /// Reads a pattern, map or reply file. A file that cannot be read is the machine's
+    /// problem (environment), not the text's.
+    pub(crate) fn read_file(&self, file: &str) -> Result<String, Problem> {
         let path = self.path(file);
         let bytes = std::fs::read(&path).map_err(|e| {
-            format!(
-                "failed to open file '{file}': {}",
-                sluice_config::diagnostic::os_reason(&e)
+            Problem::new(
+                Category::Environment,
+                Some(FILE_UNREADABLE),
+                format!(
+                    "failed to open file '{file}': {}",
+                    sluice_config::diagnostic::os_reason(&e)
+                ),
             )
         })?;
-        String::from_utf8(bytes).map_err(|_| format!("file '{file}' is not valid UTF-8 text"))
+        String::from_utf8(bytes).map_err(|_| {
+            Problem::new(
+                Category::Environment,
+                Some(FILE_UNREADABLE),
+                format!("file '{file}' is not valid UTF-8 text"),
+            )
+        })
+    }
+
+    /// `tune.stick-counters` (3 by default): `track-sc<n>` needs `n` below it.
+    pub(crate) fn stick_counters(&self) -> u32 {
+        self.model
+            .global
+            .other
+            .iter()
+            .filter(|st| st.keyword() == "tune.stick-counters")
+            .filter_map(|st| st.words.get(1)?.text.parse().ok())
+            .next_back()
+            .unwrap_or(3)
+    }
+
+    /// Gives the waiting warnings the line they belong to.
+    pub(crate) fn flush_pending(&mut self, location: Location, warnings: &mut Diagnostics) {
+        for w in self.pending.drain(..) {
+            warnings.push(w.at(location));
+        }
     }
 
     pub(crate) fn load_map(
@@ -120,14 +164,15 @@ impl<'m> Env<'m> {
         file: &str,
         method: MatchMethod,
         out: SampleType,
-    ) -> Result<Arc<Map>, String> {
+    ) -> Result<Arc<Map>, Problem> {
         let key = (file.to_string(), method, out);
         if let Some(m) = self.maps.get(&key) {
             return Ok(m.clone());
         }
         let text = self.read_file(file)?;
         let map = Arc::new(
-            Map::parse(&text, method, out).map_err(|e| format!("map file '{file}': {e}"))?,
+            Map::parse(&text, method, out)
+                .map_err(|e| Problem::syntax(format!("map file '{file}': {e}")))?,
         );
         self.maps.insert(key, map.clone());
         Ok(map)
@@ -208,7 +253,7 @@ enum Target {
 }
 
 impl Target {
-    fn compile(name: &BackendName, env: &mut Env<'_>) -> Result<Self, String> {
+    fn compile(name: &BackendName, env: &mut Env<'_>) -> Result<Self, Problem> {
         Ok(match name {
             BackendName::Static(s) => Target::Static(s.clone()),
             BackendName::Dynamic(f) => {
@@ -379,11 +424,35 @@ pub fn compile_all(
     }
 }
 
+/// Compiles every proxy for a configuration check: errors and warnings of all proxies, in
+/// proxy order (nothing is kept; the data plane compiles again where it runs).
+pub fn check_all(model: &Model, options: &CompileOptions) -> Diagnostics {
+    let mut found = Diagnostics::new();
+    for proxy in &model.proxies {
+        let (errors, warnings) = match compile_proxy_full(model, proxy, options) {
+            Ok(rules) => (Diagnostics::new(), rules.warnings),
+            Err(both) => both,
+        };
+        found.extend(errors);
+        found.extend(warnings);
+    }
+    found
+}
+
 fn compile_proxy(
     model: &Model,
     proxy: &Proxy,
     options: &CompileOptions,
 ) -> Result<CompiledProxyRules, Diagnostics> {
+    compile_proxy_full(model, proxy, options).map_err(|(errors, _)| errors)
+}
+
+/// The compiled rules, or the errors and the warnings.
+fn compile_proxy_full(
+    model: &Model,
+    proxy: &Proxy,
+    options: &CompileOptions,
+) -> Result<CompiledProxyRules, (Diagnostics, Diagnostics)> {
     let mut env = Env::new(model, proxy, options);
     let mut errors = Diagnostics::new();
     let mut warnings = Diagnostics::new();
@@ -419,6 +488,7 @@ fn compile_proxy(
             },
             Err(d) => errors.push(d),
         }
+        env.flush_pending(rule.location, &mut warnings);
     }
     for ub in &proxy.use_backends {
         let cond = match &ub.condition {
@@ -439,28 +509,24 @@ fn compile_proxy(
         };
         match Target::compile(&ub.target, &mut env) {
             Ok(t) => out.use_backends.push((t, cond)),
-            Err(e) => errors.push(
-                Diagnostic::error(
-                    Category::Semantic,
-                    "use-backend-invalid",
-                    format!("'use_backend': {e}"),
-                )
-                .at(ub.location),
-            ),
+            Err(e) => errors.push(e.into_diagnostic(
+                "use-backend-invalid",
+                |m| format!("'use_backend': {m}"),
+                ub.location,
+            )),
         }
+        env.flush_pending(ub.location, &mut warnings);
     }
     if let Some(db) = &proxy.default_backend {
         match Target::compile(&db.value, &mut env) {
             Ok(t) => out.default_backend = Some(t),
-            Err(e) => errors.push(
-                Diagnostic::error(
-                    Category::Semantic,
-                    "default-backend-invalid",
-                    format!("'default_backend': {e}"),
-                )
-                .at(db.location),
-            ),
+            Err(e) => errors.push(e.into_diagnostic(
+                "default-backend-invalid",
+                |m| format!("'default_backend': {m}"),
+                db.location,
+            )),
         }
+        env.flush_pending(db.location, &mut warnings);
     }
     for stmt in &proxy.other {
         let keyword = stmt.keyword();
@@ -503,23 +569,22 @@ fn compile_proxy(
         if keyword == "redirect" {
             match actions::compile_redirect_line(&args, cond, &mut env) {
                 Ok(r) => out.redirects.push(r),
-                Err(e) => errors.push(
-                    Diagnostic::error(
-                        Category::Semantic,
-                        "rule-invalid",
-                        format!("'redirect': {e}"),
-                    )
-                    .at(stmt.location),
-                ),
+                Err(e) => errors.push(e.into_diagnostic(
+                    "rule-invalid",
+                    |m| format!("'redirect': {m}"),
+                    stmt.location,
+                )),
             }
         } else if let Some(server) = args.first() {
             out.use_servers.push((server.clone(), cond));
         }
+        env.flush_pending(stmt.location, &mut warnings);
     }
+    warnings.extend(std::mem::take(&mut env.acl_warnings));
     if errors.is_empty() {
         out.warnings = warnings;
         Ok(out)
     } else {
-        Err(errors)
+        Err((errors, warnings))
     }
 }

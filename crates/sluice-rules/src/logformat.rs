@@ -4,6 +4,7 @@
 //!
 //! Only the aliases rule values need are here; full log lines belong to the logging code.
 
+use crate::problem::Problem;
 use crate::sample::{Place, SampleExpr};
 use crate::{Env, SampleSource};
 use std::io::Write;
@@ -86,7 +87,7 @@ pub struct LogFormat {
 
 impl LogFormat {
     /// Compiles `text` for `place`. Errors name the part that is wrong.
-    pub(crate) fn compile(text: &str, place: Place, env: &mut Env<'_>) -> Result<Self, String> {
+    pub(crate) fn compile(text: &str, place: Place, env: &mut Env<'_>) -> Result<Self, Problem> {
         let mut nodes = Vec::new();
         let mut lit = Vec::new();
         let bytes = text.as_bytes();
@@ -105,10 +106,9 @@ impl LogFormat {
             i += 1;
             let mut quote = false;
             if bytes.get(i) == Some(&b'{') {
-                let close = text
-                    .get(i..)
-                    .and_then(|r| r.find('}'))
-                    .ok_or_else(|| format!("missing '}}' in log-format '{text}'"))?;
+                let close = text.get(i..).and_then(|r| r.find('}')).ok_or_else(|| {
+                    Problem::syntax(format!("missing '}}' in log-format '{text}'"))
+                })?;
                 let flags = text.get(i + 1..i + close).unwrap_or("");
                 quote = flags.split(',').any(|f| f == "+Q");
                 i += close + 1;
@@ -117,11 +117,13 @@ impl LogFormat {
                 nodes.push(Node::Text(std::mem::take(&mut lit).into()));
             }
             if bytes.get(i) == Some(&b'[') {
-                let end = expr_end(bytes, i + 1)
-                    .ok_or_else(|| format!("missing ']' after '%[' in log-format '{text}'"))?;
+                let end = expr_end(bytes, i + 1).ok_or_else(|| {
+                    Problem::syntax(format!("missing ']' after '%[' in log-format '{text}'"))
+                })?;
                 let inner = text.get(i + 1..end).unwrap_or("");
-                let expr = SampleExpr::compile(inner.trim(), place, env)
-                    .map_err(|e| format!("failed to parse sample expression '{inner}': {e}"))?;
+                let expr = SampleExpr::compile(inner.trim(), place, env).map_err(|p| {
+                    p.context(&format!("failed to parse sample expression '{inner}': "))
+                })?;
                 nodes.push(Node::Expr { expr, quote });
                 i = end + 1;
                 continue;
@@ -132,7 +134,13 @@ impl LogFormat {
                 .find(|(n, _)| rest.starts_with(n))
                 .ok_or_else(|| {
                     let word: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-                    format!("log-format alias '%{word}' is not supported by Sluice in rule values (supported: %[expr], %ci, %cp, %fi, %fp, %f, %b, %s, %ST, %H, %ID, %HM, %HU, %HP, %HQ, %HV, %r, %pid, %Ts)")
+                    // HAProxy's aliases outnumber Sluice's: a compatibility gap, not a typo.
+                    Problem::new(
+                        sluice_config::Category::Compatibility,
+                        Some("not-implemented-refused"),
+                        format!("log-format alias '%{word}' is not supported by Sluice in rule values"),
+                    )
+                    .with_help("use %[expr] with a sample fetch, or one of %ci, %cp, %fi, %fp, %f, %b, %s, %ST, %H, %ID, %HM, %HU, %HP, %HQ, %HV, %r, %pid, %Ts")
                 })?;
             nodes.push(Node::Alias {
                 alias: *alias,

@@ -121,6 +121,35 @@ pub trait Connection {
     fn unique_id(&self) -> Option<&[u8]> {
         None
     }
+    /// Numeric id of the frontend (`fe_id`): its `id` keyword, else HAProxy's automatic one.
+    fn frontend_id(&self) -> Option<i64> {
+        None
+    }
+    /// Numeric id of the backend chosen so far (`be_id`).
+    fn backend_id(&self) -> Option<i64> {
+        None
+    }
+    /// Numeric id of the server chosen so far (`srv_id`).
+    fn server_id(&self) -> Option<i64> {
+        None
+    }
+    /// Requests waiting in a backend's queues (`queue`), the current backend when `None`.
+    fn queue(&self, _backend: Option<&str>) -> Option<i64> {
+        None
+    }
+    /// Free connection and queue slots of a backend (`connslots`), the current one when
+    /// `None`; HAProxy gives -1 when a server has no `maxconn` (unlimited).
+    fn connslots(&self, _backend: Option<&str>) -> Option<i64> {
+        None
+    }
+    /// The SNI the client sent on a TLS connection (`ssl_fc_sni`).
+    fn ssl_sni(&self) -> Option<&[u8]> {
+        None
+    }
+    /// The protocol negotiated by ALPN on a TLS connection (`ssl_fc_alpn`).
+    fn ssl_alpn(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 /// A connection that knows nothing (tests, configuration checks).

@@ -5,9 +5,10 @@
 //! suffixes grouped by length, `-i` patterns lowercased, regexes compiled, addresses as
 //! networks. Lookups never allocate.
 
+use crate::problem::{compile_regex, Problem};
 use crate::sample::Value;
 use ipnet::IpNet;
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::Regex;
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
@@ -134,6 +135,15 @@ impl PatternSet {
         ignore_case: bool,
         patterns: impl IntoIterator<Item = &'p str>,
     ) -> Result<Self, String> {
+        Self::compile(method, ignore_case, patterns).map_err(|p| p.message)
+    }
+
+    /// [`new`](Self::new), keeping the category of the failure.
+    pub(crate) fn compile<'p>(
+        method: MatchMethod,
+        ignore_case: bool,
+        patterns: impl IntoIterator<Item = &'p str>,
+    ) -> Result<Self, Problem> {
         let mut keyed: Vec<Keyed> = Vec::new();
         let mut regexes = Vec::new();
         let mut ranges = Vec::new();
@@ -149,17 +159,15 @@ impl PatternSet {
                         pending_op = Some(p);
                         continue;
                     }
-                    let (lo, hi) = parse_range(p, pending_op.take())?;
+                    let (lo, hi) = parse_range(p, pending_op.take()).map_err(Problem::syntax)?;
                     ranges.push((lo, hi, idx));
                 }
-                MatchMethod::Ip => nets.push((parse_net(p)?, idx)),
-                MatchMethod::Bin => keyed.push((parse_hex(p)?.into(), idx)),
+                MatchMethod::Ip => nets.push((parse_net(p).map_err(Problem::syntax)?, idx)),
+                MatchMethod::Bin => {
+                    keyed.push((parse_hex(p).map_err(Problem::syntax)?.into(), idx))
+                }
                 MatchMethod::Reg => {
-                    let re = RegexBuilder::new(p)
-                        .case_insensitive(ignore_case)
-                        .unicode(false)
-                        .build()
-                        .map_err(|e| format!("regex '{p}' is invalid: {e}"))?;
+                    let re = compile_regex(p, ignore_case, false)?;
                     regexes.push((re, idx));
                 }
                 MatchMethod::Dir | MatchMethod::Dom => {
@@ -173,7 +181,9 @@ impl PatternSet {
             count += 1;
         }
         if let Some(op) = pending_op {
-            return Err(format!("operator '{op}' is missing its value"));
+            return Err(Problem::syntax(format!(
+                "operator '{op}' is missing its value"
+            )));
         }
         let store = match method {
             MatchMethod::Found | MatchMethod::Bool => Store::None,

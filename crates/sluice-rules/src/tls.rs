@@ -38,6 +38,101 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The handshake type of the first TLS record (`req.ssl_hello_type`: 1 for a ClientHello),
+/// `Err(true)` while more bytes are needed, `Err(false)` when it is not TLS.
+pub fn hello_type(payload: &[u8]) -> Result<u8, bool> {
+    if payload.first().is_some_and(|&b| b != 22) || payload.get(1).is_some_and(|&b| b != 3) {
+        return Err(false);
+    }
+    // Record header (5 bytes), then the handshake type and its 24-bit length.
+    let (Some(&kind), Some(len)) = (payload.get(5), payload.get(6..9)) else {
+        return Err(true);
+    };
+    let len = len.iter().fold(0usize, |acc, &b| acc << 8 | usize::from(b));
+    if payload.len() < 9 + len {
+        return Err(true);
+    }
+    Ok(kind)
+}
+
+/// The protocol names of the ALPN extension of the ClientHello in `payload`.
+pub fn client_hello_alpn(payload: &[u8]) -> Result<Vec<&[u8]>, bool> {
+    let ext = match client_hello_extension(payload, 16) {
+        Sni::Found(data) => data,
+        Sni::Absent => return Ok(Vec::new()),
+        Sni::Incomplete => return Err(true),
+    };
+    let mut r = Reader { buf: ext, pos: 0 };
+    let mut names = Vec::new();
+    let Some(list_len) = r.u16() else {
+        return Ok(names);
+    };
+    let Some(list) = r.take(list_len) else {
+        return Ok(names);
+    };
+    let mut r = Reader { buf: list, pos: 0 };
+    while let Some(n) = r.u8() {
+        match r.take(n) {
+            Some(name) => names.push(name),
+            None => break,
+        }
+    }
+    Ok(names)
+}
+
+/// The data of extension `kind` of the ClientHello (`Found`), reusing [`Sni`]'s states.
+fn client_hello_extension(payload: &[u8], kind: usize) -> Sni<'_> {
+    if payload.len() < 5 {
+        return Sni::Incomplete;
+    }
+    if payload.first() != Some(&22) || payload.get(1) != Some(&3) {
+        return Sni::Absent;
+    }
+    let mut r = Reader {
+        buf: payload,
+        pos: 3,
+    };
+    let Some(record_len) = r.u16() else {
+        return Sni::Incomplete;
+    };
+    let Some(record) = r.take(record_len) else {
+        return Sni::Incomplete;
+    };
+    hello_extension(record, kind).unwrap_or(Sni::Absent)
+}
+
+fn hello_extension(record: &[u8], wanted: usize) -> Option<Sni<'_>> {
+    let mut r = Reader {
+        buf: record,
+        pos: 0,
+    };
+    if r.u8()? != 1 {
+        return Some(Sni::Absent);
+    }
+    let len = r.u24()?;
+    let body = r.take(len)?;
+    let mut r = Reader { buf: body, pos: 0 };
+    r.take(2 + 32)?;
+    let sid = r.u8()?;
+    r.take(sid)?;
+    let suites = r.u16()?;
+    r.take(suites)?;
+    let comp = r.u8()?;
+    r.take(comp)?;
+    let Some(ext_len) = r.u16() else {
+        return Some(Sni::Absent);
+    };
+    let exts = r.take(ext_len)?;
+    let mut r = Reader { buf: exts, pos: 0 };
+    while let (Some(kind), Some(len)) = (r.u16(), r.u16()) {
+        let data = r.take(len)?;
+        if kind == wanted {
+            return Some(Sni::Found(data));
+        }
+    }
+    Some(Sni::Absent)
+}
+
 /// Finds the SNI in the first TLS record of `payload`.
 pub fn client_hello_sni(payload: &[u8]) -> Sni<'_> {
     if payload.len() < 5 {
@@ -135,6 +230,16 @@ pub(crate) fn client_hello(name: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hello_type_and_alpn_wait_for_the_whole_record() {
+        let hello = client_hello("www.example.com");
+        assert_eq!(hello_type(&hello), Ok(1));
+        assert_eq!(hello_type(&hello[..7]), Err(true));
+        assert_eq!(hello_type(b"GET / HTTP/1.1\r\n"), Err(false));
+        assert_eq!(client_hello_alpn(&hello), Ok(Vec::new()));
+        assert_eq!(client_hello_alpn(&hello[..20]), Err(true));
+    }
 
     #[test]
     fn finds_the_server_name_once_the_record_is_complete() {

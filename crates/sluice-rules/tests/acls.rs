@@ -249,3 +249,27 @@ proptest! {
         let _ = r.run_http_request(&mut msg, &conn("1.2.3.4:5"), &mut Txn::new());
     }
 }
+
+/// Unseen configurations: every ACL the manual predefines (7.4) is known, even when its
+/// fetch is not implemented (then a compatibility finding, never "no such ACL").
+#[test]
+fn predefined_wait_end_and_rdp_cookie_are_known() {
+    for name in ["WAIT_END", "RDP_COOKIE"] {
+        let model = common::model(&common::frontend(&format!(
+            "    tcp-request inspect-delay 1s\n    tcp-request content reject if {name}"
+        )));
+        let found = sluice_rules::check_all(&model, &sluice_rules::CompileOptions::default());
+        assert!(
+            !found.iter().any(|d| d.message.contains("no such ACL")),
+            "{name}: {:?}",
+            found.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+        assert!(
+            !found
+                .iter()
+                .any(|d| d.is_error() && d.category != sluice_config::Category::Compatibility),
+            "{name}: {:?}",
+            found.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+    }
+}

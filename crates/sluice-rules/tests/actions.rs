@@ -245,3 +245,59 @@ fn tcp_rules() {
         Verdict::Allow
     );
 }
+
+/// Unseen configurations: HAProxy reads redirect options in any order and accepts
+/// `deny_status` before reply arguments.
+#[test]
+fn redirect_options_in_any_order() {
+    let loc = |v: Verdict| match v {
+        Verdict::Redirect { code, location, .. } => (code, String::from_utf8(location).unwrap()),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        loc(run("    http-request redirect code 301 location /new", get("/")).0),
+        (301, "/new".into())
+    );
+    assert_eq!(
+        loc(run("    redirect code 308 scheme https", get("/a")).0),
+        (308, "https://example.com/a".into())
+    );
+    assert_eq!(
+        loc(run(
+            "    http-request redirect location /n keep-query",
+            get("/a?b=1")
+        )
+        .0),
+        (302, "/n?b=1".into())
+    );
+    assert_eq!(
+        loc(run(
+            "    http-request redirect location /n?x=2 keep-query",
+            get("/a?b=1")
+        )
+        .0),
+        (302, "/n?x=2&b=1".into())
+    );
+    let e = common::compile_error("    http-request redirect code 301");
+    assert!(e.contains("redirection type expected"), "{e}");
+    let e = common::compile_error("    http-request redirect location /x bogus");
+    assert!(e.contains("bogus"), "{e}");
+}
+
+#[test]
+fn deny_status_then_reply_headers() {
+    match run(
+        "    http-request deny deny_status 403 hdr X-Blocked-By waf",
+        get("/"),
+    )
+    .0
+    {
+        Verdict::Deny { status, reply } => {
+            assert_eq!(status, 403);
+            assert!(reply.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = common::compile_error("    http-request deny deny_status 403 bogus");
+    assert!(e.contains("bogus"), "{e}");
+}

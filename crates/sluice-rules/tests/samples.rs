@@ -289,3 +289,43 @@ fn type_errors_are_reported_at_compile_time() {
     let e = common::compile_error("    http-request set-header X %[str(a),regsub(a,b,z)]");
     assert!(e.contains("invalid flag"), "{e}");
 }
+
+#[test]
+fn header_values_as_numbers_and_hashes() {
+    assert_eq!(value("%[req.hdr_val(x-num),add(1)]"), "43");
+    assert_eq!(value("%[hdr_val(x-num)]"), "42");
+    // Reference values of XXH32 and XXH64 for the empty input, seed 0.
+    assert_eq!(value("%[str(),xxh32]"), 0x02CC_5D05u32.to_string());
+    assert_eq!(
+        value("%[str(),xxh64]"),
+        (0xEF46_DB37_51D8_E999u64 as i64).to_string()
+    );
+}
+
+#[test]
+fn payload_fetches_read_the_buffered_request() {
+    use sluice_rules::sample::Value;
+    let conn_with = |payload: &[u8]| {
+        let mut c = SimpleConnection::new("10.1.2.3:40000", "127.0.0.1:8080");
+        c.payload = Some(payload.to_vec());
+        c
+    };
+    let rules = rules(
+        "    tcp-request content set-var(txn.p) req.payload(1,2)\n\
+         tcp-request content set-var(txn.lv) req.payload_lv(0,1)\n\
+         tcp-request content set-var(txn.t) req.ssl_hello_type",
+    );
+    let conn = conn_with(b"\x03abcd");
+    let mut txn = Txn::new();
+    rules.tcp_content.run_tcp(&conn, &mut txn);
+    assert_eq!(
+        txn.vars.get("txn.p"),
+        Some(&Value::Bin(b"ab".to_vec().into()))
+    );
+    assert_eq!(
+        txn.vars.get("txn.lv"),
+        Some(&Value::Bin(b"abc".to_vec().into()))
+    );
+    // Not TLS: no hello type.
+    assert_eq!(txn.vars.get("txn.t"), None);
+}

@@ -6,6 +6,7 @@
 //!            ─ Environment (process + HAPROXY_* + log formats while reading)
 //!            ─ sluice_config::read_config ─ ConfigTree
 //!            ─ sluice_model::build ─ Model
+//!            ─ sluice_rules::check_all (when the model has no error: ACLs, samples, actions)
 //!            ─ sluice_preflight::run (when the text has no error; `--check-env`)
 //!            → CheckOutcome { sources, env, tree, model, diagnostics }
 //! ```
@@ -173,6 +174,12 @@ pub fn load_and_check(inv: &Invocation) -> Result<CheckOutcome, Box<Diagnostic>>
             .aborting(),
         );
     }
+    // The typed chain (fetches, converters, regexes, actions) is checked here, not at the
+    // first request; only on a model without errors, whose ACLs and rules parsed.
+    if !diagnostics.iter().any(Diagnostic::is_error) {
+        let found = rules_findings(&model, &sources, &diagnostics);
+        diagnostics.extend(in_line_order(found));
+    }
     // The machine is checked only for a configuration that is otherwise valid: environment
     // findings about lines that are wrong anyway would be noise. After the text's own
     // findings, as HAProxy resolves servers after parsing.
@@ -200,6 +207,29 @@ pub fn load_and_check(inv: &Invocation) -> Result<CheckOutcome, Box<Diagnostic>>
         diagnostics,
         zero_warning,
     })
+}
+
+/// What compiling every proxy's ACLs and rules finds. Files that cannot be opened are left to
+/// the environment preflight, which reports each one (one cause, one message); a finding the
+/// model already made on the same line (an ignored keyword) is not repeated.
+fn rules_findings(model: &Model, sources: &SourceMap, known: &[Diagnostic]) -> Vec<Diagnostic> {
+    // Relative pattern and map files are opened as HAProxy does while parsing: from the
+    // current directory, or where `default-path` says for the lines after it.
+    let base_dir = model
+        .proxies
+        .first()
+        .and_then(|p| sluice_preflight::parse_time_dir(model, sources, p.location));
+    let options = sluice_rules::CompileOptions { base_dir };
+    sluice_rules::check_all(model, &options)
+        .into_iter()
+        .filter(|d| d.code != sluice_rules::FILE_UNREADABLE)
+        .filter(|d| {
+            !known.iter().any(|k| {
+                k.code == d.code
+                    && k.location.map(|l| (l.file, l.line)) == d.location.map(|l| (l.file, l.line))
+            })
+        })
+        .collect()
 }
 
 /// Reader and model findings interleaved as one pass would print them: by file (in load order),

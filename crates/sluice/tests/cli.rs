@@ -223,20 +223,6 @@ fn unknown_long_option_prints_usage() {
 }
 
 #[test]
-fn starting_says_running_is_not_implemented() {
-    let dir = Dir::new();
-    dir.write("ok.cfg", OK_CFG);
-    let run = dir.run(&["-W", "-f", "ok.cfg"]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr
-            .contains("running traffic is not implemented yet"),
-        "{}",
-        run.stderr
-    );
-}
-
-#[test]
 fn numeric_options_are_checked() {
     let dir = Dir::new();
     dir.write("ok.cfg", OK_CFG);

@@ -41,7 +41,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// The directory relative paths start from on the line at `at`; `None`: the current one.
-    fn base(&self, at: Location) -> Option<PathBuf> {
+    pub(super) fn base(&self, at: Location) -> Option<PathBuf> {
         let (policy, set_at) = self.default_path?;
         if (at.file, at.line) <= (set_at.file, set_at.line) {
             return None;

@@ -678,3 +678,27 @@ pub(crate) fn map_regm<'a>(args: &'a [Arg], v: Value<'a>, _: &'a dyn SampleSourc
         None => m.default_value(args.get(1)),
     }
 }
+
+/// Stands for an ignored converter: no value.
+pub(crate) fn nothing<'a>(_: &'a [Arg], _: Value<'a>, _: &'a dyn SampleSource) -> Out<'a> {
+    None
+}
+
+fn seed(args: &[Arg]) -> u64 {
+    match args.first() {
+        Some(Arg::Int(i)) => *i as u64,
+        _ => 0,
+    }
+}
+
+pub(crate) fn xxh32<'a>(args: &'a [Arg], v: Value<'a>, _: &'a dyn SampleSource) -> Out<'a> {
+    // HAProxy truncates the seed to 32 bits.
+    let h = xxhash_rust::xxh32::xxh32(bytes_of(&v), seed(args) as u32);
+    Some(Value::Sint(i64::from(h)))
+}
+
+pub(crate) fn xxh64<'a>(args: &'a [Arg], v: Value<'a>, _: &'a dyn SampleSource) -> Out<'a> {
+    // A signed integer sample: HAProxy keeps the 64 bits and reads them as signed.
+    let h = xxhash_rust::xxh64::xxh64(bytes_of(&v), seed(args));
+    Some(Value::Sint(h as i64))
+}

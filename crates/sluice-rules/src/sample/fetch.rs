@@ -787,6 +787,327 @@ pub(crate) fn req_cook<'a>(
     Fetched::Done
 }
 
+/// A fetch that never has a value: HAProxy keywords Sluice accepts and ignores.
+pub(crate) fn nothing<'a>(
+    _: &'a [Arg],
+    _: &'a dyn SampleSource,
+    _: bool,
+    _: Emit<'_, 'a>,
+) -> Fetched {
+    Fetched::Done
+}
+
+pub(crate) fn fe_id<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().frontend_id().map(Value::Sint), emit)
+}
+
+pub(crate) fn be_id<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().backend_id().map(Value::Sint), emit)
+}
+
+pub(crate) fn srv_id<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().server_id().map(Value::Sint), emit)
+}
+
+pub(crate) fn queue<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let be = args.first().and_then(Arg::text);
+    one(s.connection().queue(be).map(Value::Sint), emit)
+}
+
+/// The queue divided by the usable servers; the whole queue when none is usable.
+pub(crate) fn avg_queue<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let conn = s.connection();
+    let be = args.first().and_then(Arg::text);
+    let Some(queue) = conn.queue(be) else {
+        return Fetched::Done;
+    };
+    let servers = be
+        .or_else(|| conn.backend_name())
+        .and_then(|b| conn.nbsrv(b));
+    let avg = match servers {
+        Some(n) if n > 0 => (queue + n - 1) / n,
+        _ => queue,
+    };
+    one(Some(Value::Sint(avg)), emit)
+}
+
+pub(crate) fn connslots<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let be = args.first().and_then(Arg::text);
+    one(s.connection().connslots(be).map(Value::Sint), emit)
+}
+
+pub(crate) fn ssl_fc_sni<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().ssl_sni().map(Value::str), emit)
+}
+
+pub(crate) fn ssl_fc_has_sni<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let conn = s.connection();
+    one(
+        Some(Value::Bool(conn.ssl_fc() && conn.ssl_sni().is_some())),
+        emit,
+    )
+}
+
+pub(crate) fn ssl_fc_alpn<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().ssl_alpn().map(Value::str), emit)
+}
+
+/// `req.payload(<offset>,<length>)`: `length` 0 means up to the end of the buffer.
+pub(crate) fn req_payload<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let Some(payload) = s.connection().payload() else {
+        return Fetched::Miss;
+    };
+    let offset = int_arg(args, 0);
+    let len = int_arg(args, 1);
+    slice_or_miss(payload, offset, (len > 0).then_some(len), emit)
+}
+
+/// `req.payload_lv(<offset1>,<length>[,<offset2>])`: a block whose size is the big-endian
+/// number of `length` bytes at `offset1`; it starts after that number, or at `offset2`
+/// (relative to that point when signed).
+pub(crate) fn req_payload_lv<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let Some(payload) = s.connection().payload() else {
+        return Fetched::Miss;
+    };
+    let at = int_arg(args, 0);
+    let width = int_arg(args, 1);
+    let Some(field) = payload.get(at..at.saturating_add(width)) else {
+        return Fetched::Miss;
+    };
+    let size = field.iter().fold(0usize, |acc, &b| {
+        acc.saturating_mul(256).saturating_add(usize::from(b))
+    });
+    let after = at + width;
+    let start = match args.get(2).and_then(Arg::text).map(str::trim) {
+        None | Some("") => Some(after),
+        Some(t) if t.starts_with('+') || t.starts_with('-') => t
+            .parse::<i64>()
+            .ok()
+            .and_then(|d| usize::try_from(i64::try_from(after).ok()? + d).ok()),
+        Some(t) => t.parse::<usize>().ok(),
+    };
+    match start {
+        Some(start) => slice_or_miss(payload, start, Some(size), emit),
+        None => Fetched::Done,
+    }
+}
+
+fn int_arg(args: &[Arg], i: usize) -> usize {
+    match args.get(i) {
+        Some(Arg::Int(n)) => usize::try_from(*n).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn slice_or_miss<'a>(
+    payload: &'a [u8],
+    start: usize,
+    len: Option<usize>,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let end = match len {
+        Some(n) => start.saturating_add(n),
+        None => payload.len().max(start),
+    };
+    match payload.get(start..end) {
+        Some(b) => one(Some(Value::Bin(b.into())), emit),
+        None => Fetched::Miss,
+    }
+}
+
+pub(crate) fn req_ssl_hello_type<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let Some(payload) = s.connection().payload() else {
+        return Fetched::Miss;
+    };
+    match crate::tls::hello_type(payload) {
+        Ok(kind) => one(Some(Value::Sint(i64::from(kind))), emit),
+        Err(true) => Fetched::Miss,
+        Err(false) => Fetched::Done,
+    }
+}
+
+/// Every protocol the ClientHello offers (the first one for a single value).
+pub(crate) fn req_ssl_alpn<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let Some(payload) = s.connection().payload() else {
+        return Fetched::Miss;
+    };
+    match crate::tls::client_hello_alpn(payload) {
+        Ok(names) => {
+            for name in names {
+                if emit(Value::str(name)) || !all {
+                    break;
+                }
+            }
+            Fetched::Done
+        }
+        Err(_) => Fetched::Miss,
+    }
+}
+
+/// HAProxy's `strl2ic`: optional sign and leading digits; no digit gives no value.
+fn leading_int(b: &[u8]) -> Option<i64> {
+    let t = b.trim_ascii();
+    let (neg, digits) = match t.first() {
+        Some(b'-') => (true, t.get(1..).unwrap_or(&[])),
+        Some(b'+') => (false, t.get(1..).unwrap_or(&[])),
+        _ => (false, t),
+    };
+    let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 {
+        return None;
+    }
+    let v = digits.get(..n)?.iter().fold(0i64, |acc, &c| {
+        acc.saturating_mul(10).saturating_add(i64::from(c - b'0'))
+    });
+    Some(if neg { -v } else { v })
+}
+
+fn header_ints<'a>(
+    msg: Option<&'a dyn HttpMessage>,
+    args: &'a [Arg],
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    headers(
+        msg,
+        args,
+        all,
+        true,
+        &mut |v| match v.as_bytes().and_then(leading_int) {
+            Some(i) => emit(Value::Sint(i)),
+            None => false,
+        },
+    )
+}
+
+fn header_ips<'a>(
+    msg: Option<&'a dyn HttpMessage>,
+    args: &'a [Arg],
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    headers(msg, args, all, true, &mut |v| {
+        let ip = v
+            .as_bytes()
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(|t| t.trim().parse::<std::net::IpAddr>().ok());
+        match ip {
+            Some(ip) => emit(Value::Ip(ip)),
+            None => false,
+        }
+    })
+}
+
+pub(crate) fn hdr_val<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    header_ints(current(s), args, all, emit)
+}
+
+pub(crate) fn req_hdr_val<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    header_ints(s.request(), args, all, emit)
+}
+
+pub(crate) fn res_hdr_val<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    header_ints(s.response(), args, all, emit)
+}
+
+pub(crate) fn hdr_ip<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    header_ips(current(s), args, all, emit)
+}
+
+pub(crate) fn req_hdr_ip<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    header_ips(s.request(), args, all, emit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

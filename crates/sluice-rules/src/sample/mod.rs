@@ -12,9 +12,12 @@ pub use value::{SampleType, Value};
 
 use crate::message::SampleSource;
 use crate::pattern::MatchMethod;
+use crate::problem::{compile_regex, not_in_registry, Problem};
 use crate::Env;
 use ipnet::IpNet;
 use regex::bytes::Regex;
+use sluice_config::keywords::Table;
+use sluice_config::Category;
 use std::sync::Arc;
 
 /// A compiled argument of a fetch or converter.
@@ -112,44 +115,65 @@ pub struct SampleExpr {
 
 impl SampleExpr {
     /// Compiles `text` (`fetch(args),conv(args)...`) for `place`.
-    pub(crate) fn compile(text: &str, place: Place, env: &mut Env<'_>) -> Result<Self, String> {
-        let calls = split_calls(text)?;
+    pub(crate) fn compile(text: &str, place: Place, env: &mut Env<'_>) -> Result<Self, Problem> {
+        let calls = split_calls(text).map_err(Problem::syntax)?;
         let mut calls = calls.into_iter();
         let Some((name, raw_args)) = calls.next() else {
-            return Err("missing fetch method".into());
+            return Err(Problem::syntax("missing fetch method"));
         };
-        let fetch = registry::fetch(&name).ok_or_else(|| {
-            format!("unknown fetch method '{name}' (or not supported by Sluice yet)")
-        })?;
+        let fetch = match registry::fetch(&name) {
+            Some(f) => f,
+            None => {
+                // Accepted by HAProxy and ignored by Sluice: a fetch that never has a value.
+                env.pending
+                    .push(not_in_registry(Table::SampleFetch, &name)?);
+                &registry::IGNORED_FETCH
+            }
+        };
         if !place.allows(fetch.valid) {
-            return Err(format!(
-                "fetch method '{name}' extracts information from {}, none of which is available here",
-                fetch.valid.describe()
-            ));
+            return Err(Problem::new(
+                Category::Semantic,
+                None,
+                format!(
+                    "fetch method '{name}' extracts information from {}, none of which is available here",
+                    fetch.valid.describe()
+                ),
+            )
+            .with_help("move the condition to a rule set that sees this data (e.g. 'http-request' instead of 'tcp-request connection'), or use another fetch"));
         }
         let args = compile_args(&name, fetch.args, raw_args.as_deref(), None, env)?;
         let mut output = fetch.output;
         let mut convs = Vec::new();
         for (cname, raw) in calls {
-            let conv = registry::converter(&cname).ok_or_else(|| {
-                format!("unknown converter '{cname}' (or not supported by Sluice yet)")
-            })?;
+            let conv = match registry::converter(&cname) {
+                Some(c) => c,
+                None => {
+                    env.pending.push(not_in_registry(Table::Converter, &cname)?);
+                    &registry::IGNORED_CONVERTER
+                }
+            };
             if !output.casts_to(conv.input) {
-                return Err(format!(
-                    "converter '{cname}' cannot be applied: it expects {}, the expression gives {}",
-                    conv.input.name(),
-                    output.name()
-                ));
+                return Err(Problem::new(
+                    Category::Semantic,
+                    None,
+                    format!(
+                        "converter '{cname}' cannot be applied: it expects {}, the expression gives {}",
+                        conv.input.name(),
+                        output.name()
+                    ),
+                )
+                .with_help(format!(
+                    "insert a converter that turns {} into {} before '{cname}', or apply it to another fetch",
+                    output.name(),
+                    conv.input.name()
+                )));
             }
-            let cargs = compile_args(&cname, conv.args, raw.as_deref(), conv.map, env)?;
+            let mut cargs = compile_args(&cname, conv.args, raw.as_deref(), conv.map, env)?;
             if let Some(prepare) = conv.prepare {
                 // Converters whose arguments depend on each other (regsub's flags).
-                let mut cargs = cargs;
-                prepare(&mut cargs)?;
-                convs.push((conv, cargs));
-            } else {
-                convs.push((conv, cargs));
+                prepare(&mut cargs).map_err(Problem::syntax)?;
             }
+            convs.push((conv, cargs));
             output = match conv.output {
                 SampleType::Any => output,
                 t => t,
@@ -350,27 +374,37 @@ fn compile_args(
     raw: Option<&str>,
     map: Option<(MatchMethod, SampleType)>,
     env: &mut Env<'_>,
-) -> Result<Vec<Arg>, String> {
+) -> Result<Vec<Arg>, Problem> {
     let texts = match raw {
         Some(r) if !r.is_empty() || specs.first().is_some_and(|s| s.required) => split_args(r),
         _ => Vec::new(),
     };
+    let usage = || {
+        let kinds: Vec<&str> = specs.iter().map(|s| s.kind.describe()).collect();
+        if kinds.is_empty() {
+            format!("'{name}' takes no argument: remove the parentheses")
+        } else {
+            format!("'{name}' takes: {}", kinds.join(", "))
+        }
+    };
     if texts.len() > specs.len() {
-        return Err(format!(
+        return Err(Problem::syntax(format!(
             "'{name}' takes at most {} argument(s), got {}",
             specs.len(),
             texts.len()
-        ));
+        ))
+        .with_help(usage()));
     }
     let mut args = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
         let Some(text) = texts.get(i) else {
             if spec.required {
-                return Err(format!(
+                return Err(Problem::syntax(format!(
                     "missing argument {} ({}) to '{name}'",
                     i + 1,
                     spec.kind.describe()
-                ));
+                ))
+                .with_help(usage()));
             }
             args.push(Arg::None);
             continue;
@@ -380,10 +414,11 @@ fn compile_args(
             continue;
         }
         let bad = |what: &str| {
-            format!(
+            Problem::syntax(format!(
                 "argument {} to '{name}' must be {what}, got '{text}'",
                 i + 1
-            )
+            ))
+            .with_help(usage())
         };
         let arg = match spec.kind {
             ArgKind::Str => Arg::Str(text.as_bytes().into()),
@@ -392,17 +427,17 @@ fn compile_args(
                 Ok(i) => Arg::Int(i),
                 Err(_) => Arg::Var(
                     check_var(text)
-                        .map_err(|e| format!("{e} in '{name}'"))?
+                        .map_err(|e| Problem::syntax(format!("{e} in '{name}'")))?
                         .into(),
                 ),
             },
             ArgKind::Var => Arg::Var(
                 check_var(text)
-                    .map_err(|e| format!("{e} in '{name}'"))?
+                    .map_err(|e| Problem::syntax(format!("{e} in '{name}'")))?
                     .into(),
             ),
             ArgKind::Regex => Arg::Regex(
-                Regex::new(text).map_err(|e| format!("invalid regex '{text}' in '{name}': {e}"))?,
+                compile_regex(text, false, true).map_err(|p| p.context(&format!("'{name}': ")))?,
             ),
             ArgKind::Backend => {
                 env.check_backend(text)?;

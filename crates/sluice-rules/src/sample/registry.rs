@@ -242,41 +242,80 @@ const PAYLOAD: Valid = Valid::PAYLOAD;
 pub static FETCHES: &[FetchDef] = &[
     fe("always_false", NONE, Bool, CONN, f::always_false),
     fe("always_true", NONE, Bool, CONN, f::always_true),
+    fe("avg_queue", OPT_BACKEND, Sint, CONN, f::avg_queue),
     fe("base", NONE, Str, REQ, f::base),
+    fe("be_id", NONE, Sint, CONN, f::be_id),
     fe("be_conn", OPT_BACKEND, Sint, CONN, f::be_conn),
     fe("be_name", NONE, Str, CONN, f::be_name),
     fe("bool", &[req(ArgKind::Str)], Bool, CONN, f::bool_const),
     fe("cook", OPT_STR, Str, REQ, f::req_cook),
+    fe("connslots", OPT_BACKEND, Sint, CONN, f::connslots),
     fe("date", OPT_INT, Sint, CONN, f::date),
     fe("dst", NONE, Ip, CONN, f::dst),
     fe("dst_port", NONE, Sint, CONN, f::dst_port),
     fe("env", STR, Str, CONN, f::env),
     fe("fe_conn", NONE, Sint, CONN, f::fe_conn),
+    fe("fe_id", NONE, Sint, CONN, f::fe_id),
     fe("fe_name", NONE, Str, CONN, f::fe_name),
     fe("hdr", HDR, Str, HTTP, f::hdr),
     fe("hdr_cnt", OPT_STR, Sint, HTTP, f::hdr_cnt),
+    fe("hdr_ip", HDR, Ip, HTTP, f::hdr_ip),
+    fe("hdr_val", HDR, Sint, HTTP, f::hdr_val),
     fe("hostname", NONE, Str, CONN, f::hostname),
     fe("int", INT, Sint, CONN, f::int_const),
     fe("method", NONE, Meth, REQ, f::method),
     fe("nbsrv", OPT_BACKEND, Sint, CONN, f::nbsrv),
     fe("path", NONE, Str, REQ, f::path),
     fe("query", NONE, Str, REQ, f::query),
+    fe("queue", OPT_BACKEND, Sint, CONN, f::queue),
     fe("rand", OPT_INT, Sint, CONN, f::rand),
     fe("req.cook", OPT_STR, Str, REQ, f::req_cook),
     fe("req.fhdr", HDR, Str, REQ, f::req_fhdr),
     fe("req.fhdr_cnt", OPT_STR, Sint, REQ, f::req_fhdr_cnt),
     fe("req.hdr", HDR, Str, REQ, f::req_hdr),
     fe("req.hdr_cnt", OPT_STR, Sint, REQ, f::req_hdr_cnt),
+    fe("req.hdr_ip", HDR, Ip, REQ, f::req_hdr_ip),
+    fe("req.hdr_val", HDR, Sint, REQ, f::req_hdr_val),
     fe("req.len", NONE, Sint, PAYLOAD, f::req_len),
+    fe(
+        "req.payload",
+        &[req(ArgKind::Int), req(ArgKind::Int)],
+        Bin,
+        PAYLOAD,
+        f::req_payload,
+    ),
+    fe(
+        "req.payload_lv",
+        &[req(ArgKind::Int), req(ArgKind::Int), opt(ArgKind::Str)],
+        Bin,
+        PAYLOAD,
+        f::req_payload_lv,
+    ),
     fe("req.proto_http", NONE, Bool, REQ, f::req_proto_http),
+    fe("req.ssl_alpn", NONE, Str, PAYLOAD, f::req_ssl_alpn),
+    fe(
+        "req.ssl_hello_type",
+        NONE,
+        Sint,
+        PAYLOAD,
+        f::req_ssl_hello_type,
+    ),
     fe("req.ssl_sni", NONE, Str, PAYLOAD, f::req_ssl_sni),
     fe("req.ver", NONE, Str, REQ, f::req_ver),
     fe("req_len", NONE, Sint, PAYLOAD, f::req_len),
+    fe(
+        "req_ssl_hello_type",
+        NONE,
+        Sint,
+        PAYLOAD,
+        f::req_ssl_hello_type,
+    ),
     fe("req_ssl_sni", NONE, Str, PAYLOAD, f::req_ssl_sni),
     fe("req_ver", NONE, Str, REQ, f::req_ver),
     fe("res.fhdr", HDR, Str, RES, f::res_fhdr),
     fe("res.hdr", HDR, Str, RES, f::res_hdr),
     fe("res.hdr_cnt", OPT_STR, Sint, RES, f::res_hdr_cnt),
+    fe("res.hdr_val", HDR, Sint, RES, f::res_hdr_val),
     fe("res.ver", NONE, Str, RES, f::res_ver),
     fe("resp_ver", NONE, Str, RES, f::res_ver),
     fe("shdr", HDR, Str, RES, f::res_hdr),
@@ -289,8 +328,12 @@ pub static FETCHES: &[FetchDef] = &[
         CONN,
         f::srv_is_up,
     ),
+    fe("srv_id", NONE, Sint, CONN, f::srv_id),
     fe("srv_name", NONE, Str, CONN, f::srv_name),
     fe("ssl_fc", NONE, Bool, CONN, f::ssl_fc),
+    fe("ssl_fc_alpn", NONE, Str, CONN, f::ssl_fc_alpn),
+    fe("ssl_fc_has_sni", NONE, Bool, CONN, f::ssl_fc_has_sni),
+    fe("ssl_fc_sni", NONE, Str, CONN, f::ssl_fc_sni),
     fe("status", NONE, Sint, RES, f::status),
     fe("str", STR, Str, CONN, f::str_const),
     fe("unique-id", NONE, Str, CONN, f::unique_id),
@@ -450,7 +493,27 @@ pub static CONVERTERS: &[ConvDef] = &[
     ),
     cv("wt6", OPT_INT, Bin, Sint, c::wt6),
     cv("xor", INT_OR_VAR, Sint, Sint, c::xor),
+    cv("xxh32", OPT_INT, Bin, Sint, c::xxh32),
+    cv("xxh64", OPT_INT, Bin, Sint, c::xxh64),
 ];
+
+/// Stands for a fetch HAProxy accepts and Sluice ignores (a warning says so): no value.
+pub static IGNORED_FETCH: FetchDef = fe(
+    "(ignored)",
+    &[opt(ArgKind::Str), opt(ArgKind::Str), opt(ArgKind::Str)],
+    Str,
+    CONN,
+    f::nothing,
+);
+
+/// Stands for a converter HAProxy accepts and Sluice ignores: no value.
+pub static IGNORED_CONVERTER: ConvDef = cv(
+    "(ignored)",
+    &[opt(ArgKind::Str), opt(ArgKind::Str), opt(ArgKind::Str)],
+    Any,
+    Str,
+    c::nothing,
+);
 
 /// The fetch named `name`.
 pub fn fetch(name: &str) -> Option<&'static FetchDef> {
@@ -556,7 +619,9 @@ mod tests {
         let (def, m) = acl_criterion("path_beg").unwrap();
         assert_eq!((def.name, m), ("path", MatchMethod::Beg));
         let (def, m) = acl_criterion("hdr_ip").unwrap();
-        assert_eq!((def.name, m), ("hdr", MatchMethod::Ip));
+        assert_eq!((def.name, m), ("hdr_ip", MatchMethod::Ip));
+        let (def, m) = acl_criterion("shdr_ip").unwrap();
+        assert_eq!((def.name, m), ("shdr", MatchMethod::Ip));
         let (def, m) = acl_criterion("hdr_cnt").unwrap();
         assert_eq!((def.name, m), ("hdr_cnt", MatchMethod::Int));
         let (def, m) = acl_criterion("req.hdr_cnt").unwrap();

@@ -1,0 +1,163 @@
+//! The backend side of a proxy: its servers, how one is chosen, how connections to them are
+//! opened ([`connect`]) and kept for reuse ([`pool`]).
+
+pub mod connect;
+pub mod pool;
+pub mod server;
+
+use crate::errors::ErrorPages;
+use crate::http::forwardfor::ForwardFor;
+use crate::plan::{timeout, ConnMode};
+use server::Server;
+use sluice_balance::{Algorithm, Balancer, ServerState, Snapshot};
+use sluice_model::proxy::balance::Algorithm as ModelAlgorithm;
+use sluice_model::{Mode, Proxy};
+use std::io;
+use std::time::Duration;
+
+/// `http-reuse`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reuse {
+    /// Idle connections stay with the client connection that opened them.
+    Never,
+    /// HAProxy's default: a request that could not be replayed safely (one with a body)
+    /// never goes on a connection idle in the pool; others may.
+    Safe,
+    /// Any request may use any idle connection (`aggressive` and `always`).
+    Always,
+}
+
+/// A backend (or the backend side of a listen section).
+pub struct Backend {
+    pub name: String,
+    pub mode: Mode,
+    pub servers: Vec<Server>,
+    pub balance: sluice_balance::Balance,
+    pub snapshot: Snapshot,
+    pub connect: Option<Duration>,
+    pub server: Option<Duration>,
+    pub server_fin: Option<Duration>,
+    pub tunnel: Option<Duration>,
+    /// Extra attempts after a failed connection (`retries`, default 3).
+    pub retries: u32,
+    /// `option redispatch`: the last retry goes to another server.
+    pub redispatch: bool,
+    pub reuse: Reuse,
+    pub conn_mode: ConnMode,
+    pub forwardfor: Option<ForwardFor>,
+    pub errors: ErrorPages,
+    /// Whether per-server request counts matter (leastconn, first, server maxconn); when
+    /// not, the request path skips the shared counters.
+    pub track: bool,
+}
+
+impl Backend {
+    /// Resolves the backend side of `proxy` (server names are resolved now).
+    pub fn build(proxy: &Proxy) -> io::Result<Backend> {
+        let mut servers = Vec::with_capacity(proxy.servers.len());
+        for (i, s) in proxy.servers.iter().enumerate() {
+            servers.push(Server::build(s, u32::try_from(i + 1).unwrap_or(u32::MAX))?);
+        }
+        let states: Vec<ServerState> = servers.iter().map(Server::state).collect();
+        let allbackups = proxy.option("allbackups").is_some();
+        let snapshot = Snapshot::new(states, allbackups);
+        let balance = balance_of(proxy)?;
+        let track = matches!(
+            balance.kind,
+            sluice_balance::Kind::LeastConn | sluice_balance::Kind::First
+        ) || servers.iter().any(|s| s.maxconn > 0);
+        let reuse = match other_word(proxy, "http-reuse") {
+            Some("never") => Reuse::Never,
+            Some("always") | Some("aggressive") => Reuse::Always,
+            _ => Reuse::Safe,
+        };
+        Ok(Backend {
+            name: proxy.name.clone(),
+            mode: proxy.mode(),
+            servers,
+            balance,
+            snapshot,
+            connect: timeout(proxy, "connect"),
+            server: timeout(proxy, "server"),
+            server_fin: timeout(proxy, "server-fin"),
+            tunnel: timeout(proxy, "tunnel"),
+            retries: proxy
+                .retries
+                .as_ref()
+                .and_then(|r| u32::try_from(r.value).ok())
+                .unwrap_or(3),
+            redispatch: proxy.option("redispatch").is_some(),
+            reuse,
+            conn_mode: ConnMode::of(proxy),
+            forwardfor: ForwardFor::of(proxy),
+            errors: ErrorPages::load(proxy)?,
+            track,
+        })
+    }
+
+    /// A balancer for one thread (built off the hot path).
+    pub fn balancer(&self) -> Balancer {
+        Balancer::build(&self.balance, &self.snapshot)
+    }
+
+    /// The server a balancer's `ServerId` names (ids are positions from 1).
+    #[inline]
+    pub fn server_index(&self, id: sluice_balance::ServerId) -> Option<usize> {
+        let i = usize::try_from(id.0).ok()?.checked_sub(1)?;
+        (i < self.servers.len()).then_some(i)
+    }
+}
+
+/// The first word after `keyword` on the proxy's last line of that keyword.
+fn other_word<'p>(proxy: &'p Proxy, keyword: &str) -> Option<&'p str> {
+    proxy
+        .other
+        .iter()
+        .rev()
+        .find(|s| s.keyword() == keyword)
+        .and_then(|s| s.words.get(1))
+        .map(|w| w.text.as_str())
+}
+
+/// The balancing algorithm: the model's `balance` line in sluice-balance's words, with
+/// `hash-type`. No `balance` line means HAProxy's default (`random`).
+fn balance_of(proxy: &Proxy) -> io::Result<sluice_balance::Balance> {
+    let Some(b) = &proxy.balance else {
+        return Ok(sluice_balance::Balance::default());
+    };
+    let mut words: Vec<String> = match &b.algorithm {
+        ModelAlgorithm::RoundRobin => vec!["roundrobin".into()],
+        ModelAlgorithm::StaticRr => vec!["static-rr".into()],
+        ModelAlgorithm::LeastConn => vec!["leastconn".into()],
+        ModelAlgorithm::First => vec!["first".into()],
+        ModelAlgorithm::Source => vec!["source".into()],
+        ModelAlgorithm::Uri => vec!["uri".into()],
+        ModelAlgorithm::UrlParam(n) => vec!["url_param".into(), n.clone()],
+        ModelAlgorithm::Hdr(h) => vec![format!("hdr({h})")],
+        ModelAlgorithm::Random(None) => vec!["random".into()],
+        ModelAlgorithm::Random(Some(d)) => vec![format!("random({d})")],
+        ModelAlgorithm::RdpCookie(None) => vec!["rdp-cookie".into()],
+        ModelAlgorithm::RdpCookie(Some(c)) => vec![format!("rdp-cookie({c})")],
+        ModelAlgorithm::Hash(e) => vec!["hash".into(), e.clone()],
+        ModelAlgorithm::LogHash(_) | ModelAlgorithm::Sticky => vec!["roundrobin".into()],
+    };
+    words.extend(b.args.iter().cloned());
+    let mut balance = sluice_balance::Balance::parse(&words).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("backend '{}': balance: {e}", proxy.name),
+        )
+    })?;
+    if let Some(ht) = proxy
+        .other
+        .iter()
+        .rev()
+        .find(|s| s.keyword() == "hash-type")
+    {
+        let args: Vec<&str> = ht.words.iter().skip(1).map(|w| w.text.as_str()).collect();
+        if let Ok(t) = sluice_balance::parse_hash_type(&args) {
+            balance = balance.with_hash_type(t);
+        }
+    }
+    Ok(balance)
+}

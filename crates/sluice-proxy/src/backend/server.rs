@@ -1,0 +1,132 @@
+//! One server of a backend: where it is, and its live connection counter (shared with the
+//! balancer of every thread).
+
+use sluice_balance::ServerState;
+use sluice_model::address::{Family, Host, Port};
+use std::io;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+/// Where to connect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A fixed address and port.
+    Addr(SocketAddr),
+    /// No port, or `+N`/`-N`: the port the client connected to, plus the offset.
+    Relative(IpAddr, i32),
+    /// A UNIX stream socket.
+    Unix(String),
+}
+
+/// A server.
+#[derive(Debug)]
+pub struct Server {
+    pub name: String,
+    /// Position in the backend, from 1 (the balancer's `ServerId`).
+    pub id: u32,
+    pub target: Target,
+    pub weight: u16,
+    pub backup: bool,
+    pub disabled: bool,
+    pub maxconn: u32,
+    /// Requests on this server now, from every thread.
+    pub connections: Arc<AtomicU32>,
+}
+
+impl Server {
+    /// Resolves a configured server.
+    pub fn build(s: &sluice_model::proxy::server::Server, id: u32) -> io::Result<Server> {
+        let a = &s.address;
+        let ip = match (&a.family, &a.host) {
+            (Family::Unix, Host::Path(p)) => {
+                return Ok(Self::with(s, id, Target::Unix(p.clone())));
+            }
+            (_, Host::Ip(ip)) => *ip,
+            (_, Host::Any) => IpAddr::from([127, 0, 0, 1]),
+            (_, Host::Name(name)) => (name.as_str(), 0u16)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut it| it.next())
+                .map(|sa| sa.ip())
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("server '{}': could not resolve address '{name}'", s.name),
+                    )
+                })?,
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("server '{}': address '{}' is not supported", s.name, a.text),
+                ))
+            }
+        };
+        let target = match a.port {
+            Port::Single(p) => Target::Addr(SocketAddr::new(ip, p)),
+            Port::Offset(o) => Target::Relative(ip, o),
+            _ => Target::Relative(ip, 0),
+        };
+        Ok(Self::with(s, id, target))
+    }
+
+    fn with(s: &sluice_model::proxy::server::Server, id: u32, target: Target) -> Server {
+        let o = &s.options;
+        Server {
+            name: s.name.clone(),
+            id,
+            target,
+            weight: o
+                .weight
+                .as_ref()
+                .map_or(1, |w| u16::try_from(w.value).unwrap_or(u16::MAX)),
+            backup: o.backup,
+            disabled: o.disabled,
+            maxconn: o
+                .maxconn
+                .as_ref()
+                .map_or(0, |m| u32::try_from(m.value).unwrap_or(u32::MAX)),
+            connections: Arc::new(AtomicU32::new(0)),
+        }
+    }
+
+    /// The server as the balancer sees it.
+    pub fn state(&self) -> ServerState {
+        ServerState::new(self.id)
+            .weight(self.weight)
+            .backup(self.backup)
+            .usable(!self.disabled)
+            .maxconn(self.maxconn)
+            .connections(self.connections.clone())
+    }
+
+    /// The address for a client that connected to local port `port`.
+    pub fn addr(&self, port: Option<u16>) -> Option<SocketAddr> {
+        match &self.target {
+            Target::Addr(a) => Some(*a),
+            Target::Relative(ip, off) => {
+                let p = i32::from(port?) + off;
+                u16::try_from(p).ok().map(|p| SocketAddr::new(*ip, p))
+            }
+            Target::Unix(_) => None,
+        }
+    }
+}
+
+/// Counts one request on a server for as long as it lives.
+#[derive(Debug)]
+pub struct Busy(Arc<AtomicU32>);
+
+impl Busy {
+    /// Adds one to the server's counter.
+    pub fn new(counter: &Arc<AtomicU32>) -> Busy {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Busy(counter.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}

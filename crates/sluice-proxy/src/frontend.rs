@@ -1,0 +1,102 @@
+//! The frontend side of a proxy: client timeouts, connection mode, routing to backends.
+
+use crate::backend::Backend;
+use crate::errors::ErrorPages;
+use crate::http::forwardfor::ForwardFor;
+use crate::plan::{timeout, ConnMode};
+use sluice_model::proxy::BackendName;
+use sluice_model::{Mode, Model, Proxy};
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// One `use_backend` line the data plane can evaluate.
+#[derive(Debug)]
+pub struct Route {
+    /// Proxy index of the backend.
+    pub backend: usize,
+    /// Whether the line has a condition (evaluated by the rules stage).
+    pub conditional: bool,
+}
+
+/// A frontend (or the frontend side of a listen section).
+pub struct Frontend {
+    pub name: String,
+    /// Proxy index.
+    pub index: usize,
+    pub mode: Mode,
+    pub client: Option<Duration>,
+    pub client_fin: Option<Duration>,
+    pub http_request: Option<Duration>,
+    pub http_keep_alive: Option<Duration>,
+    pub conn_mode: ConnMode,
+    pub forwardfor: Option<ForwardFor>,
+    /// `use_backend` lines in order.
+    pub routes: Vec<Route>,
+    /// `default_backend`, or the proxy itself for a listen section.
+    pub default_backend: Option<usize>,
+    /// The frontend's `maxconn`.
+    pub limit: Option<Arc<Semaphore>>,
+    pub errors: ErrorPages,
+}
+
+impl Frontend {
+    /// Resolves the frontend side of `proxy`.
+    pub fn build(
+        model: &Model,
+        proxy: &Proxy,
+        backends: &[Option<Backend>],
+    ) -> io::Result<Frontend> {
+        let index = model
+            .proxies
+            .iter()
+            .position(|p| std::ptr::eq(p, proxy))
+            .unwrap_or(0);
+        let find = |name: &str| -> Option<usize> {
+            model
+                .proxies
+                .iter()
+                .position(|p| p.kind.is_backend() && p.name == name)
+                .filter(|i| backends.get(*i).is_some_and(Option::is_some))
+        };
+        let mut routes = Vec::new();
+        for ub in &proxy.use_backends {
+            // Dynamic names (`%[...]`) need the rules stage; they are skipped until it lands.
+            if let BackendName::Static(name) = &ub.target {
+                if let Some(backend) = find(name) {
+                    routes.push(Route {
+                        backend,
+                        conditional: ub.condition.is_some(),
+                    });
+                }
+            }
+        }
+        let default_backend = match proxy.default_backend.as_ref().map(|d| &d.value) {
+            Some(BackendName::Static(name)) => find(name),
+            _ if proxy.kind.is_backend() => Some(index),
+            _ => None,
+        };
+        let limit = proxy
+            .maxconn
+            .as_ref()
+            .and_then(|m| usize::try_from(m.value).ok())
+            .filter(|m| *m > 0)
+            .map(|m| Arc::new(Semaphore::new(m.min(Semaphore::MAX_PERMITS))));
+        Ok(Frontend {
+            name: proxy.name.clone(),
+            index,
+            mode: proxy.mode(),
+            client: timeout(proxy, "client"),
+            client_fin: timeout(proxy, "client-fin"),
+            http_request: timeout(proxy, "http-request"),
+            http_keep_alive: timeout(proxy, "http-keep-alive"),
+            conn_mode: ConnMode::of(proxy),
+            forwardfor: ForwardFor::of(proxy),
+            routes,
+            default_backend,
+            limit,
+            errors: ErrorPages::load(proxy)?,
+        })
+    }
+}

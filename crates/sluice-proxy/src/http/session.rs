@@ -1,0 +1,633 @@
+//! One HTTP/1.1 client connection: a loop of exchanges (request in, response out) until
+//! either side closes, a timeout fires or the worker stops.
+//!
+//! Per exchange: read the head (`timeout http-request`), route it ([`super::rules`]), take a
+//! server connection (idle or new, with retries), send the head and stream the body as it
+//! is framed, read the response head (`timeout server`: 504), send it and stream its body,
+//! then keep both connections or close them. Pipelined requests wait in the client buffer
+//! and are answered in order. Between requests the connection holds no buffer.
+
+use super::head::{self, RequestOut};
+use super::rules;
+use super::Scratch;
+use crate::backend::connect::{acquire, Acquired, Own};
+use crate::backend::server::Busy;
+use crate::backend::Reuse;
+use crate::counters::Counter;
+use crate::error::{Error, ErrorKind, Side};
+use crate::errors::ErrorPages;
+use crate::frontend::Frontend;
+use crate::http::buf::Buf;
+use crate::plan::ConnMode;
+use crate::stream::io::ClientIo;
+use crate::stream::ioutil::{read_into, within, write_all, write_two};
+use crate::stream::log::{emit, Record};
+use crate::stream::{Addrs, Ctx};
+use crate::tcp::relay::{self, relay};
+use sluice_balance::{Kind, RequestKey};
+use sluice_http::{Body, ChunkedDecoder, Method, Parsed, ResponseHead, Upgrade, Version};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// What to do after an exchange.
+enum Next {
+    KeepAlive,
+    Close,
+}
+
+/// Runs one HTTP-mode client connection.
+pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs: Addrs) {
+    let plan = ctx.plan.clone();
+    let Some(fe) = plan.frontend(fe_idx) else {
+        return;
+    };
+    let mut scratch: Option<Box<Scratch>> = None;
+    let mut own: Option<Own> = None;
+    let mut first = true;
+    loop {
+        let buffered = scratch.as_ref().is_some_and(|s| !s.cbuf.is_empty());
+        if !buffered {
+            if let Some(s) = scratch.take() {
+                ctx.give_scratch(s);
+            }
+            let wait = if first {
+                fe.http_request.or(fe.client)
+            } else {
+                fe.http_keep_alive.or(fe.http_request).or(fe.client)
+            };
+            let idle = tokio::select! {
+                r = idle_wait(ctx, &mut client, wait) => r,
+                _ = ctx.stopped() => break,
+            };
+            match idle {
+                Ok(Some(s)) => scratch = Some(s),
+                Ok(None) => break,
+                Err(e) => {
+                    if first && e.kind == ErrorKind::Timeout {
+                        reply(ctx, &mut client, &fe.errors, 408, fe.client).await;
+                    }
+                    break;
+                }
+            }
+        }
+        let s = scratch.get_or_insert_with(|| ctx.take_scratch());
+        match exchange(ctx, fe, &mut client, addrs, s, &mut own).await {
+            Next::KeepAlive => first = false,
+            Next::Close => break,
+        }
+    }
+    if let Some(s) = scratch {
+        ctx.give_scratch(s);
+    }
+    // Send our FIN before closing, so that a response is not cut by a reset.
+    let _ = tokio::time::timeout(Duration::from_secs(1), client.shutdown()).await;
+}
+
+/// Waits for the first bytes of a request without holding a buffer: a buffer is taken only
+/// when a read succeeds (readiness can be reported before data is there), and given back
+/// otherwise. `Ok(None)`: the client closed.
+async fn idle_wait<S: ClientIo>(
+    ctx: &Ctx,
+    client: &mut S,
+    wait: Option<Duration>,
+) -> Result<Option<Box<Scratch>>, Error> {
+    let deadline = wait.map(|d| Instant::now() + d);
+    loop {
+        let ready = client.readable();
+        let r = match deadline {
+            Some(d) => match tokio::time::timeout_at(d, ready).await {
+                Ok(r) => r,
+                Err(_) => return Err(Error::new(ErrorKind::Timeout, Side::Client)),
+            },
+            None => ready.await,
+        };
+        r.map_err(|e| Error::io(Side::Client, &e))?;
+        let mut s = ctx.take_scratch();
+        let polled = std::future::poll_fn(|cx| {
+            let mut rb = ReadBuf::new(s.cbuf.spare());
+            let p = Pin::new(&mut *client).poll_read(cx, &mut rb);
+            let n = rb.filled().len();
+            Poll::Ready(p.map(|r| r.map(|()| n)))
+        })
+        .await;
+        match polled {
+            Poll::Ready(Ok(0)) => {
+                ctx.give_scratch(s);
+                return Ok(None);
+            }
+            Poll::Ready(Ok(n)) => {
+                s.cbuf.commit(n);
+                return Ok(Some(s));
+            }
+            Poll::Ready(Err(e)) => {
+                ctx.give_scratch(s);
+                return Err(Error::io(Side::Client, &e));
+            }
+            // Not readable after all: readiness is now cleared, wait again bufferless.
+            Poll::Pending => ctx.give_scratch(s),
+        }
+    }
+}
+
+/// Sends one of Sluice's error responses and asks for the connection to close.
+async fn reply<S: ClientIo>(
+    ctx: &Ctx,
+    client: &mut S,
+    pages: &ErrorPages,
+    status: u16,
+    limit: Option<Duration>,
+) -> Next {
+    ctx.count(Counter::ErrorResponses);
+    let _ = write_all(client, pages.get(status), limit, Side::Client).await;
+    Next::Close
+}
+
+/// The status to answer when the server side failed before a response head came.
+fn status_for(e: &Error) -> u16 {
+    match (e.kind, e.side) {
+        (ErrorKind::NoServer, _) | (ErrorKind::Connect, _) => 503,
+        (ErrorKind::Timeout, Side::Server) if e.retryable => 503,
+        (ErrorKind::Timeout, Side::Server) => 504,
+        (ErrorKind::Timeout, Side::Client) => 408,
+        (_, Side::Client) => 400,
+        _ => 502,
+    }
+}
+
+async fn exchange<S: ClientIo>(
+    ctx: &Rc<Ctx>,
+    fe: &Frontend,
+    client: &mut S,
+    addrs: Addrs,
+    s: &mut Scratch,
+    own: &mut Option<Own>,
+) -> Next {
+    let plan = ctx.plan.clone();
+    let Scratch {
+        cbuf,
+        sbuf,
+        out,
+        req,
+        resp,
+        chunks,
+    } = s;
+
+    // 1. The request head, within `timeout http-request` from its first byte.
+    let deadline = fe.http_request.map(|d| Instant::now() + d);
+    loop {
+        if !cbuf.is_empty() {
+            match req.parse(cbuf.filled(), &plan.http) {
+                Parsed::Complete { .. } => break,
+                Parsed::Error(e) => {
+                    return reply(ctx, client, &fe.errors, e.request_status(), fe.client).await
+                }
+                Parsed::Partial => {
+                    if cbuf.len() >= plan.http.max_head_len || cbuf.is_full() {
+                        return reply(ctx, client, &fe.errors, 400, fe.client).await;
+                    }
+                }
+            }
+        }
+        let read = client.read(cbuf.spare());
+        let n = match deadline {
+            Some(d) => match tokio::time::timeout_at(d, read).await {
+                Ok(r) => r.map_err(|e| Error::io(Side::Client, &e)),
+                Err(_) => return reply(ctx, client, &fe.errors, 408, fe.client).await,
+            },
+            None => within(fe.client, Side::Client, read).await,
+        };
+        match n {
+            Ok(0) | Err(_) => return Next::Close,
+            Ok(n) => cbuf.commit(n),
+        }
+    }
+    ctx.count(Counter::Requests);
+    let mut record = Record {
+        frontend: fe.index,
+        client: addrs.peer,
+        ..Record::default()
+    };
+    let head_len = req.head_len();
+    let framing = *req.framing();
+    let method = req.method();
+    let client_v10 = req.version() == Some(Version::Http10);
+
+    // 2. Routing and the request head for the server.
+    let Some((be_idx, be)) = rules::route_static(fe).and_then(|i| Some((i, plan.backend(i)?)))
+    else {
+        return reply(ctx, client, &fe.errors, 503, fe.client).await;
+    };
+    record.backend = Some(be_idx);
+    let mode = fe.conn_mode.combine(be.conn_mode);
+    let upgrade = framing.upgrade != Upgrade::None;
+    let mut client_close = mode == ConnMode::Close || !framing.keep_alive;
+    let forwardfor = fe
+        .forwardfor
+        .as_ref()
+        .or(be.forwardfor.as_ref())
+        .zip(addrs.peer.map(|p| p.ip()));
+    head::request(
+        out,
+        req,
+        cbuf.filled(),
+        &RequestOut {
+            forwardfor,
+            close: mode != ConnMode::KeepAlive,
+            upgrade,
+        },
+    );
+
+    // 3. A server connection.
+    let replayable = framing.body == Body::None;
+    let reuse = match be.reuse {
+        Reuse::Never => false,
+        Reuse::Safe => replayable,
+        Reuse::Always => true,
+    };
+    let port = addrs.local.map(|a| a.port());
+    let acquired = {
+        let buf = cbuf.filled();
+        let mut key = RequestKey::new();
+        if let Some(p) = addrs.peer {
+            key = key.with_source(p.ip());
+        }
+        key = key.with_uri(req.target(buf));
+        if let Kind::Hdr { name, .. } = &be.balance.kind {
+            if let Some(v) = req.header(buf, name) {
+                key = key.with_header(v);
+            }
+        }
+        acquire(ctx, be_idx, port, &key, reuse, own).await
+    };
+    let mut conn: Acquired = match acquired {
+        Ok(c) => c,
+        Err(e) => {
+            record.error = Some(e);
+            emit(&record);
+            return reply(ctx, client, &be.errors, status_for(&e), fe.client).await;
+        }
+    };
+    record.server = Some(conn.server);
+    let _busy = if be.track {
+        be.servers
+            .get(conn.server)
+            .map(|s| Busy::new(&s.connections))
+    } else {
+        None
+    };
+
+    // 4. Send the head and what of the body is here; replay a bodiless request once on a
+    // new connection when an idle one turns out closed.
+    let (first_body, mut body_done) = match framing.body {
+        Body::Length(n) => {
+            let k = usize::try_from(n)
+                .unwrap_or(usize::MAX)
+                .min(cbuf.len() - head_len);
+            (k, k as u64 == n)
+        }
+        Body::Chunked => {
+            *chunks = ChunkedDecoder::new();
+            let rest = cbuf.filled().get(head_len..).unwrap_or_default();
+            match chunks.forward(rest) {
+                Ok(f) => (f.len, f.done),
+                Err(_) => return reply(ctx, client, &fe.errors, 400, fe.client).await,
+            }
+        }
+        _ => (0, true),
+    };
+    let expect = framing.expect_continue && !body_done;
+    let mut consumed = false;
+    sbuf.clear();
+    loop {
+        let body_now = if consumed {
+            &[][..]
+        } else {
+            cbuf.filled()
+                .get(head_len..head_len + first_body)
+                .unwrap_or_default()
+        };
+        let sent = write_two(&mut conn.stream, out, body_now, be.server, Side::Server).await;
+        if !consumed {
+            cbuf.consume(head_len + first_body);
+            consumed = true;
+        }
+        let mut result = sent;
+        let mut head_read = false;
+        if result.is_ok() && !body_done {
+            let left = remaining(framing.body, first_body);
+            if expect {
+                // Wait for the server's 100 (or final answer), but send the body as soon
+                // as the client sends it anyway, as HAProxy does.
+                let early = tokio::select! {
+                    r = read_head(&mut conn.stream, sbuf, resp, &plan.http, method, be.server) => Some(r),
+                    _ = client.readable() => None,
+                };
+                if let Some(r) = early {
+                    result = r;
+                    head_read = true;
+                }
+            }
+            if !head_read {
+                result = pump(
+                    client,
+                    &mut conn.stream,
+                    cbuf,
+                    left,
+                    chunks,
+                    (fe.client, Side::Client),
+                    (be.server, Side::Server),
+                )
+                .await;
+                body_done = result.is_ok();
+            }
+        }
+        if result.is_ok() && !head_read {
+            result = read_head(&mut conn.stream, sbuf, resp, &plan.http, method, be.server).await;
+        }
+        match result {
+            Ok(()) => break,
+            Err(e) if conn.reused && replayable && sbuf.is_empty() && e.side == Side::Server => {
+                // The idle connection was closed by the server: replay on a new one.
+                let key = RequestKey::new();
+                match acquire(ctx, be_idx, port, &key, false, &mut None).await {
+                    Ok(c) => {
+                        conn = c;
+                        sbuf.clear();
+                    }
+                    Err(e) => {
+                        record.error = Some(e);
+                        emit(&record);
+                        return reply(ctx, client, &be.errors, status_for(&e), fe.client).await;
+                    }
+                }
+            }
+            Err(e) => {
+                record.error = Some(e);
+                emit(&record);
+                if e.side == Side::Client {
+                    return Next::Close;
+                }
+                return reply(ctx, client, &be.errors, status_for(&e), fe.client).await;
+            }
+        }
+    }
+
+    // 5. Interim responses (100 Continue, 103) go to the client as they are.
+    loop {
+        let status = resp.status();
+        if !(100..200).contains(&status) || status == 101 {
+            break;
+        }
+        let hl = resp.head_len();
+        let interim = sbuf.filled().get(..hl).unwrap_or_default();
+        if write_all(client, interim, fe.client, Side::Client)
+            .await
+            .is_err()
+        {
+            return Next::Close;
+        }
+        sbuf.consume(hl);
+        if status == 100 && !body_done {
+            let left = remaining(framing.body, first_body);
+            let r = pump(
+                client,
+                &mut conn.stream,
+                cbuf,
+                left,
+                chunks,
+                (fe.client, Side::Client),
+                (be.server, Side::Server),
+            )
+            .await;
+            if let Err(e) = r {
+                record.error = Some(e);
+                emit(&record);
+                return if e.side == Side::Client {
+                    Next::Close
+                } else {
+                    reply(ctx, client, &be.errors, 502, fe.client).await
+                };
+            }
+            body_done = true;
+        }
+        if let Err(e) = read_head(&mut conn.stream, sbuf, resp, &plan.http, method, be.server).await
+        {
+            record.error = Some(e);
+            emit(&record);
+            return reply(ctx, client, &be.errors, status_for(&e), fe.client).await;
+        }
+    }
+    // A final answer before the body was sent: the body is never read, so close after.
+    if !body_done {
+        client_close = true;
+    }
+
+    // 6. The response.
+    let rf = *resp.framing();
+    record.status = resp.status();
+    let hl = resp.head_len();
+    client_close |= rf.body == Body::UntilClose || ctx.stopping();
+    head::response(out, resp, sbuf.filled(), client_close, client_v10);
+    sbuf.consume(hl);
+    let forwarded = match rf.body {
+        Body::None => write_all(client, out, fe.client, Side::Client).await,
+        Body::Tunnel => {
+            if write_all(client, out, fe.client, Side::Client)
+                .await
+                .is_err()
+            {
+                return Next::Close;
+            }
+            let t = relay::Timeouts {
+                client: fe.client,
+                server: be.server,
+                client_fin: fe.client_fin,
+                server_fin: be.server_fin,
+                tunnel: be.tunnel,
+            };
+            if let Err(e) = relay(client, &mut conn.stream, cbuf, sbuf, t).await {
+                record.error = Some(e);
+            }
+            emit(&record);
+            return Next::Close;
+        }
+        body => {
+            let (k, left) = match body {
+                Body::Length(n) => {
+                    let k = usize::try_from(n).unwrap_or(usize::MAX).min(sbuf.len());
+                    (k, Left::Length(n - k as u64))
+                }
+                Body::Chunked => {
+                    *chunks = ChunkedDecoder::new();
+                    match chunks.forward(sbuf.filled()) {
+                        Ok(f) if f.done => (f.len, Left::Done),
+                        Ok(f) => (f.len, Left::Chunked),
+                        Err(_) => {
+                            // Nothing sent yet: the client gets a clean 502.
+                            return reply(ctx, client, &be.errors, 502, fe.client).await;
+                        }
+                    }
+                }
+                _ => (sbuf.len(), Left::UntilClose),
+            };
+            let first = sbuf.filled().get(..k).unwrap_or_default();
+            let mut r = write_two(client, out, first, fe.client, Side::Client).await;
+            sbuf.consume(k);
+            if r.is_ok() {
+                r = pump(
+                    &mut conn.stream,
+                    client,
+                    sbuf,
+                    left,
+                    chunks,
+                    (be.server, Side::Server),
+                    (fe.client, Side::Client),
+                )
+                .await;
+            }
+            r
+        }
+    };
+    if let Err(e) = forwarded {
+        record.error = Some(e);
+        emit(&record);
+        return Next::Close;
+    }
+    emit(&record);
+
+    // 7. Keep the server connection when the response was complete and nothing follows it.
+    let server_keep = mode == ConnMode::KeepAlive
+        && rf.keep_alive
+        && rf.body != Body::UntilClose
+        && !upgrade
+        && sbuf.is_empty()
+        && body_done;
+    if server_keep {
+        keep(ctx, be_idx, be.reuse, conn.server, conn.stream, own);
+    }
+    if client_close {
+        Next::Close
+    } else {
+        Next::KeepAlive
+    }
+}
+
+fn keep(
+    ctx: &Ctx,
+    be: usize,
+    reuse: Reuse,
+    server: usize,
+    stream: TcpStream,
+    own: &mut Option<Own>,
+) {
+    if reuse == Reuse::Never {
+        *own = Some(Own {
+            backend: be,
+            server,
+            stream,
+        });
+    } else {
+        ctx.pool.borrow_mut().put(be, server, stream);
+    }
+}
+
+/// What is left of a body to relay.
+#[derive(Clone, Copy, Debug)]
+enum Left {
+    Done,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+fn remaining(body: Body, sent: usize) -> Left {
+    match body {
+        Body::Length(n) => Left::Length(n.saturating_sub(sent as u64)),
+        Body::Chunked => Left::Chunked,
+        _ => Left::Done,
+    }
+}
+
+/// Relays the rest of a body from `r` to `w` through `buf`: as many bytes as announced, the
+/// chunks up to the last one (framing included, checked on the way), or until `r` closes.
+async fn pump<R, W>(
+    r: &mut R,
+    w: &mut W,
+    buf: &mut Buf,
+    mut left: Left,
+    chunks: &mut ChunkedDecoder,
+    (rl, rside): (Option<Duration>, Side),
+    (wl, wside): (Option<Duration>, Side),
+) -> Result<(), Error>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    loop {
+        if matches!(left, Left::Done | Left::Length(0)) {
+            return Ok(());
+        }
+        if buf.is_empty() {
+            let n = read_into(r, buf, rl, rside).await?;
+            if n == 0 {
+                if matches!(left, Left::UntilClose) {
+                    return Ok(());
+                }
+                return Err(Error::new(ErrorKind::Closed, rside));
+            }
+        }
+        let take = match left {
+            Left::Length(n) => {
+                let k = usize::try_from(n).unwrap_or(usize::MAX).min(buf.len());
+                left = Left::Length(n - k as u64);
+                k
+            }
+            Left::Chunked => {
+                let f = chunks
+                    .forward(buf.filled())
+                    .map_err(|_| Error::new(ErrorKind::Protocol, rside))?;
+                if f.done {
+                    left = Left::Done;
+                }
+                f.len
+            }
+            _ => buf.len(),
+        };
+        let bytes = buf.filled().get(..take).unwrap_or_default();
+        write_all(w, bytes, wl, wside).await?;
+        buf.consume(take);
+    }
+}
+
+/// Reads until a complete response head is in `sbuf`.
+async fn read_head(
+    server: &mut TcpStream,
+    sbuf: &mut Buf,
+    resp: &mut ResponseHead,
+    config: &sluice_http::Config,
+    method: Method,
+    limit: Option<Duration>,
+) -> Result<(), Error> {
+    loop {
+        if !sbuf.is_empty() {
+            match resp.parse(sbuf.filled(), config, method) {
+                Parsed::Complete { .. } => return Ok(()),
+                Parsed::Error(_) => return Err(Error::new(ErrorKind::Protocol, Side::Server)),
+                Parsed::Partial => {
+                    if sbuf.len() >= config.max_head_len || sbuf.is_full() {
+                        return Err(Error::new(ErrorKind::Protocol, Side::Server));
+                    }
+                }
+            }
+        }
+        let n = read_into(server, sbuf, limit, Side::Server).await?;
+        if n == 0 {
+            return Err(Error::new(ErrorKind::Closed, Side::Server));
+        }
+    }
+}

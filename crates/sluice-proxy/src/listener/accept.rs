@@ -1,0 +1,94 @@
+//! The accept loop of one listener on one thread.
+
+use super::limit;
+use crate::counters::Counter;
+use crate::stream::{self, Addrs, Ctx};
+use std::rc::Rc;
+use std::time::Duration;
+use tokio::net::{TcpListener, UnixListener};
+
+/// A listener registered with this thread's runtime.
+pub enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+/// Accepts until the worker stops; each connection becomes a task of this thread.
+pub async fn run(listener: Listener, fe: usize, ctx: Rc<Ctx>) {
+    let plan = ctx.plan.clone();
+    let Some(frontend) = plan.frontend(fe) else {
+        return;
+    };
+    // The listener's own address serves as the connection's local address unless it is a
+    // wildcard: saves a getsockname() per connection.
+    let fixed_local = match &listener {
+        Listener::Tcp(l) => l.local_addr().ok().filter(|a| !a.ip().is_unspecified()),
+        Listener::Unix(_) => None,
+    };
+    loop {
+        if ctx.stopping() {
+            return;
+        }
+        let permits = tokio::select! {
+            p = limit::acquire(plan.global_limit.as_ref(), frontend.limit.as_ref()) => p,
+            _ = ctx.stopped() => continue,
+        };
+        let Some(permits) = permits else { return };
+        let accepted = tokio::select! {
+            r = accept(&listener, fixed_local) => r,
+            _ = ctx.stopped() => continue,
+        };
+        match accepted {
+            Ok(Accepted::Tcp(s, addrs)) => {
+                ctx.count(Counter::Accepted);
+                let _ = s.set_nodelay(true);
+                tokio::task::spawn_local(stream::serve(ctx.clone(), fe, s, addrs, permits));
+            }
+            Ok(Accepted::Unix(s)) => {
+                ctx.count(Counter::Accepted);
+                tokio::task::spawn_local(stream::serve(
+                    ctx.clone(),
+                    fe,
+                    s,
+                    Addrs::default(),
+                    permits,
+                ));
+            }
+            Err(e) => {
+                // Out of file descriptors or memory: back off instead of spinning, as
+                // HAProxy pauses its listeners.
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+                ) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+enum Accepted {
+    Tcp(tokio::net::TcpStream, Addrs),
+    Unix(tokio::net::UnixStream),
+}
+
+async fn accept(
+    listener: &Listener,
+    fixed_local: Option<std::net::SocketAddr>,
+) -> std::io::Result<Accepted> {
+    match listener {
+        Listener::Tcp(l) => {
+            let (s, peer) = l.accept().await?;
+            let local = fixed_local.or_else(|| s.local_addr().ok());
+            Ok(Accepted::Tcp(
+                s,
+                Addrs {
+                    peer: Some(peer),
+                    local,
+                },
+            ))
+        }
+        Listener::Unix(l) => Ok(Accepted::Unix(l.accept().await?.0)),
+    }
+}

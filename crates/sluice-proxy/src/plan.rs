@@ -1,0 +1,163 @@
+//! The run-time plan: what the worker threads need from the [`Model`], resolved once at
+//! start (backend names to indexes, server addresses, timeouts, options, error pages) and
+//! shared read-only by every thread.
+
+use crate::backend::Backend;
+use crate::frontend::Frontend;
+use sluice_model::proxy::options::ProxyOption;
+use sluice_model::{Model, Proxy};
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// HAProxy's default `tune.bufsize`.
+pub const DEFAULT_BUFSIZE: usize = 16384;
+
+/// How HTTP connections are kept (`option httpclose`, `http-server-close`, `http-keep-alive`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ConnMode {
+    /// Keep-alive on both sides (HAProxy's default).
+    KeepAlive,
+    /// Close the server side after each response, keep the client side.
+    ServerClose,
+    /// Close both sides after each response.
+    Close,
+}
+
+impl ConnMode {
+    /// The mode the last of the three options sets in `proxy` (they replace each other).
+    pub fn of(proxy: &Proxy) -> ConnMode {
+        let mut mode = ConnMode::KeepAlive;
+        for o in &proxy.options {
+            let m = match o.name.as_str() {
+                "httpclose" => ConnMode::Close,
+                "http-server-close" => ConnMode::ServerClose,
+                "http-keep-alive" => ConnMode::KeepAlive,
+                _ => continue,
+            };
+            if o.negated {
+                if mode == m {
+                    mode = ConnMode::KeepAlive;
+                }
+            } else {
+                mode = m;
+            }
+        }
+        mode
+    }
+
+    /// Frontend and backend combined: the stricter one wins, as in HAProxy.
+    pub fn combine(self, other: ConnMode) -> ConnMode {
+        self.max(other)
+    }
+}
+
+/// Whether the last `option <name>` line of `proxy` turns it on.
+pub fn option<'p>(proxy: &'p Proxy, name: &str) -> Option<&'p ProxyOption> {
+    proxy.option(name)
+}
+
+/// Everything the threads read.
+pub struct Plan {
+    /// By proxy index: the frontend side of frontends and listen sections.
+    pub frontends: Vec<Option<Frontend>>,
+    /// By proxy index: the backend side of backends and listen sections.
+    pub backends: Vec<Option<Backend>>,
+    /// `tune.bufsize`.
+    pub bufsize: usize,
+    /// The HTTP parser's limits.
+    pub http: sluice_http::Config,
+    /// `hard-stop-after`.
+    pub hard_stop_after: Option<Duration>,
+    /// Threads to start.
+    pub nbthread: usize,
+    /// The global `maxconn`, shared by every frontend and thread.
+    pub global_limit: Option<Arc<Semaphore>>,
+}
+
+impl Plan {
+    /// Resolves `model`. Fails on what cannot run (an unreadable errorfile, a server name
+    /// that does not resolve).
+    pub fn build(model: &Model) -> io::Result<Plan> {
+        let g = &model.global;
+        let bufsize = g
+            .tune_bufsize
+            .as_ref()
+            .and_then(|v| usize::try_from(v.value).ok())
+            .filter(|v| *v >= 1024)
+            .unwrap_or(DEFAULT_BUFSIZE);
+        let maxrewrite = g
+            .tune_maxrewrite
+            .as_ref()
+            .and_then(|v| usize::try_from(v.value).ok())
+            .unwrap_or(1024);
+        let maxhdr = g
+            .tune_http_maxhdr
+            .and_then(|v| usize::try_from(v).ok())
+            .unwrap_or(101);
+        let http = sluice_http::Config::from_tune(bufsize, maxrewrite, maxhdr);
+        let nbthread = g
+            .nbthread
+            .as_ref()
+            .and_then(|v| usize::try_from(v.value).ok())
+            .filter(|v| *v > 0)
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            });
+        let global_limit = g
+            .maxconn
+            .as_ref()
+            .and_then(|m| usize::try_from(m.value).ok())
+            .filter(|m| *m > 0)
+            .map(|m| Arc::new(Semaphore::new(m.min(Semaphore::MAX_PERMITS))));
+        let mut backends = Vec::with_capacity(model.proxies.len());
+        for p in &model.proxies {
+            backends.push(if p.kind.is_backend() && !p.disabled {
+                Some(Backend::build(p)?)
+            } else {
+                None
+            });
+        }
+        let mut frontends = Vec::with_capacity(model.proxies.len());
+        for p in &model.proxies {
+            frontends.push(if p.kind.is_frontend() && !p.disabled {
+                Some(Frontend::build(model, p, &backends)?)
+            } else {
+                None
+            });
+        }
+        Ok(Plan {
+            frontends,
+            backends,
+            bufsize,
+            http,
+            hard_stop_after: g.hard_stop_after,
+            nbthread,
+            global_limit,
+        })
+    }
+
+    /// The backend at proxy index `i`.
+    #[inline]
+    pub fn backend(&self, i: usize) -> Option<&Backend> {
+        self.backends.get(i).and_then(Option::as_ref)
+    }
+
+    /// The frontend at proxy index `i`.
+    #[inline]
+    pub fn frontend(&self, i: usize) -> Option<&Frontend> {
+        self.frontends.get(i).and_then(Option::as_ref)
+    }
+}
+
+/// A timeout of `proxy`, `None` when unset or zero (no timeout).
+pub fn timeout(proxy: &Proxy, name: &str) -> Option<Duration> {
+    proxy
+        .timeouts
+        .get(name)
+        .map(|t| t.value)
+        .filter(|d| !d.is_zero())
+}

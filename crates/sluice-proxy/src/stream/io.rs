@@ -1,0 +1,24 @@
+//! What a client connection must offer: TCP and UNIX stream sockets both do.
+
+use std::future::Future;
+use std::io;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, UnixStream};
+
+/// A client connection.
+pub trait ClientIo: AsyncRead + AsyncWrite + Unpin + 'static {
+    /// Waits until a read would not block (used by idle connections, which hold no buffer).
+    fn readable(&self) -> impl Future<Output = io::Result<()>>;
+}
+
+impl ClientIo for TcpStream {
+    fn readable(&self) -> impl Future<Output = io::Result<()>> {
+        TcpStream::readable(self)
+    }
+}
+
+impl ClientIo for UnixStream {
+    fn readable(&self) -> impl Future<Output = io::Result<()>> {
+        UnixStream::readable(self)
+    }
+}

@@ -1,0 +1,180 @@
+//! Streams: one task per client connection, on the thread that accepted it.
+//!
+//! [`Ctx`] is the thread's state (plan, balancers, idle server connections, free buffers,
+//! stop signal, counters); [`serve`] runs one connection in its frontend's mode.
+
+pub mod io;
+pub mod ioutil;
+pub mod log;
+
+use crate::backend::pool::IdlePool;
+use crate::counters::{Counter, ThreadCounters};
+use crate::http::Scratch;
+use crate::plan::Plan;
+use crate::worker::StopLevel;
+use io::ClientIo;
+use sluice_balance::Balancer;
+use sluice_model::Mode;
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use tokio::sync::{Notify, OwnedSemaphorePermit};
+
+/// Free scratch sets kept per thread; more are dropped when connections go idle.
+const MAX_FREE_SCRATCH: usize = 64;
+
+/// One thread's state. Shared by the thread's tasks through an `Rc`: nothing here is
+/// touched by another thread except the read-only plan and the counters' readers.
+pub struct Ctx {
+    pub plan: Arc<Plan>,
+    /// By proxy index: this thread's balancer of each backend.
+    pub balancers: Vec<Option<Balancer>>,
+    pub pool: RefCell<IdlePool>,
+    // Boxed: a scratch set moves in and out of connections as one pointer.
+    #[allow(clippy::vec_box)]
+    scratch: RefCell<Vec<Box<Scratch>>>,
+    /// This thread's copy of the stop level (the worker-wide channel is read by one task
+    /// per thread, so that requests never touch a lock shared with other threads).
+    level: Cell<StopLevel>,
+    level_changed: Notify,
+    live: Cell<usize>,
+    /// Signalled when the last connection of the thread ends.
+    pub drained: Notify,
+    pub counters: Arc<ThreadCounters>,
+}
+
+impl Ctx {
+    /// The state of a new thread.
+    pub fn new(plan: Arc<Plan>, counters: Arc<ThreadCounters>) -> Ctx {
+        let balancers = plan
+            .backends
+            .iter()
+            .map(|b| b.as_ref().map(|b| b.balancer()))
+            .collect();
+        let shape: Vec<usize> = plan
+            .backends
+            .iter()
+            .map(|b| b.as_ref().map_or(0, |b| b.servers.len()))
+            .collect();
+        Ctx {
+            plan,
+            balancers,
+            pool: RefCell::new(IdlePool::new(&shape)),
+            scratch: RefCell::new(Vec::new()),
+            level: Cell::new(StopLevel::Running),
+            level_changed: Notify::new(),
+            live: Cell::new(0),
+            drained: Notify::new(),
+            counters,
+        }
+    }
+
+    /// Whether a stop has begun.
+    #[inline]
+    pub fn stopping(&self) -> bool {
+        self.level.get() != StopLevel::Running
+    }
+
+    /// The current stop level.
+    #[inline]
+    pub fn level(&self) -> StopLevel {
+        self.level.get()
+    }
+
+    /// Records a new level from the worker-wide channel and wakes whoever waits for it.
+    pub fn set_level(&self, level: StopLevel) {
+        self.level.set(level);
+        self.level_changed.notify_waiters();
+    }
+
+    /// Completes once a stop has begun.
+    pub async fn stopped(&self) {
+        loop {
+            let changed = self.level_changed.notified();
+            if self.stopping() {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    /// Connections open on this thread.
+    pub fn live(&self) -> usize {
+        self.live.get()
+    }
+
+    #[inline]
+    pub fn count(&self, c: Counter) {
+        self.counters.incr(c);
+    }
+
+    /// Buffers and parser state for one HTTP exchange (reused, never allocated per request).
+    pub fn take_scratch(&self) -> Box<Scratch> {
+        self.scratch
+            .borrow_mut()
+            .pop()
+            .unwrap_or_else(|| Box::new(Scratch::new(self.plan.bufsize)))
+    }
+
+    /// Gives scratch back while a connection is idle, so idle connections hold no buffer.
+    pub fn give_scratch(&self, mut s: Box<Scratch>) {
+        let mut free = self.scratch.borrow_mut();
+        if free.len() < MAX_FREE_SCRATCH {
+            s.reset();
+            free.push(s);
+        }
+    }
+}
+
+/// The connection limits a connection holds (global and frontend `maxconn`).
+pub struct Permits {
+    pub global: Option<OwnedSemaphorePermit>,
+    pub frontend: Option<OwnedSemaphorePermit>,
+}
+
+/// Counts a connection as live on its thread until dropped.
+struct Live(Rc<Ctx>);
+
+impl Live {
+    fn new(ctx: &Rc<Ctx>) -> Live {
+        ctx.live.set(ctx.live.get() + 1);
+        Live(ctx.clone())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        let n = self.0.live.get().saturating_sub(1);
+        self.0.live.set(n);
+        if n == 0 {
+            self.0.drained.notify_waiters();
+        }
+    }
+}
+
+/// Addresses of a client connection (none for UNIX sockets).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Addrs {
+    pub peer: Option<SocketAddr>,
+    pub local: Option<SocketAddr>,
+}
+
+/// Runs one client connection to its end.
+pub async fn serve<S: ClientIo>(
+    ctx: Rc<Ctx>,
+    fe: usize,
+    client: S,
+    addrs: Addrs,
+    permits: Permits,
+) {
+    let _live = Live::new(&ctx);
+    let _permits = permits;
+    let Some(frontend) = ctx.plan.frontend(fe) else {
+        return;
+    };
+    match frontend.mode {
+        Mode::Http => crate::http::session::run(&ctx, fe, client, addrs).await,
+        _ => crate::tcp::session::run(&ctx, fe, client, addrs).await,
+    }
+}

@@ -1,0 +1,5 @@
+//! `mode tcp`: a relay of bytes between the client and one server ([`relay`]), chosen and
+//! connected by [`session`]. HTTP tunnels (WebSocket, 101) reuse the same relay.
+
+pub mod relay;
+pub mod session;

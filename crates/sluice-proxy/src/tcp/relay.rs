@@ -1,0 +1,228 @@
+//! Bidirectional copy with HAProxy's half-close: when one side ends its stream, the write
+//! side of the other connection is shut down (FIN forwarded) and the other direction goes on
+//! until it ends too.
+//!
+//! Timeouts are inactivity timeouts per side: the client side is active when bytes are read
+//! from or written to the client, the server side likewise. `timeout tunnel`, when set,
+//! replaces both; once either direction is shut, `client-fin`/`server-fin` (when set)
+//! replace the client's/server's timeout. One timer per relay, re-armed lazily: activity
+//! only records an instant.
+
+use crate::error::{Error, ErrorKind, Side};
+use crate::http::buf::Buf;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+/// The timeouts of a relay.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timeouts {
+    pub client: Option<Duration>,
+    pub server: Option<Duration>,
+    pub client_fin: Option<Duration>,
+    pub server_fin: Option<Duration>,
+    pub tunnel: Option<Duration>,
+}
+
+/// Bytes moved each way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Moved {
+    pub to_server: u64,
+    pub to_client: u64,
+}
+
+struct Pipe<'b> {
+    buf: &'b mut Buf,
+    eof: bool,
+    shut: bool,
+    moved: u64,
+}
+
+enum Step {
+    /// Bytes moved; which sides saw activity (read side, write side).
+    Progress {
+        read: bool,
+        wrote: bool,
+    },
+    Pending,
+    Done,
+}
+
+impl Pipe<'_> {
+    /// Moves what it can from `r` to `w` without blocking.
+    fn poll<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: &mut R,
+        w: &mut W,
+    ) -> Poll<io::Result<Step>> {
+        if self.shut {
+            return Poll::Ready(Ok(Step::Done));
+        }
+        let mut read = false;
+        let mut wrote = false;
+        loop {
+            if !self.buf.is_empty() {
+                match Pin::new(&mut *w).poll_write(cx, self.buf.filled()) {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero)))
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        self.buf.consume(n);
+                        self.moved += n as u64;
+                        wrote = true;
+                        continue;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => break,
+                }
+            }
+            if self.eof {
+                ready!(Pin::new(&mut *w).poll_shutdown(cx))?;
+                self.shut = true;
+                return Poll::Ready(Ok(Step::Done));
+            }
+            let spare = self.buf.spare();
+            let mut rb = ReadBuf::new(spare);
+            match Pin::new(&mut *r).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => {
+                    let n = rb.filled().len();
+                    if n == 0 {
+                        self.eof = true;
+                    } else {
+                        self.buf.commit(n);
+                        read = true;
+                    }
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => break,
+            }
+        }
+        Poll::Ready(Ok(if read || wrote {
+            Step::Progress { read, wrote }
+        } else {
+            Step::Pending
+        }))
+    }
+}
+
+/// Relays until both directions have ended. `to_server` and `to_client` may already hold
+/// bytes to forward (what followed an HTTP upgrade).
+pub async fn relay<C, S>(
+    client: &mut C,
+    server: &mut S,
+    to_server: &mut Buf,
+    to_client: &mut Buf,
+    t: Timeouts,
+) -> Result<Moved, Error>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut up = Pipe {
+        buf: to_server,
+        eof: false,
+        shut: false,
+        moved: 0,
+    };
+    let mut down = Pipe {
+        buf: to_client,
+        eof: false,
+        shut: false,
+        moved: 0,
+    };
+    let now = Instant::now();
+    let mut client_seen = now;
+    let mut server_seen = now;
+    let mut sleep: Option<Pin<Box<Sleep>>> = None;
+    poll_fn(|cx| {
+        loop {
+            let mut progress = false;
+            match up.poll(cx, client, server) {
+                Poll::Ready(Ok(Step::Progress { read, wrote })) => {
+                    let at = Instant::now();
+                    if read {
+                        client_seen = at;
+                    }
+                    if wrote {
+                        server_seen = at;
+                    }
+                    progress = true;
+                }
+                Poll::Ready(Ok(_)) | Poll::Pending => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(classify(&e, &up, true))),
+            }
+            match down.poll(cx, server, client) {
+                Poll::Ready(Ok(Step::Progress { read, wrote })) => {
+                    let at = Instant::now();
+                    if read {
+                        server_seen = at;
+                    }
+                    if wrote {
+                        client_seen = at;
+                    }
+                    progress = true;
+                }
+                Poll::Ready(Ok(_)) | Poll::Pending => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(classify(&e, &down, false))),
+            }
+            if up.shut && down.shut {
+                return Poll::Ready(Ok(Moved {
+                    to_server: up.moved,
+                    to_client: down.moved,
+                }));
+            }
+            if !progress {
+                break;
+            }
+        }
+        // Timers: the earliest side deadline.
+        let half = up.shut || down.shut;
+        let client_t = t.tunnel.or(if half {
+            t.client_fin.or(t.client)
+        } else {
+            t.client
+        });
+        let server_t = t.tunnel.or(if half {
+            t.server_fin.or(t.server)
+        } else {
+            t.server
+        });
+        let c_deadline = client_t.map(|d| client_seen + d);
+        let s_deadline = server_t.map(|d| server_seen + d);
+        let deadline = match (c_deadline, s_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(deadline) = deadline {
+            let timer = sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            if timer.deadline() != deadline {
+                timer.as_mut().reset(deadline);
+            }
+            if timer.as_mut().poll(cx).is_ready() {
+                let side = if c_deadline.is_some_and(|d| d <= Instant::now()) {
+                    Side::Client
+                } else {
+                    Side::Server
+                };
+                return Poll::Ready(Err(Error::new(ErrorKind::Timeout, side)));
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+fn classify(e: &io::Error, pipe: &Pipe<'_>, upstream: bool) -> Error {
+    // A failed write is the destination's fault; a failed read the source's.
+    let writing = !pipe.buf.is_empty();
+    let side = match (upstream, writing) {
+        (true, false) | (false, true) => Side::Client,
+        _ => Side::Server,
+    };
+    Error::io(side, e)
+}

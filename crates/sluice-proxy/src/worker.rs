@@ -1,0 +1,207 @@
+//! The worker: `nbthread` threads, each with a current-thread tokio runtime and a `LocalSet`,
+//! its own accept loops (on `dup`ed listening sockets, so the kernel spreads connections
+//! over the threads' accept calls) and its own per-thread state.
+//!
+//! Life cycle: [`Worker::start`] → running → [`StopHandle::soft_stop`] (accept loops end,
+//! idle keep-alive connections close, in-flight requests finish, then each thread exits;
+//! `hard-stop-after` bounds the wait) or [`StopHandle::hard_stop`] (each thread drops its
+//! tasks, closing every connection) → [`Worker::wait`] returns.
+
+use crate::counters::{ThreadCounters, Totals};
+use crate::listener::accept::{self, Listener};
+use crate::listener::bind::SocketKind;
+use crate::listener::BoundListeners;
+use crate::plan::Plan;
+use crate::stream::Ctx;
+use sluice_model::Model;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use tokio::sync::watch;
+
+/// How far a stop has gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StopLevel {
+    Running,
+    /// Stop accepting, finish what is in flight.
+    Soft,
+    /// Close everything now.
+    Hard,
+}
+
+/// Stops a [`Worker`]; cloneable, usable from any thread (a signal handler thread, the
+/// master's control channel).
+#[derive(Clone, Debug)]
+pub struct StopHandle {
+    tx: Arc<watch::Sender<StopLevel>>,
+}
+
+impl StopHandle {
+    /// Stop accepting, finish in-flight requests, close idle keep-alive connections
+    /// (bounded by the global `hard-stop-after` when set).
+    pub fn soft_stop(&self) {
+        self.raise(StopLevel::Soft);
+    }
+
+    /// Close every connection now.
+    pub fn hard_stop(&self) {
+        self.raise(StopLevel::Hard);
+    }
+
+    fn raise(&self, level: StopLevel) {
+        self.tx.send_if_modified(|cur| {
+            if *cur < level {
+                *cur = level;
+                true
+            } else {
+                false
+            }
+        });
+    }
+}
+
+/// Running worker threads.
+pub struct Worker {
+    threads: Vec<JoinHandle<()>>,
+    stop: StopHandle,
+    totals: Totals,
+}
+
+impl Worker {
+    /// Starts `nbthread` threads (global `nbthread`, default: available CPUs), each with its
+    /// own current-thread tokio runtime and its own accept loop on `dup`ed listeners, and
+    /// returns. Fails when the configuration cannot run (an errorfile that cannot be read, a
+    /// server name that does not resolve) or a thread cannot be started.
+    pub fn start(model: Arc<Model>, listeners: BoundListeners) -> io::Result<Worker> {
+        let plan = Arc::new(Plan::build(&model)?);
+        let (tx, _) = watch::channel(StopLevel::Running);
+        let tx = Arc::new(tx);
+        let entries = listeners.into_entries();
+        let mut threads = Vec::with_capacity(plan.nbthread);
+        let mut totals = Totals::default();
+        for t in 0..plan.nbthread {
+            // Each thread gets its own descriptors for the same sockets.
+            let mut mine: Vec<(OwnedFd, SocketKind, usize)> = Vec::with_capacity(entries.len());
+            for e in &entries {
+                mine.push((e.socket.try_clone()?, e.kind, e.proxy));
+            }
+            let counters = Arc::new(ThreadCounters::default());
+            totals.threads.push(counters.clone());
+            let plan = plan.clone();
+            let rx = tx.subscribe();
+            let handle = std::thread::Builder::new()
+                .name(format!("sluice-{t}"))
+                .spawn(move || run_thread(plan, mine, rx, counters))?;
+            threads.push(handle);
+        }
+        // `entries` drop here: only the threads' copies keep the sockets open.
+        Ok(Worker {
+            threads,
+            stop: StopHandle { tx },
+            totals,
+        })
+    }
+
+    /// A handle to stop the worker.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// The worker's counters, summed over its threads on read.
+    pub fn totals(&self) -> Totals {
+        self.totals.clone()
+    }
+
+    /// Blocks until every thread has finished (after a stop).
+    pub fn wait(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run_thread(
+    plan: Arc<Plan>,
+    sockets: Vec<(OwnedFd, SocketKind, usize)>,
+    stop: watch::Receiver<StopLevel>,
+    counters: Arc<ThreadCounters>,
+) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+    else {
+        return;
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let ctx = Rc::new(Ctx::new(plan.clone(), counters));
+        // The one reader of the worker-wide stop channel on this thread.
+        {
+            let ctx = ctx.clone();
+            let mut rx = stop.clone();
+            tokio::task::spawn_local(async move {
+                loop {
+                    let level = *rx.borrow_and_update();
+                    if level != ctx.level() {
+                        ctx.set_level(level);
+                    }
+                    if level == StopLevel::Hard || rx.changed().await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        for (fd, kind, proxy) in sockets {
+            let listener = match kind {
+                SocketKind::Tcp => {
+                    tokio::net::TcpListener::from_std(std::net::TcpListener::from(fd))
+                        .map(Listener::Tcp)
+                }
+                SocketKind::Unix => {
+                    tokio::net::UnixListener::from_std(std::os::unix::net::UnixListener::from(fd))
+                        .map(Listener::Unix)
+                }
+            };
+            if let Ok(l) = listener {
+                tokio::task::spawn_local(accept::run(l, proxy, ctx.clone()));
+            }
+        }
+        let mut rx = stop;
+        if rx.wait_for(|l| *l >= StopLevel::Soft).await.is_err() {
+            return;
+        }
+        ctx.pool.borrow_mut().clear();
+        if *rx.borrow() == StopLevel::Hard {
+            return;
+        }
+        // Soft stop: wait for the connections of this thread to end.
+        let drained = async {
+            loop {
+                let notified = ctx.drained.notified();
+                if ctx.live() == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let hard = async {
+            let _ = rx.wait_for(|l| *l == StopLevel::Hard).await;
+        };
+        let deadline = async {
+            match plan.hard_stop_after {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = drained => {}
+            _ = hard => {}
+            _ = deadline => {}
+        }
+    });
+    // Dropping the LocalSet drops every remaining task and closes its sockets.
+    drop(local);
+}
