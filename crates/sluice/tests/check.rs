@@ -1,11 +1,11 @@
 //! Check mode (spec R4.x): message lines, summaries, exit codes, `-q`, `--json`, `-cc`.
 
 mod common;
-use common::{Dir, OK_CFG};
+use common::{ok_cfg, Dir};
 
 /// `ok.cfg` with `extra` appended to its global section.
 fn ok_with_global(extra: &str) -> String {
-    OK_CFG.replacen("    uid 0\n", &format!("    uid 0\n{extra}"), 1)
+    ok_cfg().replacen("    uid 0\n", &format!("    uid 0\n{extra}"), 1)
 }
 
 #[test]
@@ -13,7 +13,7 @@ fn t2_9_missing_lf_on_last_line() {
     let dir = Dir::new();
     dir.write(
         "nolf.cfg",
-        &format!("{}    # no newline at the end", OK_CFG),
+        &format!("{}    # no newline at the end", ok_cfg()),
     );
     // HAProxy refuses the file; Sluice's reader may only warn, but -dW must then refuse it.
     let run = dir.run(&["-c", "-dW", "-f", "nolf.cfg"]);

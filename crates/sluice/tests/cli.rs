@@ -1,12 +1,12 @@
 //! HAProxy's command line (spec R1.1-R1.8, tests T1.x): grammar, file list, version texts.
 
 mod common;
-use common::{Dir, OK_CFG};
+use common::{ok_cfg, Dir};
 
 #[test]
 fn t1_1_check_of_a_valid_file_is_silent() {
     let dir = Dir::new();
-    dir.write("ok.cfg", OK_CFG);
+    dir.write("ok.cfg", ok_cfg());
     let run = dir.run(&["-c", "-f", "ok.cfg"]);
     assert_eq!(
         (run.code, run.stdout.as_str(), run.stderr.as_str()),
@@ -17,7 +17,7 @@ fn t1_1_check_of_a_valid_file_is_silent() {
 #[test]
 fn t1_2_verbose_check_says_valid() {
     let dir = Dir::new();
-    dir.write("ok.cfg", OK_CFG);
+    dir.write("ok.cfg", ok_cfg());
     let run = dir.run(&["-c", "-V", "-f", "ok.cfg"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout, "Configuration file is valid\n");
@@ -26,7 +26,7 @@ fn t1_2_verbose_check_says_valid() {
 #[test]
 fn t1_3_trailing_letters_are_ignored_with_a_warning() {
     let dir = Dir::new();
-    dir.write("ok.cfg", OK_CFG);
+    dir.write("ok.cfg", ok_cfg());
     let run = dir.run(&["-cV", "-f", "ok.cfg"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout, "");
@@ -42,7 +42,7 @@ fn t1_3_trailing_letters_are_ignored_with_a_warning() {
 #[test]
 fn trailing_letter_warning_does_not_trip_zero_warning() {
     let dir = Dir::new();
-    dir.write("ok.cfg", OK_CFG);
+    dir.write("ok.cfg", ok_cfg());
     let run = dir.run(&["-cV", "-dW", "-f", "ok.cfg"]);
     assert_eq!(run.code, 0, "{run:?}");
 }
@@ -58,7 +58,7 @@ fn t1_4_no_file_prints_usage() {
 #[test]
 fn stray_word_prints_usage() {
     let dir = Dir::new();
-    dir.write("ok.cfg", OK_CFG);
+    dir.write("ok.cfg", ok_cfg());
     let run = dir.run(&["-c", "-f", "ok.cfg", "extra"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.starts_with("Usage : "), "{}", run.stderr);
@@ -101,7 +101,7 @@ fn t1_6_directory_loads_cfg_files_in_byte_order() {
 #[test]
 fn double_dash_and_change_dir() {
     let dir = Dir::new();
-    dir.write("sub/ok.cfg", OK_CFG);
+    dir.write("sub/ok.cfg", ok_cfg());
     let run = dir.run(&["-C", "sub", "-c", "-V", "--", "ok.cfg"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout, "Configuration file is valid\n");
@@ -110,7 +110,7 @@ fn double_dash_and_change_dir() {
 #[test]
 fn config_from_stdin() {
     let dir = Dir::new();
-    let run = dir.run_with_stdin(&["-c", "-V", "-f", "/dev/stdin"], Some(OK_CFG));
+    let run = dir.run_with_stdin(&["-c", "-V", "-f", "/dev/stdin"], Some(ok_cfg()));
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout, "Configuration file is valid\n");
 }
@@ -131,7 +131,7 @@ fn t1_7_bad_pid_list() {
 #[test]
 fn empty_pid_list_is_allowed() {
     let dir = Dir::new();
-    dir.write("ok.cfg", OK_CFG);
+    dir.write("ok.cfg", ok_cfg());
     let run = dir.run(&["-sf", "-c", "-V", "-f", "ok.cfg"]);
     assert_eq!(run.code, 0, "{run:?}");
 }
@@ -139,7 +139,7 @@ fn empty_pid_list_is_allowed() {
 #[test]
 fn t1_8_master_cli_needs_master_worker() {
     let dir = Dir::new();
-    dir.write("ok.cfg", OK_CFG);
+    dir.write("ok.cfg", ok_cfg());
     let run = dir.run(&["-S", "/tmp/x.sock", "-f", "ok.cfg"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr_lines().contains(
@@ -155,7 +155,7 @@ fn t1_8_master_cli_needs_master_worker() {
 #[test]
 fn master_cli_bad_option_is_refused_before_anything() {
     let dir = Dir::new();
-    dir.write("ok.cfg", OK_CFG);
+    dir.write("ok.cfg", ok_cfg());
     let run = dir.run(&["-W", "-S", "/tmp/x.sock,levle,admin", "-f", "ok.cfg"]);
     assert_eq!(run.code, 1);
     assert_eq!(
@@ -225,7 +225,7 @@ fn unknown_long_option_prints_usage() {
 #[test]
 fn numeric_options_are_checked() {
     let dir = Dir::new();
-    dir.write("ok.cfg", OK_CFG);
+    dir.write("ok.cfg", ok_cfg());
     let run = dir.run(&["-c", "-n", "many", "-f", "ok.cfg"]);
     assert_eq!(run.code, 1);
     assert!(

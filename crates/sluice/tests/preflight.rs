@@ -4,7 +4,7 @@
 //! binary is also run as `nobody` (through `setpriv`).
 
 mod common;
-use common::{Dir, Run};
+use common::{free_port, Dir, Run};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -42,12 +42,6 @@ fn config(global: &[&str], port: u16, frontend: &[&str], backend: &[&str]) -> St
         text.push_str(&format!("    {line}\n"));
     }
     text
-}
-
-/// A port nothing listens on right now (the OS picks it).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// The 1-based line of `text` that contains `needle`.

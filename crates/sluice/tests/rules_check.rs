@@ -3,7 +3,7 @@
 //! is a compatibility error, a missing file is one environment error.
 
 mod common;
-use common::Dir;
+use common::{free_port, Dir};
 use serde_json::Value;
 
 const HEAD: &str = "global
@@ -20,13 +20,17 @@ backend b
     server s1 127.0.0.1:18081
 
 frontend f
-    bind 127.0.0.1:18080
+    bind 127.0.0.1:@PORT@
     default_backend b
 ";
 
 /// Runs `-c --json` on HEAD plus `lines` (in the frontend); the findings.
 fn check(dir: &Dir, global: &str, lines: &str) -> (i32, Vec<Value>) {
-    let text = HEAD.replacen("    uid 0\n", &format!("    uid 0\n{global}"), 1) + lines;
+    let text = HEAD.replace("@PORT@", &free_port().to_string()).replacen(
+        "    uid 0\n",
+        &format!("    uid 0\n{global}"),
+        1,
+    ) + lines;
     dir.write("r.cfg", &text);
     let run = dir.run(&["-c", "--json", "-f", "r.cfg"]);
     let value: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
@@ -40,7 +44,11 @@ fn errors(items: &[Value]) -> Vec<&Value> {
 
 /// Line of `needle` in the configuration built by `check`.
 fn line_of(global: &str, lines: &str, needle: &str) -> u64 {
-    let text = HEAD.replacen("    uid 0\n", &format!("    uid 0\n{global}"), 1) + lines;
+    let text = HEAD.replace("@PORT@", &free_port().to_string()).replacen(
+        "    uid 0\n",
+        &format!("    uid 0\n{global}"),
+        1,
+    ) + lines;
     let index = text
         .lines()
         .position(|l| l.contains(needle))

@@ -62,8 +62,8 @@ pub fn help(program: &str) -> String {
          \x20 -vq, -vqs and -vqb print one line each: '3.4.0-sluice-<version>', '3.4.0' and '3.4',\n\
          \x20 the HAProxy version whose language Sluice implements (what HAPROXY_BRANCH and\n\
          \x20 version_atleast() see); scripts that run 'haproxy -vqb' get the branch they expect.\n\
-         \x20 Running traffic (without -c) is not implemented yet: the configuration is checked,\n\
-         \x20 then Sluice says so and exits 1.\n",
+         \x20 Without -c, Sluice checks the configuration and its environment exactly as -c does,\n\
+         \x20 then starts (foreground, -D daemon, -W/-Ws master-worker) only if nothing failed.\n",
         option_lines(&[Tier::A, Tier::B]),
         option_lines(&[Tier::C]),
         option_lines(&[Tier::Ours]),

@@ -5,10 +5,15 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::LazyLock;
 
 /// The spec's `ok.cfg`: valid, one frontend listening, one backend; as root it draws no
-/// advisory warning (chroot and uid are set).
-pub const OK_CFG: &str = "global
+/// advisory warning (chroot and uid are set). The frontend's port is chosen by the OS once per
+/// test process, so that the environment check never finds it taken by another program.
+pub fn ok_cfg() -> &'static str {
+    static OK_CFG: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "global
     chroot /
     uid 0
 
@@ -19,12 +24,25 @@ defaults
     timeout server 30s
 
 frontend f
-    bind 127.0.0.1:18080
+    bind 127.0.0.1:{}
     default_backend b
 
 backend b
     server s1 127.0.0.1:18081
-";
+",
+            free_port()
+        )
+    });
+    &OK_CFG
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
 
 /// A temporary directory holding configuration files.
 pub struct Dir {
