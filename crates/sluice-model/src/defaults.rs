@@ -26,9 +26,19 @@ pub fn inherit(defaults: &Proxy, kind: ProxyKind, name: &str, location: Location
         proxy.balance = defaults.balance.clone();
         proxy.cookie = defaults.cookie.clone();
         proxy.default_server = defaults.default_server.clone();
+        // Lines kept as written that the data plane reads from backends.
+        proxy.other = defaults
+            .other
+            .iter()
+            .filter(|s| INHERITED_AS_WRITTEN.contains(&s.keyword()))
+            .cloned()
+            .collect();
     }
     proxy
 }
+
+/// Keywords of `Proxy::other` a backend takes from its defaults section.
+const INHERITED_AS_WRITTEN: &[&str] = &["retry-on", "http-reuse", "hash-type"];
 
 #[cfg(test)]
 mod tests {

@@ -23,9 +23,11 @@ pub enum Counter {
     ErrorResponses,
     /// Failed connection attempts to servers.
     ConnectErrors,
+    /// Connections closed for a missing or malformed PROXY header (`accept-proxy`).
+    ProxyHeaderErrors,
 }
 
-const COUNT: usize = 6;
+const COUNT: usize = 7;
 
 /// One thread's counters (cache-line aligned so threads do not share a line).
 #[derive(Debug, Default)]

@@ -53,6 +53,14 @@ impl ErrorPages {
             .map_or(&b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"[..], |(_, b)| b)
     }
 
+    /// The response for exactly `status`, when the proxy has one (built-in or errorfile).
+    pub fn exact(&self, status: u16) -> Option<&[u8]> {
+        self.pages
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map(|(_, b)| &b[..])
+    }
+
     /// Whether `errorfile` replaced the page for `status`.
     pub fn has_override(&self, status: u16, proxy: &Proxy) -> bool {
         proxy.errorfiles.iter().any(|e| e.status == status)

@@ -5,7 +5,10 @@
 use crate::backend::Backend;
 use crate::frontend::Frontend;
 use sluice_model::proxy::options::ProxyOption;
+use sluice_model::proxy::BackendName;
 use sluice_model::{Model, Proxy};
+use sluice_rules::{CompileOptions, CompiledProxyRules};
+use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,12 +77,79 @@ pub struct Plan {
     pub nbthread: usize,
     /// The global `maxconn`, shared by every frontend and thread.
     pub global_limit: Option<Arc<Semaphore>>,
+    /// By proxy index: the compiled rules of proxies that have any (`None`: nothing to
+    /// evaluate, so the request path does no rule work at all).
+    pub rules: Vec<Option<ProxyRules>>,
+    /// Backend names to proxy indexes (`use_backend`, dynamic names, `nbsrv(name)`).
+    pub backend_names: HashMap<String, usize>,
 }
+
+/// One proxy's compiled rules and the settings that go with them. Compiled once per worker
+/// and shared read-only by its threads (the compiled rules hold no interior mutability).
+pub struct ProxyRules {
+    pub compiled: CompiledProxyRules,
+    /// `use_backend` lines or a dynamic `default_backend`: routing goes through the rules.
+    pub routes: bool,
+    /// `use-server` lines.
+    pub use_server: bool,
+    /// `timeout tarpit` (HAProxy falls back to `timeout connect`).
+    pub tarpit: Option<Duration>,
+    /// `tcp-request inspect-delay`.
+    pub inspect_delay: Option<Duration>,
+}
+
+impl ProxyRules {
+    /// The proxy's rules, or `None` when it has nothing to evaluate.
+    fn build(proxy: &Proxy, compiled: CompiledProxyRules) -> Option<ProxyRules> {
+        let c = &compiled;
+        let routes = !proxy.use_backends.is_empty()
+            || matches!(
+                proxy.default_backend.as_ref().map(|d| &d.value),
+                Some(BackendName::Dynamic(_))
+            );
+        let use_server = proxy.other.iter().any(|s| s.keyword() == "use-server");
+        let empty = c.http_request.is_empty()
+            && c.redirects.is_empty()
+            && c.http_response.is_empty()
+            && c.http_after_response.is_empty()
+            && c.tcp_connection.is_empty()
+            && c.tcp_session.is_empty()
+            && c.tcp_content.is_empty()
+            && c.tcp_response.is_empty()
+            && !routes
+            && !use_server;
+        if empty {
+            return None;
+        }
+        Some(ProxyRules {
+            routes,
+            use_server,
+            tarpit: timeout(proxy, "tarpit").or_else(|| timeout(proxy, "connect")),
+            inspect_delay: proxy
+                .tcp_inspect_delay
+                .as_ref()
+                .map(|d| d.value)
+                .filter(|d| !d.is_zero()),
+            compiled,
+        })
+    }
+}
+
+// The plan is shared by every worker thread.
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<Plan>();
+};
 
 impl Plan {
     /// Resolves `model`. Fails on what cannot run (an unreadable errorfile, a server name
     /// that does not resolve).
     pub fn build(model: &Model) -> io::Result<Plan> {
+        Self::build_with(model, &CompileOptions::default())
+    }
+
+    /// [`build`](Plan::build) with the options rules are compiled with.
+    pub fn build_with(model: &Model, options: &CompileOptions) -> io::Result<Plan> {
         let g = &model.global;
         let bufsize = g
             .tune_bufsize
@@ -129,7 +199,29 @@ impl Plan {
                 None
             });
         }
+        // All proxies at once and in order: a frontend and a backend may share a name.
+        let compiled = sluice_rules::compile_all(model, options).map_err(|d| {
+            let first = d
+                .iter()
+                .next()
+                .map_or_else(String::new, |d| d.message.clone());
+            io::Error::new(io::ErrorKind::InvalidInput, format!("rules: {first}"))
+        })?;
+        let mut rules = Vec::with_capacity(model.proxies.len());
+        let mut backend_names = HashMap::new();
+        for ((i, p), c) in model.proxies.iter().enumerate().zip(compiled) {
+            if p.kind.is_backend() && backends.get(i).is_some_and(Option::is_some) {
+                backend_names.entry(p.name.clone()).or_insert(i);
+            }
+            rules.push(if p.disabled {
+                None
+            } else {
+                ProxyRules::build(p, c)
+            });
+        }
         Ok(Plan {
+            rules,
+            backend_names,
             frontends,
             backends,
             bufsize,
@@ -144,6 +236,12 @@ impl Plan {
     #[inline]
     pub fn backend(&self, i: usize) -> Option<&Backend> {
         self.backends.get(i).and_then(Option::as_ref)
+    }
+
+    /// The rules of the proxy at index `i`, when it has any.
+    #[inline]
+    pub fn rules(&self, i: usize) -> Option<&ProxyRules> {
+        self.rules.get(i).and_then(Option::as_ref)
     }
 
     /// The frontend at proxy index `i`.

@@ -75,7 +75,18 @@ impl Worker {
     /// returns. Fails when the configuration cannot run (an errorfile that cannot be read, a
     /// server name that does not resolve) or a thread cannot be started.
     pub fn start(model: Arc<Model>, listeners: BoundListeners) -> io::Result<Worker> {
-        let plan = Arc::new(Plan::build(&model)?);
+        Self::start_with(model, listeners, &sluice_rules::CompileOptions::default())
+    }
+
+    /// [`start`](Worker::start) with the options rules are compiled with (the directory
+    /// relative map and pattern files are read from, as `-c` uses).
+    pub fn start_with(
+        model: Arc<Model>,
+        listeners: BoundListeners,
+        rules: &sluice_rules::CompileOptions,
+    ) -> io::Result<Worker> {
+        let plan = Arc::new(Plan::build_with(&model, rules)?);
+        let logs = Arc::new(crate::log::Logs::build(&model)?);
         let (tx, _) = watch::channel(StopLevel::Running);
         let tx = Arc::new(tx);
         let entries = listeners.into_entries();
@@ -83,17 +94,24 @@ impl Worker {
         let mut totals = Totals::default();
         for t in 0..plan.nbthread {
             // Each thread gets its own descriptors for the same sockets.
-            let mut mine: Vec<(OwnedFd, SocketKind, usize)> = Vec::with_capacity(entries.len());
+            // The flag: connections start with a PROXY header (`accept-proxy`).
+            let mut mine: Vec<(OwnedFd, SocketKind, usize, bool)> =
+                Vec::with_capacity(entries.len());
             for e in &entries {
-                mine.push((e.socket.try_clone()?, e.kind, e.proxy));
+                let pp = crate::proxy_protocol::accept::expected(&model, e.proxy, e.bind);
+                mine.push((e.socket.try_clone()?, e.kind, e.proxy, pp));
             }
             let counters = Arc::new(ThreadCounters::default());
             totals.threads.push(counters.clone());
             let plan = plan.clone();
             let rx = tx.subscribe();
+            let logs = logs.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("sluice-{t}"))
-                .spawn(move || run_thread(plan, mine, rx, counters))?;
+                .spawn(move || {
+                    crate::log::install(logs, plan.clone());
+                    run_thread(plan, mine, rx, counters)
+                })?;
             threads.push(handle);
         }
         // `entries` drop here: only the threads' copies keep the sockets open.
@@ -124,7 +142,7 @@ impl Worker {
 
 fn run_thread(
     plan: Arc<Plan>,
-    sockets: Vec<(OwnedFd, SocketKind, usize)>,
+    sockets: Vec<(OwnedFd, SocketKind, usize, bool)>,
     stop: watch::Receiver<StopLevel>,
     counters: Arc<ThreadCounters>,
 ) {
@@ -154,7 +172,7 @@ fn run_thread(
                 }
             });
         }
-        for (fd, kind, proxy) in sockets {
+        for (fd, kind, proxy, pp) in sockets {
             let listener = match kind {
                 SocketKind::Tcp => {
                     tokio::net::TcpListener::from_std(std::net::TcpListener::from(fd))
@@ -166,7 +184,7 @@ fn run_thread(
                 }
             };
             if let Ok(l) = listener {
-                tokio::task::spawn_local(accept::run(l, proxy, ctx.clone()));
+                tokio::task::spawn_local(accept::run(l, proxy, pp, ctx.clone()));
             }
         }
         let mut rx = stop;

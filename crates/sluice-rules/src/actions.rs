@@ -738,7 +738,13 @@ fn compile_action(
         "reject" => Action::Reject,
         "silent-drop" => Action::SilentDrop,
         "deny" => {
-            let (status, reply) = parse_deny(args, 403, place, env)?;
+            // 403 for requests, 502 for responses, as HAProxy.
+            let default = if place == Place::HttpResponse {
+                502
+            } else {
+                403
+            };
+            let (status, reply) = parse_deny(args, default, place, env)?;
             Action::Deny { status, reply }
         }
         "tarpit" => {

@@ -386,6 +386,19 @@ impl CompiledProxyRules {
     }
 }
 
+/// Compiles one sample expression (`req.hdr(host),lower`) of `proxy` for `place`: the data
+/// plane's log formats compile their `%[...]` items with it, so that there is one compiler.
+/// The error is the message HAProxy-style (`failed to parse ...`).
+pub fn compile_sample(
+    model: &Model,
+    proxy: &Proxy,
+    text: &str,
+    place: Place,
+) -> Result<SampleExpr, String> {
+    let mut env = Env::new(model, proxy, &CompileOptions::default());
+    SampleExpr::compile(text, place, &mut env).map_err(|p| p.message)
+}
+
 /// Compiles the rules of the proxy `proxy_name`.
 pub fn compile(
     model: &Model,

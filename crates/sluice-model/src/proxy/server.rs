@@ -162,6 +162,8 @@ pub struct ServerOptions {
     pub disabled: bool,
     pub ssl: bool,
     pub send_proxy: bool,
+    /// `send-proxy-v2` (and its `-ssl`/`-ssl-cn` forms): the binary header.
+    pub send_proxy_v2: bool,
     pub inter: Option<Duration>,
     pub fastinter: Option<Duration>,
     pub downinter: Option<Duration>,
@@ -254,7 +256,18 @@ pub fn parse_options(
                 "enabled" => options.disabled = false,
                 "ssl" => options.ssl = true,
                 "no-ssl" => options.ssl = false,
-                "send-proxy" | "send-proxy-v2" => options.send_proxy = true,
+                "send-proxy" => options.send_proxy = true,
+                "send-proxy-v2" | "send-proxy-v2-ssl" | "send-proxy-v2-ssl-cn" => {
+                    options.send_proxy = true;
+                    options.send_proxy_v2 = true;
+                }
+                "no-send-proxy"
+                | "no-send-proxy-v2"
+                | "no-send-proxy-v2-ssl"
+                | "no-send-proxy-v2-ssl-cn" => {
+                    options.send_proxy = false;
+                    options.send_proxy_v2 = false;
+                }
                 _ => options.other.push((name.to_string(), None, location)),
             }
             index += 1;

@@ -1,6 +1,11 @@
 //! Opening a connection to a server, within `timeout connect`.
 
+use super::queue::{QueueError, Slot};
+use super::Backend;
 use crate::error::{Error, ErrorKind, Side};
+use crate::proxy_protocol::{write_v1, write_v2};
+use crate::stream::Addrs;
+use sluice_balance::{Algorithm, Balancer, RequestKey};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -35,23 +40,53 @@ pub struct Acquired {
     pub server: usize,
     /// Taken from the idle pool (may have been closed by the server meanwhile).
     pub reused: bool,
+    /// The server slot the request holds (when the backend counts them): given back, and
+    /// handed to the next queued request, when this is dropped.
+    pub slot: Option<Slot>,
+    /// The connection carries one client's identity (a PROXY header): it must never serve
+    /// another client, so it is kept with its client connection, never in the shared pool.
+    pub private: bool,
 }
 
-/// Chooses a server of backend `be` with this thread's balancer and returns a connection
-/// to it: an idle one when `reuse` allows, else a new one. A failed connection is retried
-/// (`retries`, default 3), on the same server, or on another for the last retry with
-/// `option redispatch`. `port` is the port the client connected to (for servers without a
-/// port).
+/// Where a request goes and on whose behalf.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Dest {
+    /// The client connection's addresses: the port for servers without one, the PROXY
+    /// header for `send-proxy` servers.
+    pub addrs: Addrs,
+    /// A server chosen before balancing (a persistence cookie, a retry on the same server):
+    /// used when usable.
+    pub pin: Option<usize>,
+    /// A server not to choose (redispatch after a failure).
+    pub avoid: Option<usize>,
+}
+
+impl Dest {
+    /// Balanced, on behalf of the client at `addrs`.
+    pub fn new(addrs: Addrs) -> Dest {
+        Dest {
+            addrs,
+            pin: None,
+            avoid: None,
+        }
+    }
+}
+
+/// Chooses a server of backend `be` and returns a connection to it: an idle one when
+/// `reuse` allows, else a new one. The server is `dest.pin` when usable, else the choice
+/// of this thread's balancer; when every server is at its `maxconn`, the request waits in
+/// the backend queue (`timeout queue`: 503). A failed connection is retried (`retries`,
+/// default 3, with `retry-on conn-failure`), on the same server, or on another for the last
+/// retry with `option redispatch`.
 pub async fn acquire(
     ctx: &crate::stream::Ctx,
     be: usize,
-    port: Option<u16>,
+    dest: &Dest,
     key: &sluice_balance::RequestKey<'_>,
     reuse: bool,
     own: &mut Option<Own>,
 ) -> Result<Acquired, Error> {
     use crate::counters::Counter;
-    use sluice_balance::Algorithm;
     let no_server = Error::new(ErrorKind::NoServer, Side::Internal);
     let backend = ctx.plan.backend(be).ok_or(no_server)?;
     let balancer = ctx
@@ -59,23 +94,30 @@ pub async fn acquire(
         .get(be)
         .and_then(Option::as_ref)
         .ok_or(no_server)?;
-    let pick = |avoid: Option<usize>| -> Option<usize> {
-        for _ in 0..backend.servers.len().max(1) {
-            let i = balancer
-                .select(key)
-                .and_then(|id| backend.server_index(id))?;
-            if Some(i) != avoid || backend.snapshot.candidates().len() < 2 {
-                return Some(i);
+    let pick = |avoid: Option<usize>| pick(backend, balancer, key, avoid);
+    let (mut server, mut slot) = choose(backend, balancer, key, dest).await?;
+    let port = dest.addrs.local.map(|a| a.port());
+    let mut last = no_server;
+    let retries = if backend.retry_on.conn_failure() {
+        backend.retries
+    } else {
+        0
+    };
+    for attempt in 0..=retries {
+        if attempt > 0 && attempt == retries && backend.redispatch {
+            if let Some(other) = pick(Some(server)).filter(|o| *o != server) {
+                if !backend.track {
+                    server = other;
+                } else if let Some(s) = backend.queue.try_take(other) {
+                    // The old slot goes back (and to a waiter) as the new one is taken.
+                    slot = Some(s);
+                    server = other;
+                }
             }
         }
-        None
-    };
-    let mut server = pick(None).ok_or(no_server)?;
-    let mut last = no_server;
-    for attempt in 0..=backend.retries {
-        if attempt > 0 && attempt == backend.retries && backend.redispatch {
-            server = pick(Some(server)).unwrap_or(server);
-        }
+        let Some(srv) = backend.servers.get(server) else {
+            return Err(no_server);
+        };
         if own
             .as_ref()
             .is_some_and(|o| o.backend == be && o.server == server)
@@ -85,29 +127,45 @@ pub async fn acquire(
                     stream: o.stream,
                     server,
                     reused: true,
+                    slot,
+                    private: srv.send_proxy.is_some(),
                 });
             }
         }
-        if reuse {
+        // A server that is sent PROXY headers never has shared idle connections.
+        if reuse && srv.send_proxy.is_none() {
             if let Some(stream) = ctx.pool.borrow_mut().take(be, server) {
                 ctx.count(Counter::ServerReuses);
                 return Ok(Acquired {
                     stream,
                     server,
                     reused: true,
+                    slot,
+                    private: false,
                 });
             }
         }
-        let Some(addr) = backend.servers.get(server).and_then(|s| s.addr(port)) else {
+        let Some(addr) = srv.addr(port) else {
             return Err(no_server);
         };
-        match connect(addr, backend.connect).await {
+        let opened = match connect(addr, backend.connect).await {
+            Ok(mut stream) => match srv.send_proxy {
+                Some(v) => send_proxy(&mut stream, v, &dest.addrs, backend.connect)
+                    .await
+                    .map(|()| stream),
+                None => Ok(stream),
+            },
+            Err(e) => Err(e),
+        };
+        match opened {
             Ok(stream) => {
                 ctx.count(Counter::ServerConnects);
                 return Ok(Acquired {
                     stream,
                     server,
                     reused: false,
+                    slot,
+                    private: srv.send_proxy.is_some(),
                 });
             }
             Err(e) => {
@@ -117,4 +175,97 @@ pub async fn acquire(
         }
     }
     Err(last)
+}
+
+/// One balancer choice, avoiding `avoid` when another candidate exists.
+fn pick(
+    backend: &Backend,
+    balancer: &Balancer,
+    key: &RequestKey<'_>,
+    avoid: Option<usize>,
+) -> Option<usize> {
+    for _ in 0..backend.servers.len().max(1) {
+        let i = balancer
+            .select(key)
+            .and_then(|id| backend.server_index(id))?;
+        if Some(i) != avoid || backend.snapshot.candidates().len() < 2 {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// The server for a request and its slot: the pinned server when usable, else the
+/// balancer's choice; the backend queue when they are full.
+async fn choose(
+    backend: &Backend,
+    balancer: &Balancer,
+    key: &RequestKey<'_>,
+    dest: &Dest,
+) -> Result<(usize, Option<Slot>), Error> {
+    let no_server = Error::new(ErrorKind::NoServer, Side::Internal);
+    // Waiting longer than `timeout queue` is answered 503, as a failed connection is.
+    let queue_timeout = Error::retryable(ErrorKind::Timeout, Side::Server);
+    let q = &backend.queue;
+    let pinned = dest.pin.filter(|p| {
+        backend
+            .servers
+            .get(*p)
+            .is_some_and(|s| !s.disabled || backend.persist)
+    });
+    if let Some(p) = pinned {
+        if !backend.track {
+            return Ok((p, None));
+        }
+        if let Some(s) = q.try_take(p) {
+            return Ok((p, Some(s)));
+        }
+        match q.wait(Some(p), &[], backend.queue_timeout).await {
+            Ok(s) => return Ok((p, Some(s))),
+            Err(QueueError::Timeout) => return Err(queue_timeout),
+            // `maxqueue` reached: persistence gives way to the balancer, as in HAProxy.
+            Err(QueueError::Full) => {}
+        }
+    }
+    let chosen = pick(backend, balancer, key, dest.avoid);
+    if !backend.track {
+        return chosen.map(|i| (i, None)).ok_or(no_server);
+    }
+    if let Some(s) = chosen.and_then(|i| q.try_take(i)) {
+        return Ok((s.server(), Some(s)));
+    }
+    // Every candidate is full (or the hash chose a full one): wait for any of them.
+    let candidates: Vec<usize> = backend
+        .snapshot
+        .candidates()
+        .iter()
+        .filter_map(|s| backend.server_index(s.id))
+        .collect();
+    if candidates.is_empty() {
+        return Err(no_server);
+    }
+    match q.wait(None, &candidates, backend.queue_timeout).await {
+        Ok(s) => Ok((s.server(), Some(s))),
+        Err(QueueError::Timeout) => Err(queue_timeout),
+        Err(QueueError::Full) => Err(no_server),
+    }
+}
+
+/// Writes the PROXY header for the client at `addrs`, before any other byte.
+async fn send_proxy(
+    stream: &mut TcpStream,
+    version: u8,
+    addrs: &Addrs,
+    limit: Option<Duration>,
+) -> Result<(), Error> {
+    let mut header = Vec::with_capacity(64);
+    let pair = addrs.peer.zip(addrs.local);
+    if version == 2 {
+        write_v2(&mut header, pair, false, &[]);
+    } else {
+        write_v1(&mut header, pair);
+    }
+    crate::stream::ioutil::write_all(stream, &header, limit, Side::Server)
+        .await
+        .map_err(|_| Error::retryable(ErrorKind::Connect, Side::Server))
 }

@@ -3,9 +3,12 @@
 
 pub mod connect;
 pub mod pool;
+pub mod queue;
+pub mod retry;
 pub mod server;
 
 use crate::errors::ErrorPages;
+use crate::http::cookie::CookieConfig;
 use crate::http::forwardfor::ForwardFor;
 use crate::plan::{timeout, ConnMode};
 use server::Server;
@@ -13,6 +16,7 @@ use sluice_balance::{Algorithm, Balancer, ServerState, Snapshot};
 use sluice_model::proxy::balance::Algorithm as ModelAlgorithm;
 use sluice_model::{Mode, Proxy};
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// `http-reuse`.
@@ -42,6 +46,16 @@ pub struct Backend {
     pub retries: u32,
     /// `option redispatch`: the last retry goes to another server.
     pub redispatch: bool,
+    /// What is retried (`retry-on`, default `conn-failure`).
+    pub retry_on: retry::RetryOn,
+    /// Requests waiting for a server slot (`maxconn`), shared by the threads.
+    pub queue: Arc<queue::Queue>,
+    /// `timeout queue`, or `timeout connect` when unset.
+    pub queue_timeout: Option<Duration>,
+    /// `cookie`: persistence by cookie.
+    pub cookie: Option<CookieConfig>,
+    /// `option persist`: a cookie naming a disabled server still goes there.
+    pub persist: bool,
     pub reuse: Reuse,
     pub conn_mode: ConnMode,
     pub forwardfor: Option<ForwardFor>,
@@ -66,6 +80,13 @@ impl Backend {
             balance.kind,
             sluice_balance::Kind::LeastConn | sluice_balance::Kind::First
         ) || servers.iter().any(|s| s.maxconn > 0);
+        let queue = queue::Queue::new(
+            servers
+                .iter()
+                .map(|s| (s.connections.clone(), s.maxconn, s.maxqueue))
+                .collect(),
+        );
+        let cookie = CookieConfig::of(proxy, &servers);
         let reuse = match other_word(proxy, "http-reuse") {
             Some("never") => Reuse::Never,
             Some("always") | Some("aggressive") => Reuse::Always,
@@ -87,6 +108,11 @@ impl Backend {
                 .and_then(|r| u32::try_from(r.value).ok())
                 .unwrap_or(3),
             redispatch: proxy.option("redispatch").is_some(),
+            retry_on: retry::RetryOn::of(proxy),
+            queue,
+            queue_timeout: timeout(proxy, "queue").or_else(|| timeout(proxy, "connect")),
+            cookie,
+            persist: proxy.option("persist").is_some(),
             reuse,
             conn_mode: ConnMode::of(proxy),
             forwardfor: ForwardFor::of(proxy),

@@ -30,6 +30,12 @@ pub struct Server {
     pub backup: bool,
     pub disabled: bool,
     pub maxconn: u32,
+    /// Most requests waiting for this server (`maxqueue`, 0: no limit).
+    pub maxqueue: u32,
+    /// `send-proxy` (1) or `send-proxy-v2` (2): the PROXY header starts each connection.
+    pub send_proxy: Option<u8>,
+    /// `cookie <value>`: the persistence cookie that names this server.
+    pub cookie: Option<String>,
     /// Requests on this server now, from every thread.
     pub connections: Arc<AtomicU32>,
 }
@@ -86,6 +92,15 @@ impl Server {
                 .maxconn
                 .as_ref()
                 .map_or(0, |m| u32::try_from(m.value).unwrap_or(u32::MAX)),
+            maxqueue: o
+                .maxqueue
+                .map_or(0, |m| u32::try_from(m).unwrap_or(u32::MAX)),
+            send_proxy: match (o.send_proxy, o.send_proxy_v2) {
+                (_, true) => Some(2),
+                (true, false) => Some(1),
+                _ => None,
+            },
+            cookie: o.cookie.as_ref().map(|c| c.value.clone()),
             connections: Arc::new(AtomicU32::new(0)),
         }
     }

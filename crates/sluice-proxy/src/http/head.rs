@@ -1,10 +1,280 @@
 //! The heads Sluice sends: the received start line as it was, the received headers minus
 //! hop-by-hop `Connection` (kept for upgrades), then what the proxy adds.
+//!
+//! Rules see and change a head through [`Msg`], an [`HttpMessage`] over the parsed spans.
+//! Nothing is copied until a rule writes: the first header edit turns the span list into a
+//! field list ([`Edits`]) whose new names and values live in one reused arena, so a rewrite
+//! allocates nothing once the arena has grown. The writers below apply the edits.
 
 use crate::http::forwardfor::ForwardFor;
+use sluice_http::Header;
 use sluice_http::{RequestHead, ResponseHead, Version};
+use sluice_rules::HttpMessage;
 use std::io::Write;
 use std::net::IpAddr;
+
+/// A byte range of the edit arena.
+#[derive(Clone, Copy, Debug)]
+struct Span32 {
+    start: u32,
+    end: u32,
+}
+
+/// One header field of an edited head.
+#[derive(Clone, Copy, Debug)]
+enum Field {
+    /// Received field `n`, unchanged.
+    Orig(u32),
+    /// Received field `n`'s name with a new value.
+    Value(u32, Span32),
+    /// A field added by a rule.
+    New(Span32, Span32),
+}
+
+/// What rules changed in one head. Kept in the exchange's scratch and reused.
+#[derive(Debug, Default)]
+pub struct Edits {
+    /// `fields` replaces the received header list.
+    active: bool,
+    fields: Vec<Field>,
+    arena: Vec<u8>,
+    method: Option<Span32>,
+    uri: Option<Span32>,
+    status: Option<u16>,
+    reason: Option<Span32>,
+}
+
+impl Edits {
+    /// Forgets every edit (the next head).
+    pub fn clear(&mut self) {
+        self.active = false;
+        self.fields.clear();
+        self.arena.clear();
+        self.method = None;
+        self.uri = None;
+        self.status = None;
+        self.reason = None;
+    }
+
+    /// Whether nothing was changed.
+    pub fn is_empty(&self) -> bool {
+        !self.active && self.method.is_none() && self.uri.is_none() && self.status.is_none()
+    }
+
+    /// The request target after edits, when a rule changed it.
+    pub fn uri(&self) -> Option<&[u8]> {
+        self.uri.map(|r| self.get(r))
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> Span32 {
+        let start = u32::try_from(self.arena.len()).unwrap_or(u32::MAX);
+        self.arena.extend_from_slice(bytes);
+        let end = u32::try_from(self.arena.len()).unwrap_or(u32::MAX);
+        Span32 { start, end }
+    }
+
+    fn get(&self, r: Span32) -> &[u8] {
+        self.arena
+            .get(r.start as usize..r.end as usize)
+            .unwrap_or_default()
+    }
+
+    /// Field `i` as (name, value), against the received head `spans` over `buf`.
+    fn field<'a>(&'a self, f: Field, buf: &'a [u8], spans: &[Header]) -> (&'a [u8], &'a [u8]) {
+        match f {
+            Field::Orig(n) => spans.get(n as usize).map_or((&[][..], &[][..]), |h| {
+                (h.name.slice(buf), h.value.slice(buf))
+            }),
+            Field::Value(n, v) => (
+                spans.get(n as usize).map_or(&[][..], |h| h.name.slice(buf)),
+                self.get(v),
+            ),
+            Field::New(n, v) => (self.get(n), self.get(v)),
+        }
+    }
+}
+
+/// A parsed head as rules see it: the received bytes plus the edits so far.
+pub struct Msg<'a> {
+    buf: &'a [u8],
+    spans: &'a [Header],
+    method: &'a [u8],
+    uri: &'a [u8],
+    version: &'static [u8],
+    status: u16,
+    edits: &'a mut Edits,
+}
+
+fn version_bytes(v: Option<Version>) -> &'static [u8] {
+    match v {
+        Some(Version::Http10) => b"HTTP/1.0",
+        _ => b"HTTP/1.1",
+    }
+}
+
+impl<'a> Msg<'a> {
+    /// A request head parsed from `buf`.
+    pub fn request(req: &'a RequestHead, buf: &'a [u8], edits: &'a mut Edits) -> Self {
+        Msg {
+            buf,
+            spans: req.header_spans(),
+            method: req.method_bytes(buf),
+            uri: req.target(buf),
+            version: version_bytes(req.version()),
+            status: 0,
+            edits,
+        }
+    }
+
+    /// A response head parsed from `buf`.
+    pub fn response(resp: &'a ResponseHead, buf: &'a [u8], edits: &'a mut Edits) -> Self {
+        Msg {
+            buf,
+            spans: resp.header_spans(),
+            method: &[],
+            uri: &[],
+            version: version_bytes(resp.version()),
+            status: resp.status(),
+            edits,
+        }
+    }
+
+    /// Switches from the received spans to an editable field list (once per head).
+    fn materialize(&mut self) {
+        if !self.edits.active {
+            self.edits.fields.clear();
+            let n = u32::try_from(self.spans.len()).unwrap_or(u32::MAX);
+            self.edits.fields.extend((0..n).map(Field::Orig));
+            self.edits.active = true;
+        }
+    }
+}
+
+impl HttpMessage for Msg<'_> {
+    fn method(&self) -> &[u8] {
+        match self.edits.method {
+            Some(r) => self.edits.get(r),
+            None => self.method,
+        }
+    }
+    fn uri(&self) -> &[u8] {
+        match self.edits.uri {
+            Some(r) => self.edits.get(r),
+            None => self.uri,
+        }
+    }
+    fn version(&self) -> &[u8] {
+        self.version
+    }
+    fn status(&self) -> u16 {
+        self.edits.status.unwrap_or(self.status)
+    }
+    fn header_count(&self) -> usize {
+        if self.edits.active {
+            self.edits.fields.len()
+        } else {
+            self.spans.len()
+        }
+    }
+    fn header(&self, index: usize) -> Option<(&[u8], &[u8])> {
+        if self.edits.active {
+            let f = *self.edits.fields.get(index)?;
+            Some(self.edits.field(f, self.buf, self.spans))
+        } else {
+            let h = self.spans.get(index)?;
+            Some((h.name.slice(self.buf), h.value.slice(self.buf)))
+        }
+    }
+    fn set_method(&mut self, method: &[u8]) {
+        self.edits.method = Some(self.edits.push(method));
+    }
+    fn set_uri(&mut self, uri: &[u8]) {
+        self.edits.uri = Some(self.edits.push(uri));
+    }
+    fn set_status(&mut self, status: u16, reason: Option<&[u8]>) {
+        self.edits.status = Some(status);
+        self.edits.reason = reason.map(|r| self.edits.push(r));
+    }
+    fn add_header(&mut self, name: &[u8], value: &[u8]) {
+        self.materialize();
+        let n = self.edits.push(name);
+        let v = self.edits.push(value);
+        self.edits.fields.push(Field::New(n, v));
+    }
+    fn set_header_value(&mut self, index: usize, value: &[u8]) {
+        self.materialize();
+        let v = self.edits.push(value);
+        if let Some(f) = self.edits.fields.get_mut(index) {
+            *f = match *f {
+                Field::Orig(n) | Field::Value(n, _) => Field::Value(n, v),
+                Field::New(n, _) => Field::New(n, v),
+            };
+        }
+    }
+    fn remove_header(&mut self, index: usize) {
+        self.materialize();
+        if index < self.edits.fields.len() {
+            self.edits.fields.remove(index);
+        }
+    }
+}
+
+/// Whether rules may not touch a header: the body framing was decided from the received
+/// ones, so the received ones are sent whatever the rules did (no smuggling by rewrite).
+#[inline]
+fn is_framing(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"transfer-encoding")
+}
+
+/// Calls `f` on each header to send: the received ones as forwarded by the codec, or,
+/// after edits, the edited list with the received framing headers.
+fn each_header<'a>(
+    forward: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+    edits: Option<&'a Edits>,
+    buf: &'a [u8],
+    spans: &'a [Header],
+    mut f: impl FnMut(&[u8], &[u8]),
+) {
+    match edits.filter(|e| e.active) {
+        None => forward.for_each(|(n, v)| f(n, v)),
+        Some(e) => {
+            for field in &e.fields {
+                let (n, v) = e.field(*field, buf, spans);
+                if !is_framing(n) {
+                    f(n, v);
+                }
+            }
+            for (n, v) in forward.filter(|(n, _)| is_framing(n)) {
+                f(n, v);
+            }
+        }
+    }
+}
+
+/// The reason phrase HAProxy writes for `status`.
+pub fn reason(status: u16) -> &'static [u8] {
+    if let Some(p) = sluice_http::errors::page(status) {
+        return p.reason.as_bytes();
+    }
+    match status {
+        100 => b"Continue",
+        101 => b"Switching Protocols",
+        200 => b"OK",
+        201 => b"Created",
+        202 => b"Accepted",
+        204 => b"No Content",
+        206 => b"Partial Content",
+        301 => b"Moved Permanently",
+        302 => b"Found",
+        303 => b"See Other",
+        304 => b"Not Modified",
+        307 => b"Temporary Redirect",
+        308 => b"Permanent Redirect",
+        401 => b"Unauthorized",
+        407 => b"Proxy Authentication Required",
+        _ => b"Other",
+    }
+}
 
 /// What the request head sent to the server gets.
 pub struct RequestOut<'a> {
@@ -14,6 +284,8 @@ pub struct RequestOut<'a> {
     pub close: bool,
     /// Forward `Connection`/`Upgrade` as they are (upgrade requests).
     pub upgrade: bool,
+    /// What rules changed.
+    pub edits: Option<&'a Edits>,
 }
 
 fn start_line(buf: &[u8]) -> &[u8] {
@@ -35,20 +307,39 @@ fn header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 /// Writes the request head for the server into `out` (cleared first).
 pub fn request(out: &mut Vec<u8>, req: &RequestHead, buf: &[u8], o: &RequestOut<'_>) {
     out.clear();
-    out.extend_from_slice(start_line(buf));
+    let edits = o.edits.filter(|e| !e.is_empty());
+    match edits.filter(|e| e.method.is_some() || e.uri.is_some()) {
+        Some(e) => {
+            let method = e.method.map_or(req.method_bytes(buf), |r| e.get(r));
+            let uri = e.uri.map_or(req.target(buf), |r| e.get(r));
+            out.extend_from_slice(method);
+            out.push(b' ');
+            out.extend_from_slice(uri);
+            out.push(b' ');
+            out.extend_from_slice(version_bytes(req.version()));
+            out.extend_from_slice(b"\r\n");
+        }
+        None => out.extend_from_slice(start_line(buf)),
+    }
     let mut has_xff = false;
     let xff_name = o.forwardfor.map(|(f, _)| f.header.as_bytes());
-    for (name, value) in req.forward_headers(buf) {
-        if !o.upgrade && name.eq_ignore_ascii_case(b"connection") {
-            continue;
-        }
-        if let Some(x) = xff_name {
-            if name.eq_ignore_ascii_case(x) {
-                has_xff = true;
+    each_header(
+        req.forward_headers(buf),
+        edits,
+        buf,
+        req.header_spans(),
+        |name, value| {
+            if !o.upgrade && name.eq_ignore_ascii_case(b"connection") {
+                return;
             }
-        }
-        header(out, name, value);
-    }
+            if let Some(x) = xff_name {
+                if name.eq_ignore_ascii_case(x) {
+                    has_xff = true;
+                }
+            }
+            header(out, name, value);
+        },
+    );
     if let Some((ff, ip)) = o.forwardfor {
         if ff.applies(ip) && !(ff.if_none && has_xff) {
             out.extend_from_slice(ff.header.as_bytes());
@@ -75,15 +366,45 @@ pub fn request(out: &mut Vec<u8>, req: &RequestHead, buf: &[u8], o: &RequestOut<
 /// `close`: the client connection closes after this response; `client_v10`: the client
 /// spoke HTTP/1.0 (keep-alive must then be said).
 pub fn response(out: &mut Vec<u8>, resp: &ResponseHead, buf: &[u8], close: bool, client_v10: bool) {
+    response_edited(out, resp, buf, close, client_v10, None);
+}
+
+/// [`response`] with what rules changed.
+pub fn response_edited(
+    out: &mut Vec<u8>,
+    resp: &ResponseHead,
+    buf: &[u8],
+    close: bool,
+    client_v10: bool,
+    edits: Option<&Edits>,
+) {
     out.clear();
-    out.extend_from_slice(start_line(buf));
-    let tunnel = resp.status() == 101;
-    for (name, value) in resp.forward_headers(buf) {
-        if !tunnel && name.eq_ignore_ascii_case(b"connection") {
-            continue;
+    let edits = edits.filter(|e| !e.is_empty());
+    match edits.and_then(|e| e.status.map(|s| (e, s))) {
+        Some((e, status)) => {
+            out.extend_from_slice(version_bytes(resp.version()));
+            let _ = write!(out, " {status} ");
+            match e.reason {
+                Some(r) => out.extend_from_slice(e.get(r)),
+                None => out.extend_from_slice(reason(status)),
+            }
+            out.extend_from_slice(b"\r\n");
         }
-        header(out, name, value);
+        None => out.extend_from_slice(start_line(buf)),
     }
+    let tunnel = resp.status() == 101;
+    each_header(
+        resp.forward_headers(buf),
+        edits,
+        buf,
+        resp.header_spans(),
+        |name, value| {
+            if !tunnel && name.eq_ignore_ascii_case(b"connection") {
+                return;
+            }
+            header(out, name, value);
+        },
+    );
     if !tunnel {
         if close {
             out.extend_from_slice(b"connection: close\r\n");

@@ -8,13 +8,16 @@
 //! - [`buf`], [`forwardfor`]: the buffer type and `option forwardfor`.
 
 pub mod buf;
+pub mod cookie;
 pub mod forwardfor;
 pub mod head;
 pub mod rules;
 pub mod session;
 
 use buf::Buf;
+use head::Edits;
 use sluice_http::{ChunkedDecoder, RequestHead, ResponseHead};
+use sluice_rules::Txn;
 
 /// What one HTTP exchange works in: both buffers, the outgoing head, both parsed heads.
 /// Taken from the thread's free list when a request starts and given back when the
@@ -30,6 +33,10 @@ pub struct Scratch {
     pub req: RequestHead,
     pub resp: ResponseHead,
     pub chunks: ChunkedDecoder,
+    /// What rules changed in the head at hand (used only when the proxies have rules).
+    pub edits: Edits,
+    /// The rules' transaction (variables, captures).
+    pub txn: Txn,
 }
 
 impl Scratch {
@@ -42,6 +49,8 @@ impl Scratch {
             req: RequestHead::new(),
             resp: ResponseHead::new(),
             chunks: ChunkedDecoder::new(),
+            edits: Edits::default(),
+            txn: Txn::new(),
         }
     }
 

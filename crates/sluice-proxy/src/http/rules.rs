@@ -1,10 +1,27 @@
-//! Where rules plug in, one function per stage. Until the rules crate is wired, routing is
-//! `use_backend` lines without a condition (in order), then `default_backend`; conditional
-//! lines are skipped.
+//! Where rules plug into an HTTP exchange: the request stage (frontend `http-request` rules
+//! and `redirect` lines, `use_backend`, the backend's `http-request` rules, `use-server`),
+//! the response stage (backend then frontend `http-response` rules, then
+//! `http-after-response`), and the responses Sluice generates itself.
+//!
+//! A proxy without rules has no [`ProxyRules`] in the plan; the session then never calls
+//! in here (no transaction, no allocation): routing is [`route_static`].
 
+use crate::backend::connect::{Acquired, Own};
+use crate::error::Error;
+use crate::errors::ErrorPages;
 use crate::frontend::Frontend;
+use crate::http::head::{self, Edits, Msg};
+use crate::plan::{Plan, ProxyRules};
+use crate::stream::{Addrs, Ctx};
+use sluice_http::{Parsed, RequestHead, ResponseHead};
+use sluice_rules::{Backend as Target, Connection, Reply, Stream, Txn, Verdict};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-/// The backend (proxy index) for a request or connection of `fe`.
+/// The backend (proxy index) for a request or connection of `fe` without rules:
+/// `use_backend` lines without a condition (in order), then `default_backend`.
 #[inline]
 pub fn route_static(fe: &Frontend) -> Option<usize> {
     fe.routes
@@ -12,4 +29,441 @@ pub fn route_static(fe: &Frontend) -> Option<usize> {
         .find(|r| !r.conditional)
         .map(|r| r.backend)
         .or(fe.default_backend)
+}
+
+/// Whether an exchange on `fe` routed (statically) to `be` has any rule to evaluate.
+#[inline]
+pub fn needed(plan: &Plan, fe: usize, be: Option<usize>) -> bool {
+    plan.rules(fe).is_some() || be.is_some_and(|b| plan.rules(b).is_some())
+}
+
+/// What fetches see of the stream: addresses, proxies, servers and their state, and the
+/// bytes buffered so far (payload fetches).
+pub struct Conn<'a> {
+    pub plan: &'a Plan,
+    pub addrs: Addrs,
+    /// Frontend proxy index.
+    pub fe: usize,
+    /// Backend chosen so far.
+    pub be: Option<usize>,
+    /// Server chosen so far (position in the backend).
+    pub srv: Option<usize>,
+    /// Request bytes buffered (content inspection, `req.payload`, `req.ssl_sni`).
+    pub payload: Option<&'a [u8]>,
+}
+
+impl<'a> Conn<'a> {
+    /// The stream of a client connection of frontend `fe`.
+    pub fn new(plan: &'a Plan, fe: usize, addrs: Addrs) -> Self {
+        Conn {
+            plan,
+            addrs,
+            fe,
+            be: None,
+            srv: None,
+            payload: None,
+        }
+    }
+
+    fn backend_idx(&self, name: Option<&str>) -> Option<usize> {
+        match name {
+            Some(n) => self.plan.backend_names.get(n).copied(),
+            None => self.be,
+        }
+    }
+}
+
+/// HAProxy numbers proxies and servers from 1 in declaration order unless `id` says so.
+fn id_of(i: usize) -> Option<i64> {
+    i64::try_from(i + 1).ok()
+}
+
+impl Connection for Conn<'_> {
+    fn src(&self) -> Option<SocketAddr> {
+        self.addrs.peer
+    }
+    fn dst(&self) -> Option<SocketAddr> {
+        self.addrs.local
+    }
+    fn frontend_name(&self) -> &str {
+        self.plan.frontend(self.fe).map_or("", |f| f.name.as_str())
+    }
+    fn backend_name(&self) -> Option<&str> {
+        Some(self.plan.backend(self.be?)?.name.as_str())
+    }
+    fn server_name(&self) -> Option<&str> {
+        let be = self.plan.backend(self.be?)?;
+        Some(be.servers.get(self.srv?)?.name.as_str())
+    }
+    fn be_conn(&self, backend: Option<&str>) -> Option<i64> {
+        let be = self.plan.backend(self.backend_idx(backend)?)?;
+        let n: u64 = be
+            .servers
+            .iter()
+            .map(|s| u64::from(s.connections.load(Ordering::Relaxed)))
+            .sum();
+        i64::try_from(n).ok()
+    }
+    fn nbsrv(&self, backend: &str) -> Option<i64> {
+        let be = self.plan.backend(*self.plan.backend_names.get(backend)?)?;
+        // No health checks yet: a server is usable unless disabled.
+        i64::try_from(be.snapshot.candidates().len()).ok()
+    }
+    fn srv_is_up(&self, backend: &str, server: &str) -> Option<bool> {
+        let be = self.plan.backend(*self.plan.backend_names.get(backend)?)?;
+        let s = be.servers.iter().find(|s| s.name == server)?;
+        Some(!s.disabled)
+    }
+    fn payload(&self) -> Option<&[u8]> {
+        self.payload
+    }
+    fn frontend_id(&self) -> Option<i64> {
+        id_of(self.fe)
+    }
+    fn backend_id(&self) -> Option<i64> {
+        id_of(self.be?)
+    }
+    fn server_id(&self) -> Option<i64> {
+        id_of(self.srv?)
+    }
+    fn queue(&self, backend: Option<&str>) -> Option<i64> {
+        // Requests wait for a server in the queue stage; none is counted here yet.
+        self.plan.backend(self.backend_idx(backend)?).map(|_| 0)
+    }
+    fn connslots(&self, backend: Option<&str>) -> Option<i64> {
+        let be = self.plan.backend(self.backend_idx(backend)?)?;
+        let mut free: i64 = 0;
+        for s in be.servers.iter().filter(|s| !s.disabled) {
+            if s.maxconn == 0 {
+                return Some(-1);
+            }
+            let used = s.connections.load(Ordering::Relaxed);
+            free += i64::from(s.maxconn.saturating_sub(used));
+        }
+        Some(free)
+    }
+}
+
+/// What the request stage decided.
+pub enum Decision {
+    /// Go on to `backend`, on `server` when `use-server` forced one.
+    Forward {
+        backend: usize,
+        server: Option<usize>,
+    },
+    /// Answer with a generated response (after-response rules applied); `close` when the
+    /// connection must close after it.
+    Respond { bytes: Vec<u8>, close: bool },
+    /// Hold the connection for `delay`, then answer and close.
+    Tarpit {
+        bytes: Vec<u8>,
+        delay: Option<Duration>,
+    },
+    /// Close without a response (`reject`, `silent-drop`).
+    Close,
+}
+
+/// Per-request inputs of the request stage.
+pub struct RequestIn<'a> {
+    pub req: &'a RequestHead,
+    pub buf: &'a [u8],
+    pub addrs: Addrs,
+    /// The connection may stay open after a generated response (no body to skip, the
+    /// client keeps alive).
+    pub keep_alive: bool,
+}
+
+/// Runs the request stage. `edits` and `txn` are the exchange's (cleared here).
+pub fn request(
+    plan: &Plan,
+    fe: &Frontend,
+    input: &RequestIn<'_>,
+    edits: &mut Edits,
+    txn: &mut Txn,
+) -> Decision {
+    txn.clear();
+    edits.clear();
+    let fe_rules = plan.rules(fe.index);
+    let mut conn = Conn::new(plan, fe.index, input.addrs);
+    // In HTTP mode `tcp-request content` rules run for each request, on its bytes.
+    if let Some(r) = fe_rules.filter(|r| !r.compiled.tcp_content.is_empty()) {
+        conn.payload = Some(input.buf);
+        if matches!(
+            r.compiled.tcp_content.run_tcp(&conn, txn),
+            Verdict::Reject | Verdict::SilentDrop
+        ) {
+            return Decision::Close;
+        }
+        conn.payload = None;
+    }
+    if let Some(r) = fe_rules {
+        let mut msg = Msg::request(input.req, input.buf, edits);
+        let v = r.compiled.run_http_request(&mut msg, &conn, txn);
+        if let Some(d) = final_decision(plan, r, &fe.errors, v, &conn, txn, input.keep_alive) {
+            return d;
+        }
+    }
+    let backend = match fe_rules.filter(|r| r.routes) {
+        Some(r) => {
+            let msg = Msg::request(input.req, input.buf, edits);
+            let name = r.compiled.select_backend(&msg, &conn, txn);
+            // An unknown dynamic name falls back to the default backend, as in HAProxy.
+            let found = match &name {
+                Some(Target::Static(n)) => plan.backend_names.get(*n).copied(),
+                Some(Target::Dynamic(n)) => plan.backend_names.get(n.as_str()).copied(),
+                None => None,
+            };
+            found.or(fe.default_backend)
+        }
+        None => route_static(fe),
+    };
+    let Some(be_idx) = backend.filter(|b| plan.backend(*b).is_some()) else {
+        let page = page_bytes(&fe.errors, 503);
+        return Decision::Respond {
+            bytes: finish(plan, &conn, txn, page, true),
+            close: true,
+        };
+    };
+    conn.be = Some(be_idx);
+    let be_rules = plan.rules(be_idx);
+    // A listen section's rules ran already as the frontend's.
+    if let Some(r) = be_rules.filter(|_| be_idx != fe.index) {
+        let mut msg = Msg::request(input.req, input.buf, edits);
+        let v = r.compiled.run_http_request(&mut msg, &conn, txn);
+        let pages = plan.backend(be_idx).map_or(&fe.errors, |b| &b.errors);
+        if let Some(d) = final_decision(plan, r, pages, v, &conn, txn, input.keep_alive) {
+            return d;
+        }
+    }
+    let server = be_rules.filter(|r| r.use_server).and_then(|r| {
+        let msg = Msg::request(input.req, input.buf, edits);
+        let src = Stream {
+            conn: &conn,
+            request: Some(&msg),
+            response: None,
+            vars: Some(&txn.vars),
+        };
+        let name = r.compiled.select_server(&src)?;
+        plan.backend(be_idx)?
+            .servers
+            .iter()
+            .position(|s| s.name == name)
+    });
+    Decision::Forward {
+        backend: be_idx,
+        server,
+    }
+}
+
+/// Turns a final verdict into a decision; `None` to go on.
+#[allow(clippy::too_many_arguments)]
+fn final_decision(
+    plan: &Plan,
+    rules: &ProxyRules,
+    pages: &ErrorPages,
+    v: Verdict,
+    conn: &Conn<'_>,
+    txn: &mut Txn,
+    keep_alive: bool,
+) -> Option<Decision> {
+    let (bytes, close) = match v {
+        Verdict::Continue | Verdict::Allow => return None,
+        Verdict::Reject | Verdict::SilentDrop => return Some(Decision::Close),
+        Verdict::Deny { status, reply } => (reply_bytes(pages, status, reply.as_ref()), true),
+        Verdict::Tarpit { status, reply } => {
+            let bytes = reply_bytes(pages, status, reply.as_ref());
+            return Some(Decision::Tarpit {
+                bytes: finish(plan, conn, txn, bytes, true),
+                delay: rules.tarpit,
+            });
+        }
+        Verdict::Redirect {
+            code,
+            location,
+            cookies,
+        } => {
+            let mut b = Vec::with_capacity(128 + location.len());
+            let _ = write!(b, "HTTP/1.1 {code} ");
+            b.extend_from_slice(head::reason(code));
+            b.extend_from_slice(b"\r\ncontent-length: 0\r\nlocation: ");
+            b.extend_from_slice(&location);
+            b.extend_from_slice(b"\r\n");
+            for c in &cookies {
+                b.extend_from_slice(b"set-cookie: ");
+                b.extend_from_slice(c);
+                b.extend_from_slice(b"\r\n");
+            }
+            b.extend_from_slice(b"\r\n");
+            (b, !keep_alive)
+        }
+        Verdict::Return(reply) => (reply_bytes(pages, reply.status, Some(&reply)), !keep_alive),
+        Verdict::Auth { realm } => {
+            const BODY: &str = "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n";
+            let mut b = Vec::with_capacity(256);
+            let _ = write!(
+                b,
+                "HTTP/1.1 401 Unauthorized\r\ncontent-length: {}\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\"{realm}\"\r\n\r\n{BODY}",
+                BODY.len()
+            );
+            (b, true)
+        }
+    };
+    Some(Decision::Respond {
+        bytes: finish(plan, conn, txn, bytes, close),
+        close,
+    })
+}
+
+/// The error page for `status`: the proxy's (errorfile or built-in), else HAProxy's built-in
+/// one for that status, else a bare response.
+pub fn page_bytes(pages: &ErrorPages, status: u16) -> Vec<u8> {
+    if let Some(p) = pages.exact(status) {
+        return p.to_vec();
+    }
+    match sluice_http::errors::page(status) {
+        Some(p) => {
+            let mut v = Vec::with_capacity(p.bytes.len() + 20);
+            v.extend_from_slice(p.head.as_bytes());
+            v.extend_from_slice(b"connection: close\r\n\r\n");
+            v.extend_from_slice(p.body.as_bytes());
+            v
+        }
+        None => {
+            let mut v = Vec::with_capacity(64);
+            let _ = write!(v, "HTTP/1.1 {status} ");
+            v.extend_from_slice(head::reason(status));
+            v.extend_from_slice(b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            v
+        }
+    }
+}
+
+/// The response for a `deny`/`tarpit`/`return`: the rule's reply, or the error page.
+fn reply_bytes(pages: &ErrorPages, status: u16, reply: Option<&Reply>) -> Vec<u8> {
+    let Some(r) = reply.filter(|r| !r.use_errorfile) else {
+        return page_bytes(pages, reply.map_or(status, |r| r.status));
+    };
+    let mut b = Vec::with_capacity(128 + r.body.len());
+    let _ = write!(b, "HTTP/1.1 {} ", r.status);
+    b.extend_from_slice(head::reason(r.status));
+    b.extend_from_slice(b"\r\n");
+    if let Some(ct) = &r.content_type {
+        let _ = write!(b, "content-type: {ct}\r\n");
+    }
+    let _ = write!(b, "content-length: {}\r\n", r.body.len());
+    for (n, v) in &r.headers {
+        b.extend_from_slice(n.as_bytes());
+        b.extend_from_slice(b": ");
+        b.extend_from_slice(v);
+        b.extend_from_slice(b"\r\n");
+    }
+    b.extend_from_slice(b"\r\n");
+    b.extend_from_slice(&r.body);
+    b
+}
+
+/// Applies the `http-after-response` rules (backend's, then frontend's) to a generated
+/// response and says whether it closes the connection.
+pub fn finish(plan: &Plan, conn: &Conn<'_>, txn: &mut Txn, bytes: Vec<u8>, close: bool) -> Vec<u8> {
+    let fe_rules = plan
+        .rules(conn.fe)
+        .filter(|r| !r.compiled.http_after_response.is_empty());
+    let be_rules = conn
+        .be
+        .filter(|b| *b != conn.fe)
+        .and_then(|b| plan.rules(b))
+        .filter(|r| !r.compiled.http_after_response.is_empty());
+    if fe_rules.is_none() && be_rules.is_none() {
+        return bytes;
+    }
+    let mut resp = ResponseHead::new();
+    let head_len = match resp.parse(&bytes, &plan.http, sluice_http::Method::Get) {
+        Parsed::Complete { head_len } => head_len,
+        _ => return bytes,
+    };
+    let mut edits = Edits::default();
+    {
+        let mut msg = Msg::response(&resp, &bytes, &mut edits);
+        for r in [be_rules, fe_rules].into_iter().flatten() {
+            r.compiled.run_http_after_response(&mut msg, conn, txn);
+        }
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    head::response_edited(&mut out, &resp, &bytes, close, false, Some(&edits));
+    out.extend_from_slice(bytes.get(head_len..).unwrap_or_default());
+    out
+}
+
+/// Runs the response stage on a server's response head: backend then frontend
+/// `http-response` rules, then `http-after-response`. `Err` carries the response to send
+/// instead (a `deny`), after which the connection closes.
+#[allow(clippy::too_many_arguments)]
+pub fn response(
+    plan: &Plan,
+    fe: &Frontend,
+    conn: &Conn<'_>,
+    resp: &ResponseHead,
+    buf: &[u8],
+    edits: &mut Edits,
+    txn: &mut Txn,
+) -> Result<(), Vec<u8>> {
+    edits.clear();
+    let fe_rules = plan.rules(fe.index);
+    let be_rules = conn
+        .be
+        .filter(|b| *b != fe.index)
+        .and_then(|b| plan.rules(b));
+    let mut msg = Msg::response(resp, buf, edits);
+    for (r, pages) in [
+        (
+            be_rules,
+            conn.be.and_then(|b| plan.backend(b)).map(|b| &b.errors),
+        ),
+        (fe_rules, Some(&fe.errors)),
+    ] {
+        let Some(r) = r.filter(|r| !r.compiled.http_response.is_empty()) else {
+            continue;
+        };
+        let v = r.compiled.run_http_response(&mut msg, conn, txn);
+        let denied = match v {
+            Verdict::Deny { status, reply } | Verdict::Tarpit { status, reply } => Some(
+                reply_bytes(pages.unwrap_or(&fe.errors), status, reply.as_ref()),
+            ),
+            Verdict::Return(reply) => Some(reply_bytes(
+                pages.unwrap_or(&fe.errors),
+                reply.status,
+                Some(&reply),
+            )),
+            Verdict::Reject | Verdict::SilentDrop => Some(page_bytes(&fe.errors, 502)),
+            _ => None,
+        };
+        if let Some(bytes) = denied {
+            return Err(finish(plan, conn, txn, bytes, true));
+        }
+    }
+    for r in [be_rules, fe_rules].into_iter().flatten() {
+        if !r.compiled.http_after_response.is_empty() {
+            r.compiled.run_http_after_response(&mut msg, conn, txn);
+        }
+    }
+    Ok(())
+}
+
+/// A connection to the server `use-server` forced: an idle one when `reuse` allows, else a
+/// new one, retried `retries` times.
+pub async fn acquire_on(
+    ctx: &Ctx,
+    be: usize,
+    server: usize,
+    addrs: crate::stream::Addrs,
+    reuse: bool,
+    own: &mut Option<Own>,
+) -> Result<Acquired, Error> {
+    // One path for every connection: slots and queue (`maxconn`), `send-proxy`, retries.
+    let dest = crate::backend::connect::Dest {
+        pin: Some(server),
+        ..crate::backend::connect::Dest::new(addrs)
+    };
+    let key = sluice_balance::RequestKey::new();
+    crate::backend::connect::acquire(ctx, be, &dest, &key, reuse, own).await
 }

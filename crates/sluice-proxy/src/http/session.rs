@@ -8,10 +8,10 @@
 //! and are answered in order. Between requests the connection holds no buffer.
 
 use super::head::{self, RequestOut};
-use super::rules;
+use super::rules::{self, Decision};
 use super::Scratch;
-use crate::backend::connect::{acquire, Acquired, Own};
-use crate::backend::server::Busy;
+use crate::backend::connect::{acquire, Acquired, Dest, Own};
+use crate::backend::retry;
 use crate::backend::Reuse;
 use crate::counters::Counter;
 use crate::error::{Error, ErrorKind, Side};
@@ -21,7 +21,7 @@ use crate::http::buf::Buf;
 use crate::plan::ConnMode;
 use crate::stream::io::ClientIo;
 use crate::stream::ioutil::{read_into, within, write_all, write_two};
-use crate::stream::log::{emit, Record};
+use crate::stream::log::{self as log, emit, Record};
 use crate::stream::{Addrs, Ctx};
 use crate::tcp::relay::{self, relay};
 use sluice_balance::{Kind, RequestKey};
@@ -46,6 +46,9 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     let Some(fe) = plan.frontend(fe_idx) else {
         return;
     };
+    if !crate::tcp::rules::on_accept(&plan, fe_idx, addrs) {
+        return;
+    }
     let mut scratch: Option<Box<Scratch>> = None;
     let mut own: Option<Own> = None;
     let mut first = true;
@@ -69,7 +72,8 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
                 Ok(None) => break,
                 Err(e) => {
                     if first && e.kind == ErrorKind::Timeout {
-                        reply(ctx, &mut client, &fe.errors, 408, fe.client).await;
+                        log::early(fe_idx, addrs, client.meter(), 408, *b"cR");
+                        reply(ctx, &mut client, &fe.errors, 408, fe).await;
                     }
                     break;
                 }
@@ -140,10 +144,23 @@ async fn reply<S: ClientIo>(
     client: &mut S,
     pages: &ErrorPages,
     status: u16,
-    limit: Option<Duration>,
+    fe: &Frontend,
 ) -> Next {
     ctx.count(Counter::ErrorResponses);
-    let _ = write_all(client, pages.get(status), limit, Side::Client).await;
+    let page = pages.get(status);
+    // `http-after-response` rules apply to Sluice's own responses too.
+    let after = ctx
+        .plan
+        .rules(fe.index)
+        .is_some_and(|r| !r.compiled.http_after_response.is_empty());
+    if after {
+        let conn = rules::Conn::new(&ctx.plan, fe.index, Addrs::default());
+        let mut txn = sluice_rules::Txn::new();
+        let bytes = rules::finish(&ctx.plan, &conn, &mut txn, page.to_vec(), true);
+        let _ = write_all(client, &bytes, fe.client, Side::Client).await;
+    } else {
+        let _ = write_all(client, page, fe.client, Side::Client).await;
+    }
     Next::Close
 }
 
@@ -175,6 +192,8 @@ async fn exchange<S: ClientIo>(
         req,
         resp,
         chunks,
+        edits,
+        txn,
     } = s;
 
     // 1. The request head, within `timeout http-request` from its first byte.
@@ -184,11 +203,13 @@ async fn exchange<S: ClientIo>(
             match req.parse(cbuf.filled(), &plan.http) {
                 Parsed::Complete { .. } => break,
                 Parsed::Error(e) => {
-                    return reply(ctx, client, &fe.errors, e.request_status(), fe.client).await
+                    log::early(fe.index, addrs, client.meter(), e.request_status(), *b"PR");
+                    return reply(ctx, client, &fe.errors, e.request_status(), fe).await;
                 }
                 Parsed::Partial => {
                     if cbuf.len() >= plan.http.max_head_len || cbuf.is_full() {
-                        return reply(ctx, client, &fe.errors, 400, fe.client).await;
+                        log::early(fe.index, addrs, client.meter(), 400, *b"PR");
+                        return reply(ctx, client, &fe.errors, 400, fe).await;
                     }
                 }
             }
@@ -197,30 +218,80 @@ async fn exchange<S: ClientIo>(
         let n = match deadline {
             Some(d) => match tokio::time::timeout_at(d, read).await {
                 Ok(r) => r.map_err(|e| Error::io(Side::Client, &e)),
-                Err(_) => return reply(ctx, client, &fe.errors, 408, fe.client).await,
+                Err(_) => {
+                    log::early(fe.index, addrs, client.meter(), 408, *b"cR");
+                    return reply(ctx, client, &fe.errors, 408, fe).await;
+                }
             },
             None => within(fe.client, Side::Client, read).await,
         };
         match n {
-            Ok(0) | Err(_) => return Next::Close,
+            Ok(0) | Err(_) => {
+                log::early(fe.index, addrs, client.meter(), 400, *b"CR");
+                return Next::Close;
+            }
             Ok(n) => cbuf.commit(n),
         }
     }
     ctx.count(Counter::Requests);
-    let mut record = Record {
-        frontend: fe.index,
-        client: addrs.peer,
-        ..Record::default()
-    };
+    let mut record = Record::start(fe.index, addrs, client.meter(), true);
+    record.on_request(req, cbuf.filled());
     let head_len = req.head_len();
     let framing = *req.framing();
     let method = req.method();
     let client_v10 = req.version() == Some(Version::Http10);
 
-    // 2. Routing and the request head for the server.
-    let Some((be_idx, be)) = rules::route_static(fe).and_then(|i| Some((i, plan.backend(i)?)))
-    else {
-        return reply(ctx, client, &fe.errors, 503, fe.client).await;
+    // 2. Rules, routing and the request head for the server. Without rules in the
+    // frontend and its backend, none of this runs.
+    let mut be_choice = rules::route_static(fe);
+    let mut forced = None;
+    let ruled = rules::needed(&plan, fe.index, be_choice);
+    if ruled {
+        let keep_alive = framing.keep_alive
+            && framing.body == Body::None
+            && fe.conn_mode != ConnMode::Close
+            && !ctx.stopping();
+        let input = rules::RequestIn {
+            req,
+            buf: cbuf.filled(),
+            addrs,
+            keep_alive,
+        };
+        match rules::request(&plan, fe, &input, edits, txn) {
+            Decision::Forward { backend, server } => {
+                be_choice = Some(backend);
+                forced = server;
+            }
+            Decision::Respond { bytes, close } => {
+                record.local_reply(&bytes);
+                emit(&record);
+                let sent = write_all(client, &bytes, fe.client, Side::Client).await;
+                if close || sent.is_err() {
+                    return Next::Close;
+                }
+                cbuf.consume(head_len);
+                return Next::KeepAlive;
+            }
+            Decision::Tarpit { bytes, delay } => {
+                if let Some(d) = delay {
+                    tokio::select! {
+                        _ = tokio::time::sleep(d) => {}
+                        _ = ctx.stopped() => return Next::Close,
+                    }
+                }
+                record.local_reply(&bytes);
+                record.term = Some(*b"PT");
+                emit(&record);
+                let _ = write_all(client, &bytes, fe.client, Side::Client).await;
+                return Next::Close;
+            }
+            Decision::Close => return Next::Close,
+        }
+    }
+    let Some((be_idx, be)) = be_choice.and_then(|i| Some((i, plan.backend(i)?))) else {
+        record.answer(503, *b"SC");
+        emit(&record);
+        return reply(ctx, client, &fe.errors, 503, fe).await;
     };
     record.backend = Some(be_idx);
     let mode = fe.conn_mode.combine(be.conn_mode);
@@ -239,47 +310,52 @@ async fn exchange<S: ClientIo>(
             forwardfor,
             close: mode != ConnMode::KeepAlive,
             upgrade,
+            edits: ruled.then_some(&*edits),
         },
     );
+    // `cookie`: the server a persistence cookie names (read, and edited, in the head sent).
+    let sticky = be
+        .cookie
+        .as_ref()
+        .map(|c| c.request(out))
+        .unwrap_or_default();
 
     // 3. A server connection.
+    record.connecting();
     let replayable = framing.body == Body::None;
     let reuse = match be.reuse {
         Reuse::Never => false,
         Reuse::Safe => replayable,
         Reuse::Always => true,
     };
-    let port = addrs.local.map(|a| a.port());
     let acquired = {
         let buf = cbuf.filled();
         let mut key = RequestKey::new();
         if let Some(p) = addrs.peer {
             key = key.with_source(p.ip());
         }
-        key = key.with_uri(req.target(buf));
+        let uri = if ruled { edits.uri() } else { None };
+        key = key.with_uri(uri.unwrap_or(req.target(buf)));
         if let Kind::Hdr { name, .. } = &be.balance.kind {
             if let Some(v) = req.header(buf, name) {
                 key = key.with_header(v);
             }
         }
-        acquire(ctx, be_idx, port, &key, reuse, own).await
+        let dest = Dest {
+            pin: forced.or(sticky.server),
+            ..Dest::new(addrs)
+        };
+        acquire(ctx, be_idx, &dest, &key, reuse, own).await
     };
     let mut conn: Acquired = match acquired {
         Ok(c) => c,
         Err(e) => {
             record.error = Some(e);
             emit(&record);
-            return reply(ctx, client, &be.errors, status_for(&e), fe.client).await;
+            return reply(ctx, client, &be.errors, status_for(&e), fe).await;
         }
     };
-    record.server = Some(conn.server);
-    let _busy = if be.track {
-        be.servers
-            .get(conn.server)
-            .map(|s| Busy::new(&s.connections))
-    } else {
-        None
-    };
+    record.connected(conn.server);
 
     // 4. Send the head and what of the body is here; replay a bodiless request once on a
     // new connection when an idle one turns out closed.
@@ -295,13 +371,14 @@ async fn exchange<S: ClientIo>(
             let rest = cbuf.filled().get(head_len..).unwrap_or_default();
             match chunks.forward(rest) {
                 Ok(f) => (f.len, f.done),
-                Err(_) => return reply(ctx, client, &fe.errors, 400, fe.client).await,
+                Err(_) => return reply(ctx, client, &fe.errors, 400, fe).await,
             }
         }
         _ => (0, true),
     };
     let expect = framing.expect_continue && !body_done;
     let mut consumed = false;
+    let mut tries = 0;
     sbuf.clear();
     loop {
         let body_now = if consumed {
@@ -349,12 +426,32 @@ async fn exchange<S: ClientIo>(
         if result.is_ok() && !head_read {
             result = read_head(&mut conn.stream, sbuf, resp, &plan.http, method, be.server).await;
         }
+        // `retry-on`: a bodiless request is replayed for what the backend lists.
+        let l7 = replayable
+            && tries < be.retries
+            && match result {
+                Ok(()) => be.retry_on.status(resp.status()),
+                Err(e) => be.retry_on.error(&e, sbuf.is_empty()),
+            };
+        let stale = matches!(result, Err(e) if conn.reused && replayable && sbuf.is_empty() && e.side == Side::Server);
         match result {
-            Ok(()) => break,
-            Err(e) if conn.reused && replayable && sbuf.is_empty() && e.side == Side::Server => {
-                // The idle connection was closed by the server: replay on a new one.
+            Ok(()) if !l7 => break,
+            Err(e) if !l7 && !stale => {
+                record.error = Some(e);
+                emit(&record);
+                if e.side == Side::Client {
+                    return Next::Close;
+                }
+                return reply(ctx, client, &be.errors, status_for(&e), fe).await;
+            }
+            _ => {
+                // An idle connection the server had closed, or a failure `retry-on` lists:
+                // replay on a new connection (our slot is given back first).
+                tries += u32::from(l7);
+                drop(conn.slot.take());
+                let dest = retry::next(be, addrs, conn.server, l7.then_some(tries));
                 let key = RequestKey::new();
-                match acquire(ctx, be_idx, port, &key, false, &mut None).await {
+                match acquire(ctx, be_idx, &dest, &key, false, &mut None).await {
                     Ok(c) => {
                         conn = c;
                         sbuf.clear();
@@ -362,17 +459,9 @@ async fn exchange<S: ClientIo>(
                     Err(e) => {
                         record.error = Some(e);
                         emit(&record);
-                        return reply(ctx, client, &be.errors, status_for(&e), fe.client).await;
+                        return reply(ctx, client, &be.errors, status_for(&e), fe).await;
                     }
                 }
-            }
-            Err(e) => {
-                record.error = Some(e);
-                emit(&record);
-                if e.side == Side::Client {
-                    return Next::Close;
-                }
-                return reply(ctx, client, &be.errors, status_for(&e), fe.client).await;
             }
         }
     }
@@ -410,7 +499,7 @@ async fn exchange<S: ClientIo>(
                 return if e.side == Side::Client {
                     Next::Close
                 } else {
-                    reply(ctx, client, &be.errors, 502, fe.client).await
+                    reply(ctx, client, &be.errors, 502, fe).await
                 };
             }
             body_done = true;
@@ -419,7 +508,7 @@ async fn exchange<S: ClientIo>(
         {
             record.error = Some(e);
             emit(&record);
-            return reply(ctx, client, &be.errors, status_for(&e), fe.client).await;
+            return reply(ctx, client, &be.errors, status_for(&e), fe).await;
         }
     }
     // A final answer before the body was sent: the body is never read, so close after.
@@ -429,10 +518,24 @@ async fn exchange<S: ClientIo>(
 
     // 6. The response.
     let rf = *resp.framing();
-    record.status = resp.status();
+    record.on_response(resp, sbuf.filled());
     let hl = resp.head_len();
     client_close |= rf.body == Body::UntilClose || ctx.stopping();
-    head::response(out, resp, sbuf.filled(), client_close, client_v10);
+    if ruled {
+        let mut info = rules::Conn::new(&plan, fe.index, addrs);
+        info.be = Some(be_idx);
+        info.srv = Some(conn.server);
+        if let Err(bytes) = rules::response(&plan, fe, &info, resp, sbuf.filled(), edits, txn) {
+            emit(&record);
+            let _ = write_all(client, &bytes, fe.client, Side::Client).await;
+            return Next::Close;
+        }
+    }
+    let edited = ruled.then_some(&*edits);
+    head::response_edited(out, resp, sbuf.filled(), client_close, client_v10, edited);
+    if let Some(c) = &be.cookie {
+        c.response(out, conn.server, sticky, method == Method::Post);
+    }
     sbuf.consume(hl);
     let forwarded = match rf.body {
         Body::None => write_all(client, out, fe.client, Side::Client).await,
@@ -469,7 +572,7 @@ async fn exchange<S: ClientIo>(
                         Ok(f) => (f.len, Left::Chunked),
                         Err(_) => {
                             // Nothing sent yet: the client gets a clean 502.
-                            return reply(ctx, client, &be.errors, 502, fe.client).await;
+                            return reply(ctx, client, &be.errors, 502, fe).await;
                         }
                     }
                 }
@@ -508,7 +611,9 @@ async fn exchange<S: ClientIo>(
         && sbuf.is_empty()
         && body_done;
     if server_keep {
-        keep(ctx, be_idx, be.reuse, conn.server, conn.stream, own);
+        // A connection that carried a PROXY header stays with its client (HAProxy: private).
+        let reuse = if conn.private { Reuse::Never } else { be.reuse };
+        keep(ctx, be_idx, reuse, conn.server, conn.stream, own);
     }
     if client_close {
         Next::Close

@@ -2,6 +2,7 @@
 
 use super::limit;
 use crate::counters::Counter;
+use crate::proxy_protocol::accept::{apply, read_header, Peek};
 use crate::stream::{self, Addrs, Ctx};
 use std::rc::Rc;
 use std::time::Duration;
@@ -14,7 +15,8 @@ pub enum Listener {
 }
 
 /// Accepts until the worker stops; each connection becomes a task of this thread.
-pub async fn run(listener: Listener, fe: usize, ctx: Rc<Ctx>) {
+/// `accept_proxy`: each connection starts with a PROXY header, read before anything else.
+pub async fn run(listener: Listener, fe: usize, accept_proxy: bool, ctx: Rc<Ctx>) {
     let plan = ctx.plan.clone();
     let Some(frontend) = plan.frontend(fe) else {
         return;
@@ -42,17 +44,22 @@ pub async fn run(listener: Listener, fe: usize, ctx: Rc<Ctx>) {
             Ok(Accepted::Tcp(s, addrs)) => {
                 ctx.count(Counter::Accepted);
                 let _ = s.set_nodelay(true);
-                tokio::task::spawn_local(stream::serve(ctx.clone(), fe, s, addrs, permits));
+                if accept_proxy {
+                    let limit = frontend.client;
+                    tokio::task::spawn_local(proxied(ctx.clone(), fe, s, addrs, permits, limit));
+                } else {
+                    tokio::task::spawn_local(stream::serve(ctx.clone(), fe, s, addrs, permits));
+                }
             }
             Ok(Accepted::Unix(s)) => {
                 ctx.count(Counter::Accepted);
-                tokio::task::spawn_local(stream::serve(
-                    ctx.clone(),
-                    fe,
-                    s,
-                    Addrs::default(),
-                    permits,
-                ));
+                let addrs = Addrs::default();
+                if accept_proxy {
+                    let limit = frontend.client;
+                    tokio::task::spawn_local(proxied(ctx.clone(), fe, s, addrs, permits, limit));
+                } else {
+                    tokio::task::spawn_local(stream::serve(ctx.clone(), fe, s, addrs, permits));
+                }
             }
             Err(e) => {
                 // Out of file descriptors or memory: back off instead of spinning, as
@@ -65,6 +72,22 @@ pub async fn run(listener: Listener, fe: usize, ctx: Rc<Ctx>) {
                 }
             }
         }
+    }
+}
+
+/// Reads the PROXY header (within `timeout client`), then serves the connection as the
+/// client the header names; a bad header closes it.
+async fn proxied<S: stream::io::ClientIo + Peek>(
+    ctx: Rc<Ctx>,
+    fe: usize,
+    mut s: S,
+    addrs: Addrs,
+    permits: stream::Permits,
+    limit: Option<Duration>,
+) {
+    match read_header(&mut s, limit).await {
+        Ok(header) => stream::serve(ctx, fe, s, apply(addrs, header), permits).await,
+        Err(_) => ctx.count(Counter::ProxyHeaderErrors),
     }
 }
 

@@ -9,6 +9,11 @@ use tokio::net::{TcpStream, UnixStream};
 pub trait ClientIo: AsyncRead + AsyncWrite + Unpin + 'static {
     /// Waits until a read would not block (used by idle connections, which hold no buffer).
     fn readable(&self) -> impl Future<Output = io::Result<()>>;
+
+    /// The connection's byte counts and instants, for its log lines.
+    fn meter(&self) -> Option<&std::rc::Rc<crate::stream::log::Meter>> {
+        None
+    }
 }
 
 impl ClientIo for TcpStream {

@@ -173,6 +173,10 @@ pub async fn serve<S: ClientIo>(
     let Some(frontend) = ctx.plan.frontend(fe) else {
         return;
     };
+    // Byte counts and instants for the log lines; `%ac`/`%fc`; the legacy accept line.
+    let client = log::Counted::new(client, log::Meter::new());
+    let _gauge = crate::log::ConnGauge::open(fe);
+    crate::log::accepted(fe, addrs);
     match frontend.mode {
         Mode::Http => crate::http::session::run(&ctx, fe, client, addrs).await,
         _ => crate::tcp::session::run(&ctx, fe, client, addrs).await,

@@ -2,4 +2,5 @@
 //! connected by [`session`]. HTTP tunnels (WebSocket, 101) reuse the same relay.
 
 pub mod relay;
+pub mod rules;
 pub mod session;

@@ -1,11 +1,13 @@
 //! A `mode tcp` stream: choose the backend and a server, connect, relay.
 
 use super::relay::{relay, Timeouts};
-use crate::backend::connect::acquire;
+use crate::backend::connect::{acquire, Dest};
+use crate::http::rules::Conn;
 use crate::stream::io::ClientIo;
 use crate::stream::log::{emit, Record};
 use crate::stream::{Addrs, Ctx};
 use sluice_balance::RequestKey;
+use sluice_rules::{Backend as Target, Stream, Txn, Verdict};
 use std::rc::Rc;
 
 /// Runs one TCP-mode connection.
@@ -14,39 +16,65 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     let Some(fe) = plan.frontend(fe_idx) else {
         return;
     };
-    let mut record = Record {
-        frontend: fe_idx,
-        client: addrs.peer,
-        ..Record::default()
+    let mut record = Record::start(fe_idx, addrs, client.meter(), false);
+    if !super::rules::on_accept(&plan, fe_idx, addrs) {
+        return;
+    }
+    let mut scratch = ctx.take_scratch();
+    let static_be = crate::http::rules::route_static(fe);
+    let be_choice = if crate::http::rules::needed(&plan, fe_idx, static_be) {
+        let mut txn = Txn::new();
+        let routed = route(ctx, &mut client, &mut scratch.cbuf, fe_idx, addrs, &mut txn).await;
+        match routed {
+            Ok(b) => b,
+            Err(()) => {
+                ctx.give_scratch(scratch);
+                return;
+            }
+        }
+    } else {
+        static_be
     };
-    // Rules on TCP content come with the rules stage; until then the first unconditional
-    // use_backend or the default backend.
-    let Some(be_idx) = crate::http::rules::route_static(fe) else {
+    let Some(be_idx) = be_choice else {
+        ctx.give_scratch(scratch);
         return;
     };
     record.backend = Some(be_idx);
     let Some(be) = plan.backend(be_idx) else {
+        ctx.give_scratch(scratch);
         return;
     };
     let mut key = RequestKey::new();
     if let Some(peer) = addrs.peer {
         key = key.with_source(peer.ip());
     }
-    let port = addrs.local.map(|a| a.port());
-    let mut server = match acquire(ctx, be_idx, port, &key, false, &mut None).await {
+    record.connecting();
+    let mut server = match acquire(ctx, be_idx, &Dest::new(addrs), &key, false, &mut None).await {
         Ok(a) => a,
         Err(e) => {
             record.error = Some(e);
             emit(&record);
+            ctx.give_scratch(scratch);
             return;
         }
     };
-    record.server = Some(server.server);
-    let _busy = be
-        .servers
-        .get(server.server)
-        .map(|s| crate::backend::server::Busy::new(&s.connections));
-    let mut scratch = ctx.take_scratch();
+    record.connected(server.server);
+    if let Some(r) = plan
+        .rules(be_idx)
+        .filter(|r| !r.compiled.tcp_response.is_empty())
+    {
+        let mut conn = Conn::new(&plan, fe_idx, addrs);
+        conn.be = Some(be_idx);
+        conn.srv = Some(server.server);
+        if matches!(
+            r.compiled.tcp_response.run_tcp(&conn, &mut Txn::new()),
+            Verdict::Reject | Verdict::SilentDrop
+        ) {
+            ctx.give_scratch(scratch);
+            emit(&record);
+            return;
+        }
+    }
     let t = Timeouts {
         client: fe.client,
         server: be.server,
@@ -61,4 +89,60 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     }
     ctx.give_scratch(scratch);
     emit(&record);
+}
+
+/// Content inspection and `use_backend` for a connection of a frontend with rules: the
+/// frontend's `tcp-request content` rules (waiting up to `inspect-delay` for the bytes
+/// they need), the backend switching rules on those bytes (`req.ssl_sni`...), then the
+/// backend's content rules. `Err`: close.
+async fn route<S: ClientIo>(
+    ctx: &Ctx,
+    client: &mut S,
+    buf: &mut crate::http::buf::Buf,
+    fe_idx: usize,
+    addrs: Addrs,
+    txn: &mut Txn,
+) -> Result<Option<usize>, ()> {
+    let plan = &ctx.plan;
+    let Some(fe) = plan.frontend(fe_idx) else {
+        return Err(());
+    };
+    let fe_rules = plan.rules(fe_idx);
+    if let Some(r) = fe_rules {
+        let conn = Conn::new(plan, fe_idx, addrs);
+        if !super::rules::inspect(client, buf, plan, r, conn, txn).await {
+            return Err(());
+        }
+    }
+    let mut conn = Conn::new(plan, fe_idx, addrs);
+    conn.payload = Some(buf.filled());
+    let be = match fe_rules.filter(|r| r.routes) {
+        Some(r) => {
+            let src = Stream {
+                conn: &conn,
+                request: None,
+                response: None,
+                vars: Some(&txn.vars),
+            };
+            let found = match r.compiled.select_backend_from(&src) {
+                Some(Target::Static(n)) => plan.backend_names.get(n).copied(),
+                Some(Target::Dynamic(n)) => plan.backend_names.get(n.as_str()).copied(),
+                None => None,
+            };
+            found.or(fe.default_backend)
+        }
+        None => crate::http::rules::route_static(fe),
+    };
+    if let Some(b) = be.filter(|b| *b != fe_idx) {
+        if let Some(r) = plan.rules(b) {
+            conn.be = Some(b);
+            if matches!(
+                r.compiled.tcp_content.run_tcp(&conn, txn),
+                Verdict::Reject | Verdict::SilentDrop
+            ) {
+                return Err(());
+            }
+        }
+    }
+    Ok(be)
 }

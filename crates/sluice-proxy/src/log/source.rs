@@ -1,0 +1,134 @@
+//! What `%[...]` items and captures read at log time: the connection as the record saw it
+//! and read-only views of the request and response heads copied during the stream.
+
+use super::format::Heads;
+use crate::stream::log::Record;
+use sluice_http::Header;
+use sluice_rules::{Connection, HttpMessage, SampleSource, Vars};
+use std::net::SocketAddr;
+
+/// The connection side of a finished stream.
+pub struct Conn<'a> {
+    pub rec: &'a Record,
+    pub frontend: &'a str,
+    pub backend: Option<&'a str>,
+    pub server: Option<&'a str>,
+}
+
+impl Connection for Conn<'_> {
+    fn src(&self) -> Option<SocketAddr> {
+        self.rec.client
+    }
+    fn dst(&self) -> Option<SocketAddr> {
+        self.rec.local
+    }
+    fn frontend_name(&self) -> &str {
+        self.frontend
+    }
+    fn backend_name(&self) -> Option<&str> {
+        self.backend
+    }
+    fn server_name(&self) -> Option<&str> {
+        self.server
+    }
+}
+
+/// A parsed head over its bytes (read-only: setters do nothing).
+#[derive(Clone, Copy)]
+pub struct Msg<'a> {
+    pub method: &'a [u8],
+    pub uri: &'a [u8],
+    pub version: &'a [u8],
+    pub status: u16,
+    pub headers: &'a [Header],
+    pub buf: &'a [u8],
+}
+
+impl Msg<'_> {
+    fn last(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .rev()
+            .find(|h| h.name.slice(self.buf).eq_ignore_ascii_case(name.as_bytes()))
+            .map(|h| h.value.slice(self.buf))
+    }
+
+    fn each(&self, name: &str, f: &mut dyn FnMut(&[u8]) -> bool) {
+        for h in self.headers {
+            if h.name.slice(self.buf).eq_ignore_ascii_case(name.as_bytes())
+                && !f(h.value.slice(self.buf))
+            {
+                return;
+            }
+        }
+    }
+}
+
+impl HttpMessage for Msg<'_> {
+    fn method(&self) -> &[u8] {
+        self.method
+    }
+    fn uri(&self) -> &[u8] {
+        self.uri
+    }
+    fn version(&self) -> &[u8] {
+        self.version
+    }
+    fn status(&self) -> u16 {
+        self.status
+    }
+    fn header_count(&self) -> usize {
+        self.headers.len()
+    }
+    fn header(&self, index: usize) -> Option<(&[u8], &[u8])> {
+        let h = self.headers.get(index)?;
+        Some((h.name.slice(self.buf), h.value.slice(self.buf)))
+    }
+    fn set_method(&mut self, _: &[u8]) {}
+    fn set_uri(&mut self, _: &[u8]) {}
+    fn set_status(&mut self, _: u16, _: Option<&[u8]>) {}
+    fn add_header(&mut self, _: &[u8], _: &[u8]) {}
+    fn set_header_value(&mut self, _: usize, _: &[u8]) {}
+    fn remove_header(&mut self, _: usize) {}
+}
+
+/// Everything a log line's samples and captures read.
+pub struct Src<'a> {
+    pub conn: Conn<'a>,
+    pub request: Option<Msg<'a>>,
+    pub response: Option<Msg<'a>>,
+}
+
+impl SampleSource for Src<'_> {
+    fn connection(&self) -> &dyn Connection {
+        &self.conn
+    }
+    fn request(&self) -> Option<&dyn HttpMessage> {
+        self.request.as_ref().map(|m| m as &dyn HttpMessage)
+    }
+    fn response(&self) -> Option<&dyn HttpMessage> {
+        self.response.as_ref().map(|m| m as &dyn HttpMessage)
+    }
+    fn vars(&self) -> Option<&Vars> {
+        None
+    }
+}
+
+impl Heads for Src<'_> {
+    fn request_header(&self, name: &str) -> Option<&[u8]> {
+        self.request.as_ref()?.last(name)
+    }
+    fn response_header(&self, name: &str) -> Option<&[u8]> {
+        self.response.as_ref()?.last(name)
+    }
+    fn request_headers(&self, name: &str, each: &mut dyn FnMut(&[u8]) -> bool) {
+        if let Some(m) = &self.request {
+            m.each(name, each);
+        }
+    }
+    fn response_headers(&self, name: &str, each: &mut dyn FnMut(&[u8]) -> bool) {
+        if let Some(m) = &self.response {
+            m.each(name, each);
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! Log targets (`log <target> [len N] [format F] <facility> [level [minlevel]]`): where a
+//! line goes and the syslog header it gets. Each worker thread has its own sockets, opened
+//! lazily; a send never blocks (a full socket drops the line and counts it).
+
+use sluice_model::address::{Family, Host, Port};
+use sluice_model::log::{LogDestination, LogTarget};
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::time::{self, Cache};
+
+/// The 24 facilities, by code.
+pub const FACILITIES: &[&str] = &[
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "auth2",
+    "ftp", "ntp", "audit", "alert", "cron2", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+];
+/// The 8 levels, by code.
+pub const LEVELS: &[&str] = &[
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+];
+pub const INFO: u8 = 6;
+pub const ERR: u8 = 3;
+
+/// The syslog header of a target (`format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Header {
+    /// `<PRI>Mmm dd hh:mm:ss tag[pid]: ` (HAProxy's default, RFC3164 without host name).
+    Local,
+    /// `<PRI>Mmm dd hh:mm:ss host tag[pid]: `.
+    Rfc3164,
+    /// `<PRI>1 2009-02-06T12:12:51.443123+01:00 host tag pid - - `.
+    Rfc5424,
+    /// `<PRI>`.
+    Priority,
+    /// `<level>`.
+    Short,
+    /// `<level>` then the ISO date.
+    Timed,
+    /// The ISO date.
+    Iso,
+    /// Nothing.
+    Raw,
+}
+
+impl Header {
+    pub fn parse(s: &str) -> Option<Header> {
+        Some(match s {
+            "local" => Header::Local,
+            "rfc3164" => Header::Rfc3164,
+            "rfc5424" => Header::Rfc5424,
+            "priority" => Header::Priority,
+            "short" => Header::Short,
+            "timed" => Header::Timed,
+            "iso" => Header::Iso,
+            "raw" => Header::Raw,
+            _ => return None,
+        })
+    }
+}
+
+/// Where lines go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dest {
+    Udp(SocketAddr),
+    /// A UNIX datagram socket, connected lazily (inside the chroot when there is one).
+    Unix(PathBuf),
+    /// stdout / stderr / `fd@N`.
+    Fd(i32),
+}
+
+/// One resolved `log` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spec {
+    pub dest: Dest,
+    pub header: Header,
+    pub facility: u8,
+    /// Lines less important than this are not sent.
+    pub level: u8,
+    /// Lines more important than this are sent at this level.
+    pub min_level: Option<u8>,
+    /// Maximum line length, header and line feed included.
+    pub len: usize,
+}
+
+impl Spec {
+    /// Resolves a model target. `send_hostname`: `log-send-hostname` is set, which makes
+    /// `rfc3164` the default header.
+    pub fn resolve(t: &LogTarget, send_hostname: bool) -> io::Result<Spec> {
+        let bad = |m: String| io::Error::new(io::ErrorKind::InvalidInput, m);
+        let dest = match &t.destination {
+            LogDestination::Stream(s) => match s.as_str() {
+                "stdout" | "fd@1" => Dest::Fd(1),
+                _ => Dest::Fd(2),
+            },
+            LogDestination::Ring(name) => {
+                return Err(bad(format!(
+                    "log ring@{name}: ring buffers are not supported by Sluice yet; use a UDP or UNIX syslog target, or stdout"
+                )))
+            }
+            LogDestination::Address(a) => match (&a.family, &a.host) {
+                (Family::Unix, Host::Path(p)) => Dest::Unix(PathBuf::from(p)),
+                (Family::Fd, Host::Fd(n)) => Dest::Fd(i32::try_from(*n).unwrap_or(2)),
+                (Family::Inet | Family::Ipv4 | Family::Ipv6 | Family::Udp, host) => {
+                    let port = match a.port {
+                        Port::Single(p) => p,
+                        _ => 514,
+                    };
+                    let addr = match host {
+                        Host::Ip(ip) => SocketAddr::new(*ip, port),
+                        Host::Name(n) => (n.as_str(), port)
+                            .to_socket_addrs()?
+                            .next()
+                            .ok_or_else(|| bad(format!("log {}: no address", a.text)))?,
+                        _ => {
+                            return Err(bad(format!(
+                                "log {}: a syslog server needs an address",
+                                a.text
+                            )))
+                        }
+                    };
+                    Dest::Udp(addr)
+                }
+                _ => {
+                    return Err(bad(format!(
+                        "log {}: only UDP, UNIX datagram and stdout/stderr targets are supported by Sluice",
+                        a.text
+                    )))
+                }
+            },
+        };
+        let mut header = if send_hostname {
+            Header::Rfc3164
+        } else {
+            Header::Local
+        };
+        let mut len = 1024;
+        for s in &t.settings {
+            let (k, v) = s.split_once(' ').unwrap_or((s.as_str(), ""));
+            match k {
+                "format" => {
+                    header =
+                        Header::parse(v).ok_or_else(|| bad(format!("log: unknown format '{v}'")))?
+                }
+                "len" => {
+                    len = v
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (80..=65535).contains(n))
+                        .ok_or_else(|| bad(format!("log: len '{v}' is not within 80..65535")))?
+                }
+                // `sample` and `profile` are refused by the configuration checks.
+                _ => {}
+            }
+        }
+        let level_of = |l: &Option<String>| {
+            l.as_deref()
+                .and_then(|l| LEVELS.iter().position(|x| *x == l))
+                .map(|i| i as u8)
+        };
+        Ok(Spec {
+            dest,
+            header,
+            facility: FACILITIES
+                .iter()
+                .position(|f| *f == t.facility)
+                .map_or(16, |i| i as u8),
+            level: level_of(&t.level).unwrap_or(7),
+            min_level: level_of(&t.min_level),
+            len,
+        })
+    }
+}
+
+/// What goes into headers.
+pub struct Identity<'a> {
+    pub tag: &'a str,
+    pub pid: u32,
+    pub hostname: &'a str,
+}
+
+/// Writes the header of `spec` for a line at `level` into `out` (cleared first).
+pub fn header(
+    out: &mut Vec<u8>,
+    spec: &Spec,
+    level: u8,
+    now: SystemTime,
+    id: &Identity<'_>,
+    clock: &mut Cache,
+) {
+    use std::io::Write;
+    out.clear();
+    let pri = u32::from(spec.facility) * 8 + u32::from(level);
+    let (secs, micros) = time::split(now);
+    match spec.header {
+        Header::Local | Header::Rfc3164 => {
+            let _ = write!(out, "<{pri}>");
+            time::rfc3164(out, &clock.local(secs));
+            out.push(b' ');
+            if spec.header == Header::Rfc3164 {
+                out.extend_from_slice(id.hostname.as_bytes());
+                out.push(b' ');
+            }
+            let _ = write!(out, "{}[{}]: ", id.tag, id.pid);
+        }
+        Header::Rfc5424 => {
+            let _ = write!(out, "<{pri}>1 ");
+            time::iso(out, &clock.local(secs), micros);
+            let host = if id.hostname.is_empty() {
+                "-"
+            } else {
+                id.hostname
+            };
+            let _ = write!(out, " {host} {} {} - - ", id.tag, id.pid);
+        }
+        Header::Priority => {
+            let _ = write!(out, "<{pri}>");
+        }
+        Header::Short => {
+            let _ = write!(out, "<{level}>");
+        }
+        Header::Timed => {
+            let _ = write!(out, "<{level}>");
+            time::iso(out, &clock.local(secs), micros);
+            out.push(b' ');
+        }
+        Header::Iso => {
+            time::iso(out, &clock.local(secs), micros);
+            out.push(b' ');
+        }
+        Header::Raw => {}
+    }
+}
+
+/// A thread's socket for one target.
+pub enum Sock {
+    Udp(Option<UdpSocket>),
+    Unix {
+        sock: Option<UnixDatagram>,
+        /// The last failed connection attempt (retried at most once a second).
+        failed: Option<Instant>,
+    },
+    Fd {
+        fd: i32,
+        /// `send(MSG_DONTWAIT)` works (a socket); else plain `write`.
+        socket: bool,
+    },
+}
+
+impl Sock {
+    pub fn new(spec: &Spec) -> Sock {
+        match &spec.dest {
+            Dest::Udp(addr) => {
+                let bind: SocketAddr = if addr.is_ipv4() {
+                    ([0, 0, 0, 0], 0).into()
+                } else {
+                    ([0u16; 8], 0).into()
+                };
+                let s = UdpSocket::bind(bind).ok();
+                if let Some(s) = &s {
+                    let _ = s.set_nonblocking(true);
+                }
+                Sock::Udp(s)
+            }
+            Dest::Unix(_) => Sock::Unix {
+                sock: None,
+                failed: None,
+            },
+            Dest::Fd(fd) => Sock::Fd {
+                fd: *fd,
+                socket: true,
+            },
+        }
+    }
+
+    /// Sends one message without blocking. `Ok(false)`: dropped (full or unreachable).
+    pub fn send(&mut self, spec: &Spec, msg: &[u8]) -> bool {
+        match (self, &spec.dest) {
+            (Sock::Udp(Some(s)), Dest::Udp(addr)) => s.send_to(msg, addr).is_ok(),
+            (Sock::Unix { sock, failed }, Dest::Unix(path)) => {
+                if sock.is_none() {
+                    if failed.is_some_and(|f| f.elapsed() < Duration::from_secs(1)) {
+                        return false;
+                    }
+                    match UnixDatagram::unbound().and_then(|s| {
+                        s.set_nonblocking(true)?;
+                        s.connect(path)?;
+                        Ok(s)
+                    }) {
+                        Ok(s) => {
+                            *sock = Some(s);
+                            *failed = None;
+                        }
+                        Err(_) => {
+                            *failed = Some(Instant::now());
+                            return false;
+                        }
+                    }
+                }
+                let Some(s) = sock.as_ref() else {
+                    return false;
+                };
+                match s.send(msg) {
+                    Ok(_) => true,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+                    Err(_) => {
+                        // The syslog daemon went away (restart): reconnect next time.
+                        *sock = None;
+                        false
+                    }
+                }
+            }
+            (Sock::Fd { fd, socket }, Dest::Fd(_)) => {
+                if *socket {
+                    // SAFETY: `msg` is a valid buffer for the call; the fd is the process's.
+                    let n = unsafe {
+                        libc::send(
+                            *fd,
+                            msg.as_ptr().cast(),
+                            msg.len(),
+                            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                        )
+                    };
+                    if n >= 0 {
+                        return true;
+                    }
+                    if io::Error::last_os_error().raw_os_error() != Some(libc::ENOTSOCK) {
+                        return false;
+                    }
+                    *socket = false;
+                }
+                // A pipe, terminal or file: one write per line (atomic up to PIPE_BUF).
+                // SAFETY: as above.
+                let n = unsafe { libc::write(*fd, msg.as_ptr().cast(), msg.len()) };
+                n >= 0
+            }
+            _ => false,
+        }
+    }
+
+    /// The socket's fd, for tests.
+    pub fn raw_fd(&self) -> Option<i32> {
+        match self {
+            Sock::Udp(Some(s)) => Some(s.as_raw_fd()),
+            Sock::Unix { sock: Some(s), .. } => Some(s.as_raw_fd()),
+            Sock::Fd { fd, .. } => Some(*fd),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    fn spec(header: Header) -> Spec {
+        Spec {
+            dest: Dest::Fd(1),
+            header,
+            facility: 16,
+            level: 7,
+            min_level: None,
+            len: 1024,
+        }
+    }
+
+    #[test]
+    fn headers() {
+        let id = Identity {
+            tag: "haproxy",
+            pid: 14389,
+            hostname: "lb1",
+        };
+        let at = UNIX_EPOCH + Duration::from_micros(1_233_922_454_655_123);
+        let mut clock = Cache::default();
+        let mut out = Vec::new();
+        let tm = clock.local(1_233_922_454);
+        let mut date = Vec::new();
+        time::rfc3164(&mut date, &tm);
+        let date = String::from_utf8_lossy(&date).into_owned();
+        header(&mut out, &spec(Header::Local), 6, at, &id, &mut clock);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            format!("<134>{date} haproxy[14389]: ")
+        );
+        header(&mut out, &spec(Header::Rfc3164), 6, at, &id, &mut clock);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            format!("<134>{date} lb1 haproxy[14389]: ")
+        );
+        header(&mut out, &spec(Header::Rfc5424), 3, at, &id, &mut clock);
+        let s = String::from_utf8_lossy(&out).into_owned();
+        assert!(s.starts_with("<131>1 2009-02-"), "{s}");
+        assert!(s.ends_with(" lb1 haproxy 14389 - - "), "{s}");
+        assert!(s.contains(".655123"), "{s}");
+        header(&mut out, &spec(Header::Short), 6, at, &id, &mut clock);
+        assert_eq!(out, b"<6>");
+        header(&mut out, &spec(Header::Priority), 6, at, &id, &mut clock);
+        assert_eq!(out, b"<134>");
+        header(&mut out, &spec(Header::Raw), 6, at, &id, &mut clock);
+        assert!(out.is_empty());
+    }
+}
