@@ -48,7 +48,8 @@ impl<'a> CondContext<'a> {
             features,
             enabled,
             version: Version::compat(),
-            tls_library: None,
+            // The data plane terminates TLS with rustls.
+            tls_library: Some("rustls"),
         }
     }
 }

@@ -44,17 +44,15 @@ fn core_keywords_are_supported_in_their_tables() {
         (GLOBAL, "chroot"),
         (GLOBAL, "setenv"),
         (GLOBAL, "tune.bufsize"),
-        (Table::GlobalStats, "socket"),
         (BACKEND, "balance"),
         (Table::Section(SectionKind::Frontend), "bind"),
         (Table::ProxyOption, "httplog"),
         (Table::ProxyOption, "redispatch"),
         (Table::ProxyTimeout, "http-request"),
-        (Table::ProxyStats, "uri"),
         (Table::HttpCheck, "expect"),
         (Table::TcpRequest, "inspect-delay"),
         (Table::BindOption, "accept-proxy"),
-        (Table::BindOption, "ssl"),
+        (Table::BindOption, "defer-accept"),
         (Table::ServerOption, "check"),
         (Table::ServerOption, "send-proxy-v2"),
         (Table::HttpRequestAction, "set-header"),
@@ -67,6 +65,29 @@ fn core_keywords_are_supported_in_their_tables() {
         (Table::Converter, "lower"),
         (Table::Converter, "map_reg"),
     ];
+    // Parsed but not yet honoured by the data plane: see the note at the top of
+    // tools/catalogue/overrides.txt.
+    assert!(matches!(
+        known(Table::GlobalStats, "socket").support,
+        Support::Ignored(_)
+    ));
+    assert!(matches!(
+        known(Table::ProxyStats, "uri").support,
+        Support::Ignored(_)
+    ));
+    // TLS termination is rustls's; origination to servers is not there yet.
+    assert!(matches!(
+        known(Table::BindOption, "ssl").support,
+        Support::Supported
+    ));
+    assert!(matches!(
+        known(Table::ServerOption, "ssl").support,
+        Support::Refused(_)
+    ));
+    assert!(matches!(
+        known(GLOBAL, "ssl-default-bind-ciphers").support,
+        Support::Ignored(_)
+    ));
     for (table, name) in cases {
         assert_eq!(
             known(table, name).support,

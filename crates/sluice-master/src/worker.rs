@@ -112,6 +112,19 @@ pub fn run(model: Arc<Model>, sources: &SourceMap, handoff: Handoff, say: &mut d
             return fail(ready, &first);
         }
     };
+    // Files and names are loaded before the chroot, as HAProxy loads them while parsing.
+    let rules = sluice_rules::CompileOptions {
+        base_dir: sluice_preflight::rules_base_dir(&model, sources),
+    };
+    let prepared = match Worker::prepare(model.clone(), &rules) {
+        Ok(p) => p,
+        Err(e) => {
+            return fail(
+                ready,
+                &internal("cannot load what the configuration names", e),
+            )
+        }
+    };
     let plan = match privileges::plan(&model.global) {
         Ok(plan) => plan,
         Err(d) => return fail(ready, &d),
@@ -128,7 +141,7 @@ pub fn run(model: Arc<Model>, sources: &SourceMap, handoff: Handoff, say: &mut d
         }
     }
     let hard_stop_after = model.global.hard_stop_after;
-    let worker = match Worker::start(model, listeners) {
+    let worker = match Worker::start_prepared(prepared, listeners) {
         Ok(w) => w,
         Err(e) => return fail(ready, &internal("cannot start the data plane", e)),
     };

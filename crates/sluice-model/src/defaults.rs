@@ -18,6 +18,7 @@ pub fn inherit(defaults: &Proxy, kind: ProxyKind, name: &str, location: Location
     proxy.logs = defaults.logs.clone();
     proxy.errorfiles = defaults.errorfiles.clone();
     proxy.errorfiles_sections = defaults.errorfiles_sections.clone();
+    proxy.errorfiles_codes = defaults.errorfiles_codes.clone();
     proxy.stats = defaults.stats.clone();
     if kind.is_frontend() || kind == ProxyKind::Defaults {
         proxy.default_backend = defaults.default_backend.clone();
@@ -38,7 +39,13 @@ pub fn inherit(defaults: &Proxy, kind: ProxyKind, name: &str, location: Location
 }
 
 /// Keywords of `Proxy::other` a backend takes from its defaults section.
-const INHERITED_AS_WRITTEN: &[&str] = &["retry-on", "http-reuse", "hash-type"];
+const INHERITED_AS_WRITTEN: &[&str] = &[
+    "retry-on",
+    "http-reuse",
+    "hash-type",
+    "http-check",
+    "tcp-check",
+];
 
 #[cfg(test)]
 mod tests {

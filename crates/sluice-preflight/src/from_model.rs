@@ -41,6 +41,16 @@ pub fn parse_time_dir(
     paths::Resolver::new(model, sources).base(at)
 }
 
+/// The directory relative pattern and map files of rules are opened from, for `-c` and for a
+/// starting worker alike: `default-path` as it stands at the first proxy (`None`: the
+/// current directory).
+pub fn rules_base_dir(model: &Model, sources: &SourceMap) -> Option<std::path::PathBuf> {
+    model
+        .proxies
+        .first()
+        .and_then(|p| parse_time_dir(model, sources, p.location))
+}
+
 /// Describes what `model` names outside itself. `sources` gives the configuration files'
 /// names (for `default-path config|parent`) and the text as written (for `user "$VAR"`).
 pub fn inputs_from_model(model: &Model, sources: &SourceMap, extra: &CommandLineFacts) -> Inputs {

@@ -59,7 +59,7 @@ mod security;
 mod servers;
 mod unix_sockets;
 
-pub use from_model::{inputs_from_model, parse_time_dir, CommandLineFacts};
+pub use from_model::{inputs_from_model, parse_time_dir, rules_base_dir, CommandLineFacts};
 pub use identity::{Capabilities, Capability, Identity, Target};
 pub use inputs::{
     FilePurpose, FileRef, InitAddr, Inputs, ListenerRef, Located, LogTarget, LogTargetRef,

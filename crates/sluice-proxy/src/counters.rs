@@ -25,9 +25,11 @@ pub enum Counter {
     ConnectErrors,
     /// Connections closed for a missing or malformed PROXY header (`accept-proxy`).
     ProxyHeaderErrors,
+    /// Connections closed before or during a failed TLS handshake (`bind ... ssl`).
+    TlsHandshakeErrors,
 }
 
-const COUNT: usize = 7;
+const COUNT: usize = 8;
 
 /// One thread's counters (cache-line aligned so threads do not share a line).
 #[derive(Debug, Default)]

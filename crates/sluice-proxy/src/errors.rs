@@ -1,13 +1,21 @@
 //! The error responses Sluice sends itself: HAProxy's built-in pages (from
-//! [`sluice_http::errors`]) with `connection: close`, or the proxy's `errorfile` overrides,
-//! read once at start and sent as they are, as HAProxy does.
+//! [`sluice_http::errors`]) with `connection: close`, or the proxy's overrides, built once
+//! when the worker starts and sent as they are, as HAProxy does. Overrides apply in this
+//! order, a later one replacing an earlier one for the same status: `errorfiles <section>
+//! [<code>...]` (the `errorfile` lines of an `http-errors` section), the proxy's `errorfile`
+//! lines, then `http-error status <code> ...` lines (the defaults section's first).
 
-use sluice_model::Proxy;
+use sluice_config::{SectionKind, Statement};
+use sluice_model::sections::OtherSection;
+use sluice_model::{Model, Proxy};
 use std::io;
 use std::sync::Arc;
 
 /// Statuses the data plane answers with.
 const USED: &[u16] = &[400, 403, 408, 500, 502, 503, 504];
+
+/// HAProxy's built-in 200 page (the `monitor-uri` answer), with `connection: close`.
+const OK_PAGE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 58\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n";
 
 /// The error responses of one proxy.
 #[derive(Clone, Debug)]
@@ -29,6 +37,7 @@ impl ErrorPages {
                 (p.status, Arc::from(v))
             })
             .collect();
+        pages.push((200, Arc::from(OK_PAGE)));
         for ef in &proxy.errorfiles {
             let bytes = std::fs::read(&ef.path.value).map_err(|e| {
                 io::Error::new(
@@ -42,6 +51,63 @@ impl ErrorPages {
             }
         }
         Ok(ErrorPages { pages })
+    }
+
+    /// [`load`](ErrorPages::load), then the proxy's `errorfiles` sections and `http-error`
+    /// lines, which need the whole model. Fails on a file that cannot be read or an
+    /// `http-error` line that cannot be built.
+    pub fn build(model: &Model, proxy: &Proxy) -> io::Result<ErrorPages> {
+        let mut pages = ErrorPages::load(proxy)?;
+        let bad = |m: String| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} : {m}", proxy.describe()),
+            )
+        };
+        let section = |name: &str| -> io::Result<&OtherSection> {
+            model
+                .sections
+                .iter()
+                .find(|s| s.kind == SectionKind::HttpErrors && s.name == name)
+                .ok_or_else(|| bad(format!("unknown http-errors section '{name}'")))
+        };
+        let mut overrides: Vec<(u16, Arc<[u8]>)> = Vec::new();
+        for (i, name) in proxy.errorfiles_sections.iter().enumerate() {
+            let codes = proxy.errorfiles_codes.get(i).map_or(&[][..], Vec::as_slice);
+            for (status, path) in &section(&name.value)?.errorfiles {
+                if codes.is_empty() || codes.contains(status) {
+                    overrides.push((*status, Arc::from(read(&path.value)?)));
+                }
+            }
+        }
+        for ef in &proxy.errorfiles {
+            overrides.push((ef.status, Arc::from(read(&ef.path.value)?)));
+        }
+        for (status, bytes) in overrides {
+            pages.set(status, bytes);
+        }
+        let defaults = proxy
+            .defaults
+            .as_deref()
+            .and_then(|d| model.defaults.iter().rev().find(|p| p.name == d));
+        let lines = defaults
+            .map(|d| d.other.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .chain(proxy.other.iter())
+            .filter(|s| s.keyword() == "http-error");
+        for stmt in lines {
+            let (status, bytes) = http_error(stmt, &pages, &section).map_err(bad)?;
+            pages.set(status, Arc::from(bytes));
+        }
+        Ok(pages)
+    }
+
+    fn set(&mut self, status: u16, bytes: Arc<[u8]>) {
+        match self.pages.iter_mut().find(|(s, _)| *s == status) {
+            Some(entry) => entry.1 = bytes,
+            None => self.pages.push((status, bytes)),
+        }
     }
 
     /// The response for `status` (a 500 page for a status that has none).
@@ -65,4 +131,123 @@ impl ErrorPages {
     pub fn has_override(&self, status: u16, proxy: &Proxy) -> bool {
         proxy.errorfiles.iter().any(|e| e.status == status)
     }
+}
+
+fn read(path: &str) -> io::Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot read errorfile '{path}': {e}")))
+}
+
+/// `http-error status <code> [content-type <type>] [default-errorfiles | errorfile <file> |
+/// errorfiles <name> | file <file> | string <text>] [hdr <name> <value>]*`: the response
+/// for `<code>`. Log-format bodies and header values are not available yet (an error).
+fn http_error<'m>(
+    stmt: &Statement,
+    pages: &ErrorPages,
+    section: &dyn Fn(&str) -> io::Result<&'m OtherSection>,
+) -> Result<(u16, Vec<u8>), String> {
+    enum Body {
+        Default,
+        Raw(Vec<u8>),
+        Content(Vec<u8>),
+    }
+    let words: Vec<&str> = stmt.words.iter().skip(1).map(|w| w.text.as_str()).collect();
+    let line = stmt.location.line;
+    let value = |i: usize| -> Result<&str, String> {
+        words.get(i + 1).copied().ok_or_else(|| {
+            format!(
+                "'http-error' (line {line}) : '{}' expects a value",
+                words.get(i).copied().unwrap_or_default()
+            )
+        })
+    };
+    let mut status = None;
+    let mut content_type = None;
+    let mut body = Body::Default;
+    let mut headers: Vec<(&str, &str)> = Vec::new();
+    let mut i = 0;
+    while let Some(word) = words.get(i).copied() {
+        match word {
+            "status" => status = value(i)?.parse::<u16>().ok(),
+            "content-type" => content_type = Some(value(i)?),
+            "default-errorfiles" => {
+                body = Body::Default;
+                i += 1;
+                continue;
+            }
+            "string" => body = Body::Content(value(i)?.as_bytes().to_vec()),
+            "file" => body = Body::Content(read(value(i)?).map_err(|e| e.to_string())?),
+            "errorfile" => body = Body::Raw(read(value(i)?).map_err(|e| e.to_string())?),
+            "errorfiles" => {
+                let name = value(i)?;
+                let s = section(name).map_err(|e| e.to_string())?;
+                let code = status.unwrap_or(0);
+                body = match s.errorfiles.iter().rev().find(|(c, _)| *c == code) {
+                    Some((_, path)) => Body::Raw(read(&path.value).map_err(|e| e.to_string())?),
+                    None => Body::Default,
+                };
+            }
+            "hdr" => {
+                let name = value(i)?;
+                let v = words
+                    .get(i + 2)
+                    .copied()
+                    .ok_or_else(|| format!("'http-error' (line {line}) : 'hdr' expects a name and a value"))?;
+                if v.contains('%') {
+                    return Err(format!("'http-error' (line {line}) : log-format header values are not supported by Sluice yet"));
+                }
+                headers.push((name, v));
+                i += 3;
+                continue;
+            }
+            "lf-string" | "lf-file" => {
+                return Err(format!("'http-error' (line {line}) : '{word}' (log-format bodies) is not supported by Sluice yet"))
+            }
+            other => return Err(format!("'http-error' (line {line}) : unexpected '{other}'")),
+        }
+        i += 2;
+    }
+    let status = status
+        .filter(|s| sluice_model::proxy::ERRORFILE_STATUSES.contains(s))
+        .ok_or_else(|| format!("'http-error' (line {line}) : expects 'status <code>' with a status 'errorfile' accepts"))?;
+    let bytes = match body {
+        Body::Raw(bytes) => bytes,
+        Body::Default if headers.is_empty() => {
+            pages.exact(status).map(<[u8]>::to_vec).unwrap_or_default()
+        }
+        Body::Default => {
+            // The default page with the extra headers inserted after its status line.
+            let page = pages.exact(status).unwrap_or_default();
+            let cut = page
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .map_or(page.len(), |p| p + 2);
+            let mut out = page.get(..cut).unwrap_or_default().to_vec();
+            for (n, v) in &headers {
+                out.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
+            }
+            out.extend_from_slice(page.get(cut..).unwrap_or_default());
+            out
+        }
+        Body::Content(content) => {
+            let reason = sluice_http::errors::page(status).map_or("", |p| p.reason);
+            let mut out = format!("HTTP/1.1 {status} {reason}\r\n").into_bytes();
+            if let Some(t) = content_type {
+                out.extend_from_slice(format!("content-type: {t}\r\n").as_bytes());
+            }
+            out.extend_from_slice(format!("content-length: {}\r\n", content.len()).as_bytes());
+            for (n, v) in &headers {
+                out.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
+            }
+            out.extend_from_slice(b"connection: close\r\n\r\n");
+            out.extend_from_slice(&content);
+            out
+        }
+    };
+    if bytes.is_empty() {
+        return Err(format!(
+            "'http-error' (line {line}) : no page for status {status}"
+        ));
+    }
+    Ok((status, bytes))
 }

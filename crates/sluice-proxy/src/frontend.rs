@@ -39,6 +39,8 @@ pub struct Frontend {
     /// The frontend's `maxconn`.
     pub limit: Option<Arc<Semaphore>>,
     pub errors: ErrorPages,
+    /// By bind index: the TLS acceptor of `ssl` bind lines.
+    pub tls: Vec<Option<tokio_rustls::TlsAcceptor>>,
 }
 
 impl Frontend {
@@ -97,6 +99,8 @@ impl Frontend {
             default_backend,
             limit,
             errors: ErrorPages::load(proxy)?,
+            tls: crate::tls::acceptor::for_proxy(model, proxy)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
         })
     }
 }

@@ -37,6 +37,7 @@
 //! connection pool are in [`backend`]; HAProxy's error responses in [`errors`].
 
 pub mod backend;
+pub mod check;
 pub mod counters;
 pub mod error;
 pub mod errors;
@@ -48,9 +49,10 @@ pub mod plan;
 pub mod proxy_protocol;
 pub mod stream;
 pub mod tcp;
+pub mod tls;
 mod worker;
 
 pub use counters::Totals;
 pub use error::{Error, ErrorKind, Side};
 pub use listener::BoundListeners;
-pub use worker::{StopHandle, Worker};
+pub use worker::{Prepared, StopHandle, Worker};

@@ -3,7 +3,9 @@
 //! shared read-only by every thread.
 
 use crate::backend::Backend;
+use crate::errors::ErrorPages;
 use crate::frontend::Frontend;
+use crate::http::forwardfor::OriginalTo;
 use sluice_model::proxy::options::ProxyOption;
 use sluice_model::proxy::BackendName;
 use sluice_model::{Model, Proxy};
@@ -82,6 +84,10 @@ pub struct Plan {
     pub rules: Vec<Option<ProxyRules>>,
     /// Backend names to proxy indexes (`use_backend`, dynamic names, `nbsrv(name)`).
     pub backend_names: HashMap<String, usize>,
+    /// By proxy index: `option originalto`.
+    pub original_to: Vec<Option<OriginalTo>>,
+    /// By proxy index: the frontend's `monitor-uri`.
+    pub monitor_uri: Vec<Option<Box<[u8]>>>,
 }
 
 /// One proxy's compiled rules and the settings that go with them. Compiled once per worker
@@ -199,6 +205,34 @@ impl Plan {
                 None
             });
         }
+        // Error pages from `errorfiles` sections and `http-error` lines need the whole model.
+        for (p, (fe, be)) in model
+            .proxies
+            .iter()
+            .zip(frontends.iter_mut().zip(backends.iter_mut()))
+        {
+            if fe.is_none() && be.is_none() {
+                continue;
+            }
+            let pages = ErrorPages::build(model, p)?;
+            if let Some(fe) = fe.as_mut() {
+                fe.errors = pages.clone();
+            }
+            if let Some(be) = be.as_mut() {
+                be.errors = pages;
+            }
+        }
+        let original_to = model.proxies.iter().map(OriginalTo::of).collect();
+        let monitor_uri = model
+            .proxies
+            .iter()
+            .map(|p| {
+                p.kind
+                    .is_frontend()
+                    .then(|| crate::http::monitor::uri_of(model, p))
+                    .flatten()
+            })
+            .collect();
         // All proxies at once and in order: a frontend and a backend may share a name.
         let compiled = sluice_rules::compile_all(model, options).map_err(|d| {
             let first = d
@@ -222,6 +256,8 @@ impl Plan {
         Ok(Plan {
             rules,
             backend_names,
+            original_to,
+            monitor_uri,
             frontends,
             backends,
             bufsize,
@@ -242,6 +278,25 @@ impl Plan {
     #[inline]
     pub fn rules(&self, i: usize) -> Option<&ProxyRules> {
         self.rules.get(i).and_then(Option::as_ref)
+    }
+
+    /// The `option originalto` header for a request of frontend `fe` sent by backend `be` on
+    /// a connection to `dst`.
+    #[inline]
+    pub fn original_to(
+        &self,
+        fe: usize,
+        be: usize,
+        dst: Option<std::net::IpAddr>,
+    ) -> Option<(&str, std::net::IpAddr)> {
+        let side = |i: usize| self.original_to.get(i).and_then(Option::as_ref);
+        OriginalTo::header_for(side(fe), side(be), dst)
+    }
+
+    /// The `monitor-uri` of the frontend at proxy index `i`.
+    #[inline]
+    pub fn monitor_uri(&self, i: usize) -> Option<&[u8]> {
+        self.monitor_uri.get(i).and_then(Option::as_deref)
     }
 
     /// The frontend at proxy index `i`.

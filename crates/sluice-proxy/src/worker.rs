@@ -62,6 +62,14 @@ impl StopHandle {
     }
 }
 
+/// A worker whose files are loaded and names resolved, not yet running
+/// ([`Worker::prepare`]).
+pub struct Prepared {
+    model: Arc<Model>,
+    plan: Arc<Plan>,
+    logs: Arc<crate::log::Logs>,
+}
+
 /// Running worker threads.
 pub struct Worker {
     threads: Vec<JoinHandle<()>>,
@@ -85,21 +93,42 @@ impl Worker {
         listeners: BoundListeners,
         rules: &sluice_rules::CompileOptions,
     ) -> io::Result<Worker> {
+        Self::start_prepared(Self::prepare(model, rules)?, listeners)
+    }
+
+    /// Everything a worker reads from the filesystem and the resolver before it serves:
+    /// rules with their map and pattern files, errorfiles, server addresses, log targets.
+    /// A worker calls this before `chroot` and the identity change, as HAProxy loads these
+    /// while parsing: after the chroot neither the files nor `/etc/resolv.conf` may be there.
+    pub fn prepare(
+        model: Arc<Model>,
+        rules: &sluice_rules::CompileOptions,
+    ) -> io::Result<Prepared> {
         let plan = Arc::new(Plan::build_with(&model, rules)?);
         let logs = Arc::new(crate::log::Logs::build(&model)?);
+        Ok(Prepared { model, plan, logs })
+    }
+
+    /// Starts the threads of a [`Prepared`] worker on `listeners`; opens no file.
+    pub fn start_prepared(prepared: Prepared, listeners: BoundListeners) -> io::Result<Worker> {
+        let Prepared { model, plan, logs } = prepared;
         let (tx, _) = watch::channel(StopLevel::Running);
         let tx = Arc::new(tx);
         let entries = listeners.into_entries();
-        let mut threads = Vec::with_capacity(plan.nbthread);
+        let mut threads = Vec::with_capacity(plan.nbthread + 1);
+        // One checker for the process, stopped with the worker and joined by `wait`.
+        threads.extend(crate::check::start(&model, plan.clone(), tx.subscribe())?);
         let mut totals = Totals::default();
         for t in 0..plan.nbthread {
             // Each thread gets its own descriptors for the same sockets.
             // The flag: connections start with a PROXY header (`accept-proxy`).
-            let mut mine: Vec<(OwnedFd, SocketKind, usize, bool)> =
-                Vec::with_capacity(entries.len());
+            let mut mine: Vec<Socket> = Vec::with_capacity(entries.len());
             for e in &entries {
                 let pp = crate::proxy_protocol::accept::expected(&model, e.proxy, e.bind);
-                mine.push((e.socket.try_clone()?, e.kind, e.proxy, pp));
+                let tls = plan
+                    .frontend(e.proxy)
+                    .and_then(|f| f.tls.get(e.bind).cloned().flatten());
+                mine.push((e.socket.try_clone()?, e.kind, e.proxy, pp, tls));
             }
             let counters = Arc::new(ThreadCounters::default());
             totals.threads.push(counters.clone());
@@ -140,9 +169,18 @@ impl Worker {
     }
 }
 
+/// A listening socket of a thread: fd, kind, proxy index, `accept-proxy`, TLS acceptor.
+type Socket = (
+    OwnedFd,
+    SocketKind,
+    usize,
+    bool,
+    Option<tokio_rustls::TlsAcceptor>,
+);
+
 fn run_thread(
     plan: Arc<Plan>,
-    sockets: Vec<(OwnedFd, SocketKind, usize, bool)>,
+    sockets: Vec<Socket>,
     stop: watch::Receiver<StopLevel>,
     counters: Arc<ThreadCounters>,
 ) {
@@ -172,7 +210,8 @@ fn run_thread(
                 }
             });
         }
-        for (fd, kind, proxy, pp) in sockets {
+        tokio::task::spawn_local(heartbeat());
+        for (fd, kind, proxy, pp, tls) in sockets {
             let listener = match kind {
                 SocketKind::Tcp => {
                     tokio::net::TcpListener::from_std(std::net::TcpListener::from(fd))
@@ -184,7 +223,7 @@ fn run_thread(
                 }
             };
             if let Ok(l) = listener {
-                tokio::task::spawn_local(accept::run(l, proxy, pp, ctx.clone()));
+                tokio::task::spawn_local(accept::run(l, proxy, pp, tls.clone(), ctx.clone()));
             }
         }
         let mut rx = stop;
@@ -222,4 +261,17 @@ fn run_thread(
     });
     // Dropping the LocalSet drops every remaining task and closes its sockets.
     drop(local);
+}
+
+/// Keeps the time driver's next planned wake-up within a second. tokio interrupts its own
+/// poll (an 8-byte write to its eventfd: one system call) whenever a timer is armed earlier
+/// than the wake-up it planned, which was nearly every server connect of a
+/// connection-per-request load (`timeout connect` is shorter than the clients' timeouts).
+/// Costs one wake-up per second on an idle thread.
+async fn heartbeat() {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+    }
 }

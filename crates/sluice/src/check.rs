@@ -215,11 +215,9 @@ pub fn load_and_check(inv: &Invocation) -> Result<CheckOutcome, Box<Diagnostic>>
 fn rules_findings(model: &Model, sources: &SourceMap, known: &[Diagnostic]) -> Vec<Diagnostic> {
     // Relative pattern and map files are opened as HAProxy does while parsing: from the
     // current directory, or where `default-path` says for the lines after it.
-    let base_dir = model
-        .proxies
-        .first()
-        .and_then(|p| sluice_preflight::parse_time_dir(model, sources, p.location));
-    let options = sluice_rules::CompileOptions { base_dir };
+    let options = sluice_rules::CompileOptions {
+        base_dir: sluice_preflight::rules_base_dir(model, sources),
+    };
     sluice_rules::check_all(model, &options)
         .into_iter()
         .filter(|d| d.code != sluice_rules::FILE_UNREADABLE)

@@ -3,8 +3,9 @@
 
 /// `(NAME, available)`, printed as `+NAME` / `-NAME`. A name absent from the list is false too.
 pub const FEATURES: &[(&str, bool)] = &[
-    // No TLS library yet: `ssl` on bind and server lines is refused.
+    // TLS is rustls (ring), not OpenSSL: OpenSSL-only settings and predicates stay off.
     ("OPENSSL", false),
+    ("RUSTLS", true),
     ("OPENSSL_AWSLC", false),
     ("OPENSSL_WOLFSSL", false),
     ("KTLS", false),
@@ -64,6 +65,7 @@ mod tests {
         assert!(!has_feature("NOSUCH"));
         assert!(feature_line().contains("+THREAD"));
         assert!(feature_line().contains("-QUIC"));
-        assert_eq!(enabled_features(), ["THREAD", "GETADDRINFO"]);
+        assert!(has_feature("RUSTLS"));
+        assert_eq!(enabled_features(), ["RUSTLS", "THREAD", "GETADDRINFO"]);
     }
 }

@@ -306,14 +306,28 @@ fn run_standalone(
             }
         }
     }
+    // Files and names are loaded before the chroot, as HAProxy loads them while parsing.
+    let model = Arc::new(outcome.model.clone());
+    let rules = sluice_rules::CompileOptions {
+        base_dir: sluice_preflight::rules_base_dir(&model, &outcome.sources),
+    };
+    let prepared = match Worker::prepare(model.clone(), &rules) {
+        Ok(p) => p,
+        Err(e) => {
+            printer.message(
+                Severity::Error,
+                &format!("cannot load what the configuration names: {e}"),
+            );
+            return 1;
+        }
+    };
     let dropped = privileges::plan(&outcome.model.global).and_then(|plan| privileges::apply(&plan));
     if let Err(d) = dropped {
         print_failure(&d, &outcome.sources, printer);
         return 1;
     }
-    let model = Arc::new(outcome.model.clone());
     let hard_stop_after = model.global.hard_stop_after;
-    let running = match Worker::start(model, listeners) {
+    let running = match Worker::start_prepared(prepared, listeners) {
         Ok(w) => w,
         Err(e) => {
             printer.message(

@@ -778,3 +778,67 @@ fn systemd_notifications() {
     assert_eq!(next(), "STOPPING=1\n");
     assert_eq!(run.wait_exit(LONG), Some(0));
 }
+
+/// A GET with a Host header; the whole answer.
+fn http_get_host(port: u16, host: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+#[test]
+fn files_and_names_are_loaded_before_the_chroot() {
+    // HAProxy reads maps and errorfiles and resolves server names while parsing, before the
+    // chroot; a worker that loaded them afterwards would find neither the files nor
+    // /etc/hosts inside an empty jail.
+    if !is_root() {
+        eprintln!("skipped: chroot needs root");
+        return;
+    }
+    let (Some(_), Some(_)) = (id_of("passwd", "nobody"), id_of("group", "nogroup")) else {
+        eprintln!("skipped: no 'nobody' user or 'nogroup' group here");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let jail = dir.path().join("jail");
+    std::fs::create_dir(&jail).expect("jail");
+    let _ = Command::new("chmod").arg("755").arg(dir.path()).status();
+    let _ = Command::new("chmod").arg("755").arg(&jail).status();
+    let files = dir.path().display().to_string();
+    std::fs::write(dir.path().join("hosts.map"), "api.example be_api\n").expect("map");
+    std::fs::write(
+        dir.path().join("503.http"),
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 11\r\nconnection: close\r\n\r\ncustom-503\n",
+    )
+    .expect("errorfile");
+    let (port, api_port) = (free_port(), free_port());
+    let text = format!(
+        "global\n    chroot {jail}\n    user nobody\n    group nogroup\n\n\
+         defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\n\
+         frontend f\n    bind 127.0.0.1:{port}\n    use_backend %[req.hdr(host),lower,map({files}/hosts.map,be_dead)]\n\n\
+         backend be_api\n    server s1 localhost:{api_port}\n\n\
+         backend be_dead\n    errorfile 503 {files}/503.http\n    server s1 127.0.0.1:1\n\n\
+         listen api\n    bind 127.0.0.1:{api_port}\n    http-request return status 200 content-type text/plain string from-api\n",
+        jail = jail.display(),
+    );
+    std::fs::write(dir.path().join("h.cfg"), text).expect("write");
+    let run = start_master(dir.path(), &["--check-env=warn"]);
+    let api = http_get_host(port, "api.example").expect("request routed by the map");
+    assert!(
+        api.starts_with("HTTP/1.1 200") && api.ends_with("from-api"),
+        "{api}\n{}",
+        run.stderr()
+    );
+    let dead = http_get_host(port, "other.example").expect("request to the dead backend");
+    assert!(
+        dead.starts_with("HTTP/1.1 503") && dead.contains("custom-503"),
+        "{dead}\n{}",
+        run.stderr()
+    );
+}

@@ -14,6 +14,7 @@ mod server_conflicts;
 mod server_duplicate;
 mod server_port;
 mod timeouts_missing;
+mod tls;
 
 use crate::{BuildOptions, Model};
 use sluice_config::Diagnostic;
@@ -36,6 +37,7 @@ const AFTER_PARSE: &[Check] = &[
     server_port::check,
     server_conflicts::check,
     timeouts_missing::check,
+    tls::check,
 ];
 
 /// `-dD` checks.

@@ -176,6 +176,8 @@ pub struct Proxy {
     pub errorfiles: Vec<ErrorFile>,
     /// `errorfiles <http-errors section>`.
     pub errorfiles_sections: Vec<Spanned<String>>,
+    /// By position in `errorfiles_sections`: the status codes the line imports (empty: all).
+    pub errorfiles_codes: Vec<Vec<u16>>,
     /// `stats ...` lines as written.
     pub stats: Vec<Spanned<Vec<String>>>,
     pub maxconn: Option<Spanned<u64>>,
@@ -213,6 +215,7 @@ impl Proxy {
             cookie: None,
             errorfiles: Vec::new(),
             errorfiles_sections: Vec::new(),
+            errorfiles_codes: Vec::new(),
             stats: Vec::new(),
             maxconn: None,
             retries: None,
@@ -467,9 +470,14 @@ fn parse_inner(
         }
         "errorfiles" => {
             let name = statement::arg(stmt, 1, "an http-errors section name")?;
+            let mut codes = Vec::new();
+            for i in 2..stmt.words.len() {
+                codes.push(statement::uint(stmt, i, 100, 599, "an HTTP status code")? as u16);
+            }
             proxy
                 .errorfiles_sections
                 .push(Spanned::new(name.text.clone(), stmt.word_location(1)));
+            proxy.errorfiles_codes.push(codes);
         }
         "stats" => parse_stats(proxy, stmt, diags)?,
         "maxconn" => {

@@ -63,6 +63,8 @@ pub struct Backend {
     /// Whether per-server request counts matter (leastconn, first, server maxconn); when
     /// not, the request path skips the shared counters.
     pub track: bool,
+    /// Moves when a server changes state: threads then rebuild their balancers.
+    pub epoch: crate::check::state::Epoch,
 }
 
 impl Backend {
@@ -118,6 +120,7 @@ impl Backend {
             forwardfor: ForwardFor::of(proxy),
             errors: ErrorPages::load(proxy)?,
             track,
+            epoch: Default::default(),
         })
     }
 

@@ -38,6 +38,8 @@ pub struct Server {
     pub cookie: Option<String>,
     /// Requests on this server now, from every thread.
     pub connections: Arc<AtomicU32>,
+    /// Up, down or in maintenance: written by the checker, read by every thread.
+    pub health: crate::check::state::Health,
 }
 
 impl Server {
@@ -102,6 +104,7 @@ impl Server {
             },
             cookie: o.cookie.as_ref().map(|c| c.value.clone()),
             connections: Arc::new(AtomicU32::new(0)),
+            health: crate::check::state::Health::new(o.disabled),
         }
     }
 
@@ -110,7 +113,7 @@ impl Server {
         ServerState::new(self.id)
             .weight(self.weight)
             .backup(self.backup)
-            .usable(!self.disabled)
+            .usable(self.health.usable())
             .maxconn(self.maxconn)
             .connections(self.connections.clone())
     }

@@ -1,4 +1,5 @@
-//! `option forwardfor [except <network>] [header <name>] [if-none]`.
+//! `option forwardfor [except <network>] [header <name>] [if-none]` and
+//! `option originalto [except <network>] [header <name>]`.
 
 use sluice_model::Proxy;
 use std::net::IpAddr;
@@ -48,6 +49,65 @@ impl ForwardFor {
     }
 }
 
+/// What `option originalto` asks for: the address the client connected to, in a header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginalTo {
+    /// The header name when the line names one (default `x-original-to`).
+    pub header: Option<String>,
+    /// Destinations in this network get no header.
+    pub except: Option<(IpAddr, u8)>,
+}
+
+impl OriginalTo {
+    /// The proxy's `option originalto`, if on.
+    pub fn of(proxy: &Proxy) -> Option<OriginalTo> {
+        let o = proxy.option("originalto")?;
+        let mut ot = OriginalTo {
+            header: None,
+            except: None,
+        };
+        let mut args = o.args.iter();
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "header" => ot.header = args.next().cloned(),
+                "except" => ot.except = args.next().and_then(|n| parse_net(n)),
+                _ => {}
+            }
+        }
+        Some(ot)
+    }
+
+    /// The header the server gets for a connection to `dst`, as HAProxy adds it: on when the
+    /// frontend or the backend has the option, named by the backend's `header` (else the
+    /// frontend's, else `x-original-to`), and left out when `dst` is in either side's
+    /// `except` network.
+    pub fn header_for<'a>(
+        fe: Option<&'a OriginalTo>,
+        be: Option<&'a OriginalTo>,
+        dst: Option<IpAddr>,
+    ) -> Option<(&'a str, IpAddr)> {
+        if fe.is_none() && be.is_none() {
+            return None;
+        }
+        let dst = match dst? {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            v4 => v4,
+        };
+        let excluded = |o: Option<&OriginalTo>| {
+            o.and_then(|o| o.except)
+                .is_some_and(|(net, bits)| in_net(dst, net, bits))
+        };
+        if excluded(fe) || excluded(be) {
+            return None;
+        }
+        let name = be
+            .and_then(|o| o.header.as_deref())
+            .or_else(|| fe.and_then(|o| o.header.as_deref()))
+            .unwrap_or("x-original-to");
+        Some((name, dst))
+    }
+}
+
 fn parse_net(text: &str) -> Option<(IpAddr, u8)> {
     let (addr, bits) = match text.split_once('/') {
         Some((a, b)) => (a, b),
@@ -94,5 +154,40 @@ mod tests {
         };
         assert!(!ff.applies("127.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))));
         assert!(ff.applies("10.0.0.1".parse().unwrap_or(IpAddr::from([127, 0, 0, 1]))));
+    }
+
+    #[test]
+    fn original_to_names_and_exceptions() {
+        let fe = OriginalTo {
+            header: Some("x-fe-dst".into()),
+            except: parse_net("10.0.0.0/8"),
+        };
+        let be = OriginalTo {
+            header: Some("x-be-dst".into()),
+            except: None,
+        };
+        let dst = IpAddr::from([192, 168, 1, 2]);
+        assert_eq!(OriginalTo::header_for(None, None, Some(dst)), None);
+        assert_eq!(
+            OriginalTo::header_for(Some(&fe), None, Some(dst)),
+            Some(("x-fe-dst", dst))
+        );
+        assert_eq!(
+            OriginalTo::header_for(Some(&fe), Some(&be), Some(dst)),
+            Some(("x-be-dst", dst))
+        );
+        let inside = IpAddr::from([10, 1, 2, 3]);
+        assert_eq!(
+            OriginalTo::header_for(Some(&fe), Some(&be), Some(inside)),
+            None
+        );
+        let plain = OriginalTo {
+            header: None,
+            except: None,
+        };
+        assert_eq!(
+            OriginalTo::header_for(None, Some(&plain), Some(dst)),
+            Some(("x-original-to", dst))
+        );
     }
 }

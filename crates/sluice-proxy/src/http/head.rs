@@ -280,6 +280,8 @@ pub fn reason(status: u16) -> &'static [u8] {
 pub struct RequestOut<'a> {
     /// `option forwardfor` with the client's address.
     pub forwardfor: Option<(&'a ForwardFor, IpAddr)>,
+    /// `option originalto`: the header name and the address the client connected to.
+    pub originalto: Option<(&'a str, IpAddr)>,
     /// Ask the server to close after the response.
     pub close: bool,
     /// Forward `Connection`/`Upgrade` as they are (upgrade requests).
@@ -351,6 +353,12 @@ pub fn request(out: &mut Vec<u8>, req: &RequestHead, buf: &[u8], o: &RequestOut<
             let _ = write!(out, "{ip}");
             out.extend_from_slice(b"\r\n");
         }
+    }
+    if let Some((name, ip)) = o.originalto {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        let _ = write!(out, "{ip}");
+        out.extend_from_slice(b"\r\n");
     }
     if !o.upgrade {
         if o.close {

@@ -11,6 +11,7 @@ pub mod buf;
 pub mod cookie;
 pub mod forwardfor;
 pub mod head;
+pub mod monitor;
 pub mod rules;
 pub mod session;
 

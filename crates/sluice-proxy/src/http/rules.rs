@@ -50,6 +50,8 @@ pub struct Conn<'a> {
     pub srv: Option<usize>,
     /// Request bytes buffered (content inspection, `req.payload`, `req.ssl_sni`).
     pub payload: Option<&'a [u8]>,
+    /// The client connection's TLS handshake (`ssl_fc*`); `None` in plaintext.
+    pub tls: Option<&'a crate::tls::TlsInfo>,
 }
 
 impl<'a> Conn<'a> {
@@ -62,6 +64,7 @@ impl<'a> Conn<'a> {
             be: None,
             srv: None,
             payload: None,
+            tls: None,
         }
     }
 
@@ -79,6 +82,15 @@ fn id_of(i: usize) -> Option<i64> {
 }
 
 impl Connection for Conn<'_> {
+    fn ssl_fc(&self) -> bool {
+        self.tls.is_some()
+    }
+    fn ssl_sni(&self) -> Option<&[u8]> {
+        self.tls?.sni.as_deref()
+    }
+    fn ssl_alpn(&self) -> Option<&[u8]> {
+        self.tls?.alpn.as_deref()
+    }
     fn src(&self) -> Option<SocketAddr> {
         self.addrs.peer
     }
@@ -106,13 +118,13 @@ impl Connection for Conn<'_> {
     }
     fn nbsrv(&self, backend: &str) -> Option<i64> {
         let be = self.plan.backend(*self.plan.backend_names.get(backend)?)?;
-        // No health checks yet: a server is usable unless disabled.
-        i64::try_from(be.snapshot.candidates().len()).ok()
+        // Off the hot path: a fresh snapshot with the servers' current health.
+        i64::try_from(crate::check::state::snapshot(be).candidates().len()).ok()
     }
     fn srv_is_up(&self, backend: &str, server: &str) -> Option<bool> {
         let be = self.plan.backend(*self.plan.backend_names.get(backend)?)?;
         let s = be.servers.iter().find(|s| s.name == server)?;
-        Some(!s.disabled)
+        Some(s.health.usable())
     }
     fn payload(&self) -> Option<&[u8]> {
         self.payload
@@ -133,7 +145,7 @@ impl Connection for Conn<'_> {
     fn connslots(&self, backend: Option<&str>) -> Option<i64> {
         let be = self.plan.backend(self.backend_idx(backend)?)?;
         let mut free: i64 = 0;
-        for s in be.servers.iter().filter(|s| !s.disabled) {
+        for s in be.servers.iter().filter(|s| s.health.usable()) {
             if s.maxconn == 0 {
                 return Some(-1);
             }
@@ -171,6 +183,8 @@ pub struct RequestIn<'a> {
     /// The connection may stay open after a generated response (no body to skip, the
     /// client keeps alive).
     pub keep_alive: bool,
+    /// The client connection's TLS handshake, `None` in plaintext.
+    pub tls: Option<&'a crate::tls::TlsInfo>,
 }
 
 /// Runs the request stage. `edits` and `txn` are the exchange's (cleared here).
@@ -185,6 +199,7 @@ pub fn request(
     edits.clear();
     let fe_rules = plan.rules(fe.index);
     let mut conn = Conn::new(plan, fe.index, input.addrs);
+    conn.tls = input.tls;
     // In HTTP mode `tcp-request content` rules run for each request, on its bytes.
     if let Some(r) = fe_rules.filter(|r| !r.compiled.tcp_content.is_empty()) {
         conn.payload = Some(input.buf);

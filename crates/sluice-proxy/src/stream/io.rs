@@ -14,6 +14,11 @@ pub trait ClientIo: AsyncRead + AsyncWrite + Unpin + 'static {
     fn meter(&self) -> Option<&std::rc::Rc<crate::stream::log::Meter>> {
         None
     }
+
+    /// What the TLS handshake settled (`None`: a plaintext connection).
+    fn tls(&self) -> Option<&std::rc::Rc<crate::tls::TlsInfo>> {
+        None
+    }
 }
 
 impl ClientIo for TcpStream {

@@ -147,6 +147,10 @@ impl<S: ClientIo> ClientIo for Counted<S> {
     fn meter(&self) -> Option<&Rc<Meter>> {
         Some(&self.meter)
     }
+
+    fn tls(&self) -> Option<&Rc<crate::tls::TlsInfo>> {
+        self.inner.tls()
+    }
 }
 
 /// The instants of one stream; `None`: the stream never got there (logged as `-1`).

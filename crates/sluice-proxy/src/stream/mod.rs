@@ -8,12 +8,12 @@ pub mod ioutil;
 pub mod log;
 
 use crate::backend::pool::IdlePool;
+use crate::check::state::LocalBalancer;
 use crate::counters::{Counter, ThreadCounters};
 use crate::http::Scratch;
 use crate::plan::Plan;
 use crate::worker::StopLevel;
 use io::ClientIo;
-use sluice_balance::Balancer;
 use sluice_model::Mode;
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
@@ -29,7 +29,7 @@ const MAX_FREE_SCRATCH: usize = 64;
 pub struct Ctx {
     pub plan: Arc<Plan>,
     /// By proxy index: this thread's balancer of each backend.
-    pub balancers: Vec<Option<Balancer>>,
+    pub balancers: Vec<Option<LocalBalancer>>,
     pub pool: RefCell<IdlePool>,
     // Boxed: a scratch set moves in and out of connections as one pointer.
     #[allow(clippy::vec_box)]
@@ -50,7 +50,7 @@ impl Ctx {
         let balancers = plan
             .backends
             .iter()
-            .map(|b| b.as_ref().map(|b| b.balancer()))
+            .map(|b| b.as_ref().map(LocalBalancer::new))
             .collect();
         let shape: Vec<usize> = plan
             .backends

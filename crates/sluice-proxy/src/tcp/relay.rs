@@ -140,45 +140,43 @@ where
     let mut server_seen = now;
     let mut sleep: Option<Pin<Box<Sleep>>> = None;
     poll_fn(|cx| {
-        loop {
-            let mut progress = false;
-            match up.poll(cx, client, server) {
-                Poll::Ready(Ok(Step::Progress { read, wrote })) => {
-                    let at = Instant::now();
-                    if read {
-                        client_seen = at;
-                    }
-                    if wrote {
-                        server_seen = at;
-                    }
-                    progress = true;
+        // One pass per wake-up: a pipe moves bytes until its read or its write would block,
+        // and that registers the waker, so polling it again before the next wake-up only
+        // costs a readiness check (two per direction and request, measured ~10% of the
+        // relay's instructions).
+        // One clock read per wake-up with traffic, shared by both directions.
+        let mut now: Option<Instant> = None;
+        match up.poll(cx, client, server) {
+            Poll::Ready(Ok(Step::Progress { read, wrote })) => {
+                let at = *now.get_or_insert_with(Instant::now);
+                if read {
+                    client_seen = at;
                 }
-                Poll::Ready(Ok(_)) | Poll::Pending => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(classify(&e, &up, true))),
-            }
-            match down.poll(cx, server, client) {
-                Poll::Ready(Ok(Step::Progress { read, wrote })) => {
-                    let at = Instant::now();
-                    if read {
-                        server_seen = at;
-                    }
-                    if wrote {
-                        client_seen = at;
-                    }
-                    progress = true;
+                if wrote {
+                    server_seen = at;
                 }
-                Poll::Ready(Ok(_)) | Poll::Pending => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(classify(&e, &down, false))),
             }
-            if up.shut && down.shut {
-                return Poll::Ready(Ok(Moved {
-                    to_server: up.moved,
-                    to_client: down.moved,
-                }));
+            Poll::Ready(Ok(_)) | Poll::Pending => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(classify(&e, &up, true))),
+        }
+        match down.poll(cx, server, client) {
+            Poll::Ready(Ok(Step::Progress { read, wrote })) => {
+                let at = *now.get_or_insert_with(Instant::now);
+                if read {
+                    server_seen = at;
+                }
+                if wrote {
+                    client_seen = at;
+                }
             }
-            if !progress {
-                break;
-            }
+            Poll::Ready(Ok(_)) | Poll::Pending => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(classify(&e, &down, false))),
+        }
+        if up.shut && down.shut {
+            return Poll::Ready(Ok(Moved {
+                to_server: up.moved,
+                to_client: down.moved,
+            }));
         }
         // Timers: the earliest side deadline.
         let half = up.shut || down.shut;
@@ -198,19 +196,34 @@ where
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        if let Some(deadline) = deadline {
-            let timer = sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-            if timer.deadline() != deadline {
+        let Some(deadline) = deadline else {
+            return Poll::Pending;
+        };
+        // The timer is moved only when the deadline comes nearer (a `*-fin` timeout after
+        // a half-close); activity pushes the deadline later and is caught up with when the
+        // timer fires early. Re-arming tokio's timer wheel on every chunk cost ~5% of the
+        // relay's instructions; an early wake-up costs one poll per timeout period.
+        let timer = match &mut sleep {
+            Some(timer) => {
+                if deadline < timer.deadline() {
+                    timer.as_mut().reset(deadline);
+                }
+                timer
+            }
+            None => sleep.insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        while timer.as_mut().poll(cx).is_ready() {
+            let now = Instant::now();
+            if deadline > now {
                 timer.as_mut().reset(deadline);
+                continue;
             }
-            if timer.as_mut().poll(cx).is_ready() {
-                let side = if c_deadline.is_some_and(|d| d <= Instant::now()) {
-                    Side::Client
-                } else {
-                    Side::Server
-                };
-                return Poll::Ready(Err(Error::new(ErrorKind::Timeout, side)));
-            }
+            let side = if c_deadline.is_some_and(|d| d <= now) {
+                Side::Client
+            } else {
+                Side::Server
+            };
+            return Poll::Ready(Err(Error::new(ErrorKind::Timeout, side)));
         }
         Poll::Pending
     })

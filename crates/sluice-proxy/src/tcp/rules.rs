@@ -74,6 +74,7 @@ pub async fn inspect<S: ClientIo>(
             || looks_complete(data);
         let view = Conn {
             payload: Some(data),
+            tls: conn.tls,
             ..Conn::new(plan, conn.fe, conn.addrs)
         };
         txn.clear();

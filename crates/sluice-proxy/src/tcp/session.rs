@@ -108,14 +108,17 @@ async fn route<S: ClientIo>(
         return Err(());
     };
     let fe_rules = plan.rules(fe_idx);
+    let tls = client.tls().cloned();
     if let Some(r) = fe_rules {
-        let conn = Conn::new(plan, fe_idx, addrs);
+        let mut conn = Conn::new(plan, fe_idx, addrs);
+        conn.tls = tls.as_deref();
         if !super::rules::inspect(client, buf, plan, r, conn, txn).await {
             return Err(());
         }
     }
     let mut conn = Conn::new(plan, fe_idx, addrs);
     conn.payload = Some(buf.filled());
+    conn.tls = tls.as_deref();
     let be = match fe_rules.filter(|r| r.routes) {
         Some(r) => {
             let src = Stream {

@@ -134,11 +134,11 @@ pub(in crate::keywords) static PEERS_REMOVED: &[Removed] = &[
 
 pub(in crate::keywords) static RESOLVERS: &[Keyword] = &[
     entry("accepted_payload_size", &["accepted_payload_size <nb>"], Support::Ignored("DNS answers keep the default size"), Sections(0b01111), 0, None),
-    entry("hold", &["hold <status> <period>"], Support::Supported, Sections(0b01111), 0, None),
-    entry("nameserver", &["nameserver <name> <address>[:port] [param*]"], Support::Supported, Sections(0b01111), 0, None),
-    entry("parse-resolv-conf", &["parse-resolv-conf"], Support::Supported, Sections(0b01111), 0, None),
-    entry("resolve_retries", &["resolve_retries <nb>"], Support::Supported, Sections(0b01111), 0, None),
-    entry("timeout", &["timeout <event> <time>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("hold", &["hold <status> <period>"], Support::Ignored("servers are resolved once at start by the system resolver"), Sections(0b01111), 0, None),
+    entry("nameserver", &["nameserver <name> <address>[:port] [param*]"], Support::Ignored("servers are resolved once at start by the system resolver"), Sections(0b01111), 0, None),
+    entry("parse-resolv-conf", &["parse-resolv-conf"], Support::Ignored("servers are resolved once at start by the system resolver"), Sections(0b01111), 0, None),
+    entry("resolve_retries", &["resolve_retries <nb>"], Support::Ignored("servers are resolved once at start by the system resolver"), Sections(0b01111), 0, None),
+    entry("timeout", &["timeout <event> <time>"], Support::Ignored("servers are resolved once at start by the system resolver"), Sections(0b01111), 0, None),
 ];
 
 pub(in crate::keywords) static RESOLVERS_REMOVED: &[Removed] = &[

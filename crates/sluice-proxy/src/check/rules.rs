@@ -1,0 +1,649 @@
+//! What a backend's checks do: a list of rules, as HAProxy turns every check option into a
+//! `tcp-check`/`http-check` ruleset. `option redis-check`, `smtpchk` and `ssl-hello-chk` are
+//! written as the rules HAProxy generates; MySQL, PostgreSQL and LDAP read binary replies
+//! and get their own rule ([`Proto`]).
+
+use super::Status;
+use regex::bytes::Regex;
+use sluice_model::Proxy;
+use std::net::IpAddr;
+
+/// `tcp-check connect` / `http-check connect` (or the implicit one).
+#[derive(Clone, Debug, Default)]
+pub struct Connect {
+    pub port: Option<u16>,
+    pub addr: Option<IpAddr>,
+    pub send_proxy: bool,
+}
+
+/// What an `expect` looks for in the received bytes.
+#[derive(Clone, Debug)]
+pub enum Pattern {
+    String(Vec<u8>),
+    RString(Regex),
+    Binary(Vec<u8>),
+    /// Matched against the hexadecimal form of the buffer (upper case).
+    RBinary(Regex),
+}
+
+/// `tcp-check expect`.
+#[derive(Clone, Debug)]
+pub struct Expect {
+    pub negate: bool,
+    pub pattern: Pattern,
+    /// `min-recv`: bytes needed before a mismatch is conclusive (`None`: wait for more data).
+    pub min_recv: Option<usize>,
+    pub ok: Status,
+    pub error: Status,
+    pub tout: Status,
+    /// `on-success`/`on-error` (only plain text; `%[...]` is not evaluated).
+    pub on_success: Option<String>,
+    pub on_error: Option<String>,
+    /// HAProxy's presets describe a mismatch with the first line of the reply.
+    pub error_shows_reply: bool,
+    /// The step number in the ruleset, for the default message.
+    pub step: usize,
+}
+
+/// `http-check expect` matches.
+#[derive(Clone, Debug)]
+pub enum HttpMatch {
+    /// Codes and ranges (`200,201,300-310`).
+    Status(Vec<(u16, u16)>),
+    RStatus(Regex),
+    String(Vec<u8>),
+    RString(Regex),
+    /// `hdr name <n> [value <v>]`, exact matches (case-insensitive name).
+    Hdr {
+        name: String,
+        value: Option<String>,
+    },
+}
+
+/// `http-check expect`.
+#[derive(Clone, Debug)]
+pub struct HttpExpect {
+    pub negate: bool,
+    pub what: HttpMatch,
+    pub ok: Status,
+    pub error: Status,
+    pub tout: Status,
+    pub on_success: Option<String>,
+    pub on_error: Option<String>,
+}
+
+/// `option httpchk` + `http-check send`.
+#[derive(Clone, Debug)]
+pub struct HttpRequest {
+    pub method: String,
+    pub uri: String,
+    pub version: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Default for HttpRequest {
+    fn default() -> Self {
+        HttpRequest {
+            method: "OPTIONS".into(),
+            uri: "/".into(),
+            version: "HTTP/1.0".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+}
+
+impl HttpRequest {
+    /// The bytes on the wire. `Connection: close` unless a `Connection` header is given, and
+    /// `Content-Length` for a body, as HAProxy does.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = format!("{} {} {}\r\n", self.method, self.uri, self.version).into_bytes();
+        let mut connection = false;
+        for (n, v) in &self.headers {
+            if n.eq_ignore_ascii_case("content-length")
+                || n.eq_ignore_ascii_case("transfer-encoding")
+            {
+                continue;
+            }
+            connection |= n.eq_ignore_ascii_case("connection");
+            out.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
+        }
+        if !connection {
+            out.extend_from_slice(b"Connection: close\r\n");
+        }
+        if !self.body.is_empty() {
+            out.extend_from_slice(format!("Content-Length: {}\r\n", self.body.len()).as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+/// Checks that read a binary reply.
+#[derive(Clone, Debug)]
+pub enum Proto {
+    /// `option mysql-check [user <u> [post-41|pre-41|post-80]]`.
+    Mysql { user: Option<String>, pre41: bool },
+    /// `option pgsql-check user <u>`.
+    Pgsql { user: String },
+    /// `option ldap-check`.
+    Ldap,
+}
+
+/// One step of a check.
+#[derive(Clone, Debug)]
+pub enum Rule {
+    Connect(Connect),
+    Send(Vec<u8>),
+    Expect(Expect),
+    HttpSend(HttpRequest),
+    HttpExpect(HttpExpect),
+    Proto(Proto),
+}
+
+/// A backend's check.
+#[derive(Clone, Debug, Default)]
+pub struct Ruleset {
+    pub rules: Vec<Rule>,
+}
+
+/// The options that choose the check type; the last one wins, as in HAProxy.
+const KINDS: &[&str] = &[
+    "httpchk",
+    "tcp-check",
+    "ssl-hello-chk",
+    "smtpchk",
+    "mysql-check",
+    "pgsql-check",
+    "redis-check",
+    "ldap-check",
+];
+
+/// The ruleset of `proxy`, and what of it is not applied (compatibility warnings).
+pub fn of(proxy: &Proxy) -> (Ruleset, Vec<String>) {
+    let mut warnings = Vec::new();
+    let kind = proxy
+        .options
+        .iter()
+        .rev()
+        .find(|o| KINDS.contains(&o.name.as_str()));
+    let kind = kind.filter(|o| !o.negated);
+    let lines = own_lines(proxy, "tcp-check");
+    let http_lines = own_lines(proxy, "http-check");
+    let mut rules = Vec::new();
+    match kind.map(|o| (o.name.as_str(), &o.args)) {
+        None => {}
+        Some(("httpchk", args)) => http(args, &http_lines, &mut rules, &mut warnings),
+        Some(("tcp-check", _)) => {
+            for (step, words) in lines.iter().enumerate() {
+                if let Err(e) = tcp_line(words, step + 1, &mut rules) {
+                    warnings.push(format!("'tcp-check {}': {e}", words.join(" ")));
+                }
+            }
+        }
+        Some(("redis-check", _)) => {
+            rules.push(Rule::Send(b"*1\r\n$4\r\nPING\r\n".to_vec()));
+            let mut e = expect(Pattern::String(b"+PONG\r\n".to_vec()), 2);
+            e.error = Status::L7Sts;
+            e.on_success = Some("Redis server is ok".into());
+            e.error_shows_reply = true;
+            rules.push(Rule::Expect(e));
+        }
+        Some(("smtpchk", args)) => {
+            let hello = match args.first().map(|h| h.to_ascii_uppercase()) {
+                Some(h) if h == "EHLO" => "EHLO",
+                _ => "HELO",
+            };
+            let domain = args.get(1).map_or("localhost", String::as_str);
+            smtp_reply(&mut rules, 1);
+            rules.push(Rule::Send(format!("{hello} {domain}\r\n").into_bytes()));
+            smtp_reply(&mut rules, 3);
+            rules.push(Rule::Send(b"QUIT\r\n".to_vec()));
+        }
+        Some(("ssl-hello-chk", _)) => {
+            rules.push(Rule::Send(client_hello()));
+            // A handshake record (ServerHello) or an alert: the server speaks TLS.
+            let re = Regex::new("^1[56]").ok();
+            if let Some(re) = re {
+                let mut e = expect(Pattern::RBinary(re), 2);
+                e.min_recv = Some(5);
+                e.ok = Status::L6Ok;
+                e.error = Status::L6Rsp;
+                e.tout = Status::L6Tout;
+                rules.push(Rule::Expect(e));
+            }
+        }
+        Some(("mysql-check", args)) => {
+            let user = (args.first().map(String::as_str) == Some("user"))
+                .then(|| args.get(1).cloned())
+                .flatten();
+            let pre41 = args.get(2).map(String::as_str) == Some("pre-41");
+            rules.push(Rule::Proto(Proto::Mysql { user, pre41 }));
+        }
+        Some(("pgsql-check", args)) => {
+            let user = args.get(1).cloned().unwrap_or_default();
+            rules.push(Rule::Proto(Proto::Pgsql { user }));
+        }
+        Some(("ldap-check", _)) => rules.push(Rule::Proto(Proto::Ldap)),
+        Some(_) => {}
+    }
+    // HAProxy starts every ruleset with a connection (the implicit one uses the server's
+    // check address and port).
+    if !matches!(rules.first(), Some(Rule::Connect(_))) {
+        rules.insert(0, Rule::Connect(Connect::default()));
+    }
+    (Ruleset { rules }, warnings)
+}
+
+/// The lines `keyword` of the proxy itself; the defaults section's only when it has none
+/// (HAProxy does not merge the two rulesets).
+fn own_lines(proxy: &Proxy, keyword: &str) -> Vec<Vec<String>> {
+    let all: Vec<&sluice_config::Statement> = proxy
+        .other
+        .iter()
+        .filter(|s| s.keyword() == keyword)
+        .collect();
+    let at = proxy.location;
+    let own: Vec<_> = all
+        .iter()
+        .filter(|s| s.location.file == at.file && s.location.line >= at.line)
+        .collect();
+    let chosen: Vec<&&sluice_config::Statement> = if own.is_empty() {
+        all.iter().collect()
+    } else {
+        own
+    };
+    chosen
+        .iter()
+        .map(|s| s.words.iter().skip(1).map(|w| w.text.clone()).collect())
+        .collect()
+}
+
+fn expect(pattern: Pattern, step: usize) -> Expect {
+    Expect {
+        negate: false,
+        pattern,
+        min_recv: None,
+        ok: Status::L7Ok,
+        error: Status::L7Rsp,
+        tout: Status::L7Tout,
+        on_success: None,
+        on_error: None,
+        error_shows_reply: false,
+        step,
+    }
+}
+
+/// An SMTP reply: any code, then a 2xx one (a multi-line `250-` reply counts).
+fn smtp_reply(rules: &mut Vec<Rule>, step: usize) {
+    if let Ok(re) = Regex::new(r"^[0-9]{3}[- \r]") {
+        let mut e = expect(Pattern::RString(re), step);
+        e.min_recv = Some(4);
+        e.error_shows_reply = true;
+        rules.push(Rule::Expect(e));
+    }
+    if let Ok(re) = Regex::new(r"^2[0-9]{2}[- \r]") {
+        let mut e = expect(Pattern::RString(re), step + 1);
+        e.min_recv = Some(4);
+        e.error = Status::L7Sts;
+        e.error_shows_reply = true;
+        rules.push(Rule::Expect(e));
+    }
+}
+
+/// `option httpchk [<method>] <uri> [<version> [<host>]]` and the `http-check` lines.
+fn http(args: &[String], lines: &[Vec<String>], rules: &mut Vec<Rule>, warn: &mut Vec<String>) {
+    let mut req = HttpRequest::default();
+    match args {
+        [] => {}
+        [uri] => req.uri = uri.clone(),
+        [m, uri] => (req.method, req.uri) = (m.clone(), uri.clone()),
+        [m, uri, v, rest @ ..] => {
+            (req.method, req.uri, req.version) = (m.clone(), uri.clone(), v.clone());
+            if let Some(host) = rest.first() {
+                req.headers.push(("Host".into(), host.clone()));
+            }
+        }
+    }
+    let mut sent = false;
+    for words in lines {
+        let Some(verb) = words.first() else { continue };
+        let rest = words.get(1..).unwrap_or_default();
+        match verb.as_str() {
+            "send" => {
+                if sent {
+                    warn.push("a second 'http-check send' is not supported yet; ignored".into());
+                    continue;
+                }
+                if let Err(e) = http_send(rest, &mut req) {
+                    warn.push(format!("'http-check send': {e}"));
+                }
+                sent = true;
+            }
+            "connect" => match connect(rest) {
+                Ok(c) if rules.is_empty() => rules.push(Rule::Connect(c)),
+                Ok(_) => warn.push(
+                    "'http-check connect' after other rules is not supported yet; ignored".into(),
+                ),
+                Err(e) => warn.push(format!("'http-check connect': {e}")),
+            },
+            "expect" => match http_expect(rest) {
+                Ok(e) => rules.push(Rule::HttpExpect(e)),
+                Err(e) => warn.push(format!("'http-check {}': {e}", words.join(" "))),
+            },
+            "comment" => {}
+            "disable-on-404" | "send-state" => {
+                warn.push(format!("'http-check {verb}' is not supported yet; ignored"))
+            }
+            other => warn.push(format!(
+                "'http-check {other}' is not supported yet; ignored"
+            )),
+        }
+    }
+    // The request goes before the first expect (after the connect, when there is one).
+    let at = usize::from(matches!(rules.first(), Some(Rule::Connect(_))));
+    rules.insert(at.min(rules.len()), Rule::HttpSend(req));
+}
+
+fn http_send(words: &[String], req: &mut HttpRequest) -> Result<(), String> {
+    let mut i = 0;
+    while let Some(w) = words.get(i) {
+        let v = words
+            .get(i + 1)
+            .ok_or_else(|| format!("'{w}' needs a value"))?;
+        match w.as_str() {
+            "meth" => req.method = v.clone(),
+            "uri" => req.uri = v.clone(),
+            "ver" => req.version = v.clone(),
+            "body" => req.body = v.clone().into_bytes(),
+            "comment" => {}
+            "hdr" => {
+                let value = words.get(i + 2).ok_or("'hdr' needs a name and a value")?;
+                req.headers.retain(|(n, _)| {
+                    !(n.eq_ignore_ascii_case("host") && v.eq_ignore_ascii_case("host"))
+                });
+                req.headers.push((v.clone(), value.clone()));
+                i += 1;
+            }
+            "uri-lf" | "body-lf" => return Err(format!("'{w}' is not supported yet")),
+            _ => return Err(format!("unknown argument '{w}'")),
+        }
+        i += 2;
+    }
+    Ok(())
+}
+
+/// The options common to both `expect`s, and the words left (`[!] <match> <pattern>`).
+struct ExpectOptions {
+    min_recv: Option<usize>,
+    ok: Option<Status>,
+    error: Option<Status>,
+    tout: Option<Status>,
+    on_success: Option<String>,
+    on_error: Option<String>,
+    negate: bool,
+    kind: String,
+    pattern: String,
+}
+
+fn expect_options(words: &[String]) -> Result<ExpectOptions, String> {
+    let mut o = ExpectOptions {
+        min_recv: None,
+        ok: None,
+        error: None,
+        tout: None,
+        on_success: None,
+        on_error: None,
+        negate: false,
+        kind: String::new(),
+        pattern: String::new(),
+    };
+    let mut i = 0;
+    let status = |v: &String| Status::parse(v).ok_or_else(|| format!("unknown status '{v}'"));
+    while let Some(w) = words.get(i) {
+        let value = words.get(i + 1);
+        let need = || value.ok_or_else(|| format!("'{w}' needs a value"));
+        match w.as_str() {
+            "min-recv" => {
+                let v: i64 = need()?.parse().map_err(|_| "'min-recv' needs a number")?;
+                o.min_recv = usize::try_from(v).ok();
+            }
+            "comment" | "status-code" => {
+                need()?;
+            }
+            "ok-status" => o.ok = Some(status(need()?)?),
+            "error-status" => o.error = Some(status(need()?)?),
+            "tout-status" => o.tout = Some(status(need()?)?),
+            "on-success" => o.on_success = Some(need()?.clone()),
+            "on-error" => o.on_error = Some(need()?.clone()),
+            "!" => {
+                o.negate = true;
+                i += 1;
+                continue;
+            }
+            kind => {
+                let (neg, kind) = match kind.strip_prefix('!') {
+                    Some(k) => (true, k),
+                    None => (false, kind),
+                };
+                o.negate |= neg;
+                o.kind = kind.to_string();
+                o.pattern = words.get(i + 1..).unwrap_or_default().join(" ");
+                if o.pattern.is_empty() {
+                    return Err(format!("'{kind}' needs a pattern"));
+                }
+                return Ok(o);
+            }
+        }
+        i += 2;
+    }
+    Err("a match and a pattern are needed".into())
+}
+
+fn regex(p: &str) -> Result<Regex, String> {
+    Regex::new(p).map_err(|e| format!("invalid regex '{p}': {e}"))
+}
+
+fn hex(p: &str) -> Result<Vec<u8>, String> {
+    let b = p.as_bytes();
+    if b.len() % 2 != 0 {
+        return Err(format!("'{p}' is not an even number of hexadecimal digits"));
+    }
+    b.chunks(2)
+        .map(|c| {
+            std::str::from_utf8(c)
+                .ok()
+                .and_then(|s| u8::from_str_radix(s, 16).ok())
+                .ok_or_else(|| format!("'{p}' is not hexadecimal"))
+        })
+        .collect()
+}
+
+fn http_expect(words: &[String]) -> Result<HttpExpect, String> {
+    let o = expect_options(words)?;
+    let what = match o.kind.as_str() {
+        "status" => {
+            let mut ranges = Vec::new();
+            for part in o.pattern.split(',') {
+                let (a, b) = part.split_once('-').unwrap_or((part, part));
+                let a: u16 = a
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("bad status '{part}'"))?;
+                let b: u16 = b
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("bad status '{part}'"))?;
+                ranges.push((a, b));
+            }
+            HttpMatch::Status(ranges)
+        }
+        "rstatus" => HttpMatch::RStatus(regex(&o.pattern)?),
+        "string" => HttpMatch::String(o.pattern.clone().into_bytes()),
+        "rstring" => HttpMatch::RString(regex(&o.pattern)?),
+        "hdr" => {
+            let w: Vec<&str> = o.pattern.split(' ').collect();
+            match w.as_slice() {
+                ["name", n] => HttpMatch::Hdr {
+                    name: n.to_string(),
+                    value: None,
+                },
+                ["name", n, "value", v] => HttpMatch::Hdr {
+                    name: n.to_string(),
+                    value: Some(v.to_string()),
+                },
+                _ => return Err("only 'hdr name <name> [value <value>]' is supported yet".into()),
+            }
+        }
+        other => return Err(format!("'{other}' is not supported yet")),
+    };
+    Ok(HttpExpect {
+        negate: o.negate,
+        what,
+        ok: o.ok.unwrap_or(Status::L7Ok),
+        error: o.error.unwrap_or(Status::L7Sts),
+        tout: o.tout.unwrap_or(Status::L7Tout),
+        on_success: o.on_success,
+        on_error: o.on_error,
+    })
+}
+
+fn connect(words: &[String]) -> Result<Connect, String> {
+    let mut c = Connect::default();
+    let mut i = 0;
+    while let Some(w) = words.get(i) {
+        let value = words.get(i + 1);
+        match w.as_str() {
+            "default" | "linger" => {}
+            "send-proxy" => c.send_proxy = true,
+            "port" => {
+                let v = value.ok_or("'port' needs a value")?;
+                c.port = Some(v.parse().map_err(|_| format!("bad port '{v}'"))?);
+                i += 1;
+            }
+            "addr" => {
+                let v = value.ok_or("'addr' needs a value")?;
+                c.addr = Some(v.parse().map_err(|_| format!("bad address '{v}'"))?);
+                i += 1;
+            }
+            "comment" => i += 1,
+            other => return Err(format!("'{other}' is not supported yet")),
+        }
+        i += 1;
+    }
+    Ok(c)
+}
+
+fn tcp_line(words: &[String], step: usize, rules: &mut Vec<Rule>) -> Result<(), String> {
+    let Some(verb) = words.first() else {
+        return Ok(());
+    };
+    let rest = words.get(1..).unwrap_or_default();
+    match verb.as_str() {
+        "connect" => rules.push(Rule::Connect(connect(rest)?)),
+        "send" => {
+            let data = rest.first().ok_or("'send' needs data")?;
+            rules.push(Rule::Send(data.clone().into_bytes()));
+        }
+        "send-binary" => {
+            let data = rest.first().ok_or("'send-binary' needs data")?;
+            rules.push(Rule::Send(hex(data)?));
+        }
+        "expect" => {
+            let o = expect_options(rest)?;
+            let pattern = match o.kind.as_str() {
+                "string" => Pattern::String(o.pattern.clone().into_bytes()),
+                "rstring" => Pattern::RString(regex(&o.pattern)?),
+                "binary" => Pattern::Binary(hex(&o.pattern)?),
+                "rbinary" => Pattern::RBinary(regex(&o.pattern)?),
+                other => return Err(format!("'{other}' is not supported yet")),
+            };
+            let mut e = expect(pattern, step);
+            e.negate = o.negate;
+            e.min_recv = o.min_recv;
+            e.ok = o.ok.unwrap_or(Status::L7Ok);
+            e.error = o.error.unwrap_or(Status::L7Rsp);
+            e.tout = o.tout.unwrap_or(Status::L7Tout);
+            e.on_success = o.on_success;
+            e.on_error = o.on_error;
+            rules.push(Rule::Expect(e));
+        }
+        "comment" => {}
+        other => return Err(format!("'{other}' is not supported yet; ignored")),
+    }
+    Ok(())
+}
+
+/// A TLS ClientHello (record version TLS 1.0, hello version TLS 1.2, common suites): any
+/// TLS server answers with a handshake record or an alert.
+fn client_hello() -> Vec<u8> {
+    let suites: &[u16] = &[
+        0xc02f, 0xc030, 0xc02b, 0xc02c, 0x009c, 0x009d, 0x002f, 0x0035,
+    ];
+    let mut hello = vec![0x03, 0x03];
+    hello.extend_from_slice(&[0x5a; 32]); // random
+    hello.push(0); // session id
+    let n = u16::try_from(suites.len() * 2).unwrap_or(0);
+    hello.extend_from_slice(&n.to_be_bytes());
+    for s in suites {
+        hello.extend_from_slice(&s.to_be_bytes());
+    }
+    hello.extend_from_slice(&[1, 0]); // compression: null
+                                      // Extensions: signature_algorithms (TLS 1.2 servers want it).
+    let sigalgs: &[u16] = &[0x0401, 0x0501, 0x0601, 0x0403, 0x0503, 0x0804, 0x0201];
+    let list = u16::try_from(sigalgs.len() * 2).unwrap_or(0);
+    let mut ext = vec![0x00, 0x0d];
+    ext.extend_from_slice(&(list + 2).to_be_bytes());
+    ext.extend_from_slice(&list.to_be_bytes());
+    for s in sigalgs {
+        ext.extend_from_slice(&s.to_be_bytes());
+    }
+    hello.extend_from_slice(&u16::try_from(ext.len()).unwrap_or(0).to_be_bytes());
+    hello.extend_from_slice(&ext);
+    let len = u32::try_from(hello.len()).unwrap_or(0).to_be_bytes();
+    let mut handshake = vec![0x01];
+    handshake.extend_from_slice(len.get(1..).unwrap_or_default());
+    handshake.extend_from_slice(&hello);
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend_from_slice(&u16::try_from(handshake.len()).unwrap_or(0).to_be_bytes());
+    record.extend_from_slice(&handshake);
+    record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_request_gets_connection_close_and_length() {
+        let r = HttpRequest {
+            body: b"hi".to_vec(),
+            headers: vec![("Host".into(), "x".into())],
+            ..HttpRequest::default()
+        };
+        assert_eq!(
+            r.encode(),
+            b"OPTIONS / HTTP/1.0\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi"
+        );
+    }
+
+    #[test]
+    fn hex_and_expect_words() {
+        assert_eq!(hex("2b504F4e47"), Ok(b"+PONG".to_vec()));
+        assert!(hex("2b5").is_err());
+        let w: Vec<String> = ["!", "string", "SQL", "Error"].map(String::from).to_vec();
+        let o = expect_options(&w).map_err(|e| e.to_string());
+        assert!(o
+            .as_ref()
+            .is_ok_and(|o| o.negate && o.kind == "string" && o.pattern == "SQL Error"));
+    }
+
+    #[test]
+    fn client_hello_lengths_add_up() {
+        let h = client_hello();
+        let rec = usize::from(u16::from_be_bytes([h[3], h[4]]));
+        assert_eq!(rec + 5, h.len());
+    }
+}

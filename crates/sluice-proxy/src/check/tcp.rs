@@ -1,0 +1,477 @@
+//! Running one check: the rules in order on one connection (a `connect` rule opens a new
+//! one), within HAProxy's check timeouts.
+
+use super::http::{self, Parsed, Response};
+use super::rules::{Connect, Expect, Pattern, Proto, Rule};
+use super::{Outcome, Status};
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// Where and how long one server is checked.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The check address (`addr` and `port` applied).
+    pub addr: SocketAddr,
+    /// PROXY header version for checks (`check-send-proxy`, or the server's `send-proxy`
+    /// when neither `port` nor `addr` moves the check elsewhere).
+    pub send_proxy: Option<u8>,
+    /// PROXY version when a `connect` rule asks for one.
+    pub proxy_version: u8,
+    pub inter: Duration,
+    /// `timeout connect`.
+    pub connect: Option<Duration>,
+    /// `timeout check`.
+    pub check: Option<Duration>,
+    /// Most bytes read (`tune.bufsize`).
+    pub bufsize: usize,
+}
+
+/// Why reading stopped.
+enum ReadError {
+    Timeout,
+    Io(io::Error),
+}
+
+struct Session<'a> {
+    t: &'a Target,
+    stream: Option<TcpStream>,
+    buf: Vec<u8>,
+    eof: bool,
+    deadline: Instant,
+    response: Option<Response>,
+}
+
+/// Runs `rules` against `t`.
+pub async fn run(rules: &[Rule], t: &Target) -> Outcome {
+    let start = Instant::now();
+    let mut s = Session {
+        t,
+        stream: None,
+        buf: Vec::new(),
+        eof: false,
+        deadline: start + t.inter,
+        response: None,
+    };
+    let mut outcome = s.rules(rules).await;
+    outcome.duration = start.elapsed();
+    if let Some(mut stream) = s.stream.take() {
+        // A clean close; the check never waits for it.
+        let _ = tokio::time::timeout(Duration::from_millis(10), stream.shutdown()).await;
+    }
+    outcome
+}
+
+impl Session<'_> {
+    async fn rules(&mut self, rules: &[Rule]) -> Outcome {
+        let mut last = Outcome::new(Status::L4Ok, "");
+        let mut i = 0;
+        while let Some(rule) = rules.get(i) {
+            i += 1;
+            let r = match rule {
+                Rule::Connect(c) => self.connect(c).await,
+                Rule::Send(data) => self.send(data).await,
+                Rule::Expect(e) => self.expect(e).await,
+                Rule::HttpSend(req) => match self.http(&req.encode()).await {
+                    // No `http-check expect` follows: HAProxy's implicit 2xx/3xx rule.
+                    Ok(resp) if !matches!(rules.get(i), Some(Rule::HttpExpect(_))) => {
+                        let o = http::default_expect(&resp);
+                        if o.status.passed() {
+                            Ok(Some(o))
+                        } else {
+                            Err(o)
+                        }
+                    }
+                    Ok(resp) => Ok(Some(
+                        Outcome::new(Status::L7Ok, resp.reason.clone())
+                            .with_code(u32::from(resp.status)),
+                    )),
+                    Err(o) => Err(o),
+                },
+                Rule::HttpExpect(e) => match &self.response {
+                    Some(resp) => http::expect(e, resp).map(Some),
+                    None => Err(Outcome::new(Status::L7Rsp, "no HTTP response to check")),
+                },
+                Rule::Proto(p) => self.proto(p).await,
+            };
+            match r {
+                Ok(Some(o)) => last = o,
+                Ok(None) => {}
+                Err(o) => return o,
+            }
+        }
+        last
+    }
+
+    async fn connect(&mut self, c: &Connect) -> Result<Option<Outcome>, Outcome> {
+        self.stream = None;
+        self.buf.clear();
+        self.eof = false;
+        let addr = SocketAddr::new(
+            c.addr.unwrap_or(self.t.addr.ip()),
+            c.port.unwrap_or(self.t.addr.port()),
+        );
+        // With `timeout check`, the connection gets min(`timeout connect`, `inter`) and
+        // the rest of the check `timeout check` from the connection on; without it, `inter`
+        // bounds the whole check.
+        let limit = match (self.t.check, self.t.connect) {
+            (Some(_), Some(c)) => Instant::now() + c.min(self.t.inter),
+            _ => self.deadline,
+        };
+        let stream = match tokio::time::timeout_at(limit, TcpStream::connect(addr)).await {
+            Err(_) => return Err(Outcome::new(Status::L4Tout, "")),
+            Ok(Err(e)) => return Err(Outcome::new(Status::L4Con, strerror(&e))),
+            Ok(Ok(s)) => s,
+        };
+        let _ = stream.set_nodelay(true);
+        if let Some(d) = self.t.check {
+            self.deadline = Instant::now() + d;
+        }
+        self.stream = Some(stream);
+        let version = self
+            .t
+            .send_proxy
+            .or(c.send_proxy.then_some(self.t.proxy_version));
+        if let Some(v) = version {
+            let mut header = Vec::with_capacity(16);
+            if v == 2 {
+                crate::proxy_protocol::write_v2(&mut header, None, true, &[]);
+            } else {
+                crate::proxy_protocol::write_v1(&mut header, None);
+            }
+            self.write(&header).await?;
+        }
+        Ok(Some(Outcome::new(Status::L4Ok, "")))
+    }
+
+    async fn write(&mut self, data: &[u8]) -> Result<(), Outcome> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(Outcome::new(Status::SockErr, "no connection"));
+        };
+        match tokio::time::timeout_at(self.deadline, stream.write_all(data)).await {
+            Err(_) => Err(Outcome::new(Status::L7Tout, "")),
+            Ok(Err(e)) => Err(Outcome::new(Status::L4Con, strerror(&e))),
+            Ok(Ok(())) => Ok(()),
+        }
+    }
+
+    async fn send(&mut self, data: &[u8]) -> Result<Option<Outcome>, Outcome> {
+        // Each answer is matched on its own: what came before the question is dropped.
+        self.buf.clear();
+        self.write(data).await?;
+        Ok(None)
+    }
+
+    /// Reads more into the buffer; `Ok(false)` at the end of the stream or a full buffer.
+    async fn read_more(&mut self) -> Result<bool, ReadError> {
+        let room = self.t.bufsize.saturating_sub(self.buf.len());
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(false);
+        };
+        if self.eof || room == 0 {
+            return Ok(false);
+        }
+        let mut chunk = vec![0u8; room.min(16384)];
+        match tokio::time::timeout_at(self.deadline, stream.read(&mut chunk)).await {
+            Err(_) => Err(ReadError::Timeout),
+            Ok(Err(e)) => Err(ReadError::Io(e)),
+            Ok(Ok(0)) => {
+                self.eof = true;
+                Ok(false)
+            }
+            Ok(Ok(n)) => {
+                self.buf
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                Ok(true)
+            }
+        }
+    }
+
+    async fn expect(&mut self, e: &Expect) -> Result<Option<Outcome>, Outcome> {
+        loop {
+            let found = matches(&e.pattern, &self.buf);
+            let full = self.buf.len() >= self.t.bufsize;
+            let done = self.eof || full;
+            // HAProxy waits for more data below `min-recv`, and on a mismatch when no
+            // `min-recv` is set.
+            let wait = !done
+                && (e.min_recv.is_some_and(|m| self.buf.len() < m)
+                    || (!found && e.min_recv.is_none()));
+            if !wait {
+                if found != e.negate {
+                    let info = e.on_success.clone().unwrap_or_default();
+                    return Ok(Some(Outcome::new(e.ok, info)));
+                }
+                return Err(Outcome::new(e.error, self.mismatch(e)));
+            }
+            match self.read_more().await {
+                Ok(_) => {}
+                Err(ReadError::Timeout) => return Err(Outcome::new(e.tout, "")),
+                Err(ReadError::Io(err)) => return Err(Outcome::new(Status::L4Con, strerror(&err))),
+            }
+        }
+    }
+
+    fn mismatch(&self, e: &Expect) -> String {
+        if let Some(m) = &e.on_error {
+            return m.clone();
+        }
+        if e.error_shows_reply {
+            return first_line(&self.buf);
+        }
+        if self.buf.is_empty() {
+            return format!("TCPCHK got an empty response at step {}", e.step);
+        }
+        let what = match &e.pattern {
+            Pattern::String(s) => format!("'{}'", String::from_utf8_lossy(s)),
+            Pattern::Binary(b) => format!("'{}'", hex_upper(b)),
+            Pattern::RString(r) | Pattern::RBinary(r) => format!("(regex) '{}'", r.as_str()),
+        };
+        if e.negate {
+            format!("TCPCHK matched unwanted content {what} at step {}", e.step)
+        } else {
+            format!("TCPCHK did not match content {what} at step {}", e.step)
+        }
+    }
+
+    /// Sends an HTTP request and reads the response.
+    async fn http(&mut self, request: &[u8]) -> Result<Response, Outcome> {
+        self.send(request).await?;
+        self.response = None;
+        loop {
+            match http::parse(&self.buf, self.eof || self.buf.len() >= self.t.bufsize) {
+                Parsed::Done(r) => {
+                    self.response = Some(r.clone());
+                    return Ok(r);
+                }
+                Parsed::Invalid(why) => return Err(Outcome::new(Status::L7Rsp, why)),
+                Parsed::Partial => {}
+            }
+            match self.read_more().await {
+                Ok(_) => {}
+                Err(ReadError::Timeout) => return Err(Outcome::new(Status::L7Tout, "")),
+                Err(ReadError::Io(e)) => return Err(Outcome::new(Status::L4Con, strerror(&e))),
+            }
+        }
+    }
+
+    /// Reads until `n` bytes are buffered (or the stream ends).
+    async fn fill(&mut self, n: usize) -> Result<(), Outcome> {
+        while self.buf.len() < n {
+            match self.read_more().await {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                Err(ReadError::Timeout) => return Err(Outcome::new(Status::L7Tout, "")),
+                Err(ReadError::Io(e)) => return Err(Outcome::new(Status::L4Con, strerror(&e))),
+            }
+        }
+        Ok(())
+    }
+
+    /// One MySQL packet's payload, taken off the buffer.
+    async fn mysql_packet(&mut self) -> Result<Vec<u8>, Outcome> {
+        self.fill(4).await?;
+        let len = match self.buf.get(..3) {
+            Some([a, b, c]) => usize::from(*a) | usize::from(*b) << 8 | usize::from(*c) << 16,
+            _ => return Err(Outcome::new(Status::L7Rsp, "Not a MySQL reply")),
+        };
+        self.fill(4 + len).await?;
+        let Some(payload) = self.buf.get(4..4 + len).map(<[u8]>::to_vec) else {
+            return Err(Outcome::new(Status::L7Rsp, "Truncated MySQL reply"));
+        };
+        self.buf.drain(..4 + len);
+        Ok(payload)
+    }
+
+    async fn proto(&mut self, p: &Proto) -> Result<Option<Outcome>, Outcome> {
+        match p {
+            Proto::Mysql { user, pre41 } => {
+                let hello = self.mysql_packet().await?;
+                let version = match hello.first() {
+                    Some(0x0a) => cstr(hello.get(1..).unwrap_or_default()),
+                    Some(0xff) => return Err(Outcome::new(Status::L7Sts, mysql_error(&hello))),
+                    _ => return Err(Outcome::new(Status::L7Rsp, "Not a MySQL handshake")),
+                };
+                let Some(user) = user else {
+                    return Ok(Some(Outcome::new(Status::L7Ok, version)));
+                };
+                self.write(&mysql_login(user, *pre41)).await?;
+                let reply = self.mysql_packet().await?;
+                match reply.first() {
+                    Some(0x00) => Ok(Some(Outcome::new(Status::L7Ok, version))),
+                    Some(0xff) => Err(Outcome::new(Status::L7Sts, mysql_error(&reply))),
+                    _ => Err(Outcome::new(Status::L7Rsp, "Unknown MySQL reply")),
+                }
+            }
+            Proto::Pgsql { user } => {
+                let mut body = 196608u32.to_be_bytes().to_vec(); // protocol 3.0
+                body.extend_from_slice(b"user\0");
+                body.extend_from_slice(user.as_bytes());
+                body.extend_from_slice(b"\0\0");
+                let len = u32::try_from(body.len() + 4).unwrap_or(0);
+                let mut msg = len.to_be_bytes().to_vec();
+                msg.extend_from_slice(&body);
+                self.write(&msg).await?;
+                self.fill(9).await?;
+                match self.buf.first() {
+                    Some(b'R') => Ok(Some(Outcome::new(Status::L7Ok, "PostgreSQL server is ok"))),
+                    Some(b'E') => Err(Outcome::new(Status::L7Sts, pgsql_error(&self.buf))),
+                    _ => Err(Outcome::new(Status::L7Sts, "PostgreSQL unknown error")),
+                }
+            }
+            Proto::Ldap => {
+                // An anonymous simple bind, message id 1.
+                self.write(b"\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00")
+                    .await?;
+                self.fill(14).await?;
+                ldap_reply(&self.buf)
+            }
+        }
+    }
+}
+
+/// Whether `pattern` occurs in `buf`.
+fn matches(pattern: &Pattern, buf: &[u8]) -> bool {
+    match pattern {
+        Pattern::String(s) | Pattern::Binary(s) => http::contains(buf, s) && !buf.is_empty(),
+        Pattern::RString(re) => re.is_match(buf),
+        Pattern::RBinary(re) => re.is_match(hex_upper(buf).as_bytes()),
+    }
+}
+
+fn hex_upper(b: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(s, "{x:02X}");
+    }
+    s
+}
+
+fn first_line(b: &[u8]) -> String {
+    let end = b
+        .iter()
+        .position(|c| *c == b'\r' || *c == b'\n')
+        .unwrap_or(b.len());
+    String::from_utf8_lossy(b.get(..end).unwrap_or_default()).into_owned()
+}
+
+fn cstr(b: &[u8]) -> String {
+    let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(b.get(..end).unwrap_or_default()).into_owned()
+}
+
+/// The message of a MySQL error packet (`0xff`, code, [`#` state], message).
+fn mysql_error(p: &[u8]) -> String {
+    let rest = p.get(3..).unwrap_or_default();
+    let rest = if rest.first() == Some(&b'#') {
+        rest.get(6..).unwrap_or_default()
+    } else {
+        rest
+    };
+    String::from_utf8_lossy(rest).into_owned()
+}
+
+/// The client's login (no password) and a QUIT, as HAProxy sends them.
+fn mysql_login(user: &str, pre41: bool) -> Vec<u8> {
+    let mut p = Vec::new();
+    if pre41 {
+        p.extend_from_slice(&[0x80, 0x00, 0x00, 0x00, 0x01]);
+    } else {
+        // PROTOCOL_41 | TRANSACTIONS | SECURE_CONNECTION, 16 MB packets, charset 8.
+        p.extend_from_slice(&[0x00, 0xa2, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08]);
+        p.extend_from_slice(&[0u8; 23]);
+    }
+    p.extend_from_slice(user.as_bytes());
+    p.push(0);
+    if !pre41 {
+        p.push(0); // empty auth response
+    }
+    let len = u32::try_from(p.len()).unwrap_or(0).to_le_bytes();
+    let mut out = vec![len[0], len[1], len[2], 1];
+    out.extend_from_slice(&p);
+    out.extend_from_slice(&[0x01, 0x00, 0x00, 0x00, 0x01]); // COM_QUIT
+    out
+}
+
+/// The `M` field of a PostgreSQL ErrorResponse.
+fn pgsql_error(b: &[u8]) -> String {
+    let fields = b.get(5..).unwrap_or_default();
+    fields
+        .split(|c| *c == 0)
+        .find_map(|f| f.strip_prefix(b"M"))
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .unwrap_or_else(|| "PostgreSQL unknown error".into())
+}
+
+/// HAProxy's reading of an LDAPv3 bind response.
+fn ldap_reply(b: &[u8]) -> Result<Option<Outcome>, Outcome> {
+    let not_ldap = || Outcome::new(Status::L7Rsp, "Not LDAPv3 protocol");
+    let at = |i: usize| b.get(i).copied().ok_or_else(not_ldap);
+    let mut len = if at(1)? & 0x80 != 0 {
+        usize::from(at(1)? & 0x7f)
+    } else {
+        0
+    };
+    if len > 2 || b.get(2 + len..6 + len) != Some(b"\x02\x01\x01\x61") {
+        return Err(not_ldap());
+    }
+    let more = at(len + 6)?;
+    len += if more & 0x80 != 0 {
+        usize::from(more & 0x7f)
+    } else {
+        0
+    };
+    if len > 4 || b.get(7 + len..9 + len) != Some(b"\x0a\x01") {
+        return Err(not_ldap());
+    }
+    let code = at(len + 9)?;
+    if code != 0 {
+        return Err(Outcome::new(
+            Status::L7Sts,
+            "See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9",
+        )
+        .with_code(u32::from(code)));
+    }
+    Ok(Some(Outcome::new(Status::L7Ok, "Success").with_code(0)))
+}
+
+/// The OS error's text without Rust's `(os error N)` (HAProxy prints `strerror`).
+pub fn strerror(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s.get(..i).unwrap_or_default().to_string(),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ldap_bind_success_and_failure() {
+        let ok = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00";
+        assert!(ldap_reply(ok).is_ok());
+        let bad = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00";
+        assert_eq!(ldap_reply(bad).err().and_then(|o| o.code), Some(0x31));
+        assert!(ldap_reply(b"\x30").is_err());
+    }
+
+    #[test]
+    fn mysql_and_pgsql_messages() {
+        assert_eq!(
+            mysql_error(b"\xff\x15\x04#28000Access denied"),
+            "Access denied"
+        );
+        assert_eq!(
+            pgsql_error(b"E\0\0\0\x20SFATAL\0Mrole \"x\" does not exist\0\0"),
+            "role \"x\" does not exist"
+        );
+        let login = mysql_login("haproxy", false);
+        assert_eq!(usize::from(login[0]) + 4 + 5, login.len());
+    }
+}

@@ -1,0 +1,94 @@
+//! TLS with rustls (ring provider): termination on `bind ... ssl` ([`acceptor`]) and
+//! origination on `server ... ssl` ([`connector`]). Certificates and keys are loaded when
+//! the plan is built, before the chroot; plaintext listeners never reach this module.
+
+pub mod acceptor;
+pub mod certs;
+pub mod options;
+
+use crate::stream::io::ClientIo;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_rustls::server::TlsStream;
+
+/// What the handshake settled, for `ssl_fc_sni` and `ssl_fc_alpn`.
+#[derive(Debug, Default)]
+pub struct TlsInfo {
+    pub sni: Option<Box<[u8]>>,
+    pub alpn: Option<Box<[u8]>>,
+}
+
+/// A client connection after a TLS handshake.
+pub struct TlsClient<S> {
+    inner: TlsStream<S>,
+    info: Rc<TlsInfo>,
+}
+
+impl<S> TlsClient<S> {
+    pub fn new(inner: TlsStream<S>, info: Rc<TlsInfo>) -> Self {
+        TlsClient { inner, info }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsClient<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsClient<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+impl<S: ClientIo> ClientIo for TlsClient<S> {
+    fn readable(&self) -> impl Future<Output = io::Result<()>> {
+        let (io, conn) = self.inner.get_ref();
+        // Plaintext already decrypted (or a close_notify) is readable without the socket.
+        let buffered = !conn.wants_read();
+        async move {
+            if buffered {
+                Ok(())
+            } else {
+                io.readable().await
+            }
+        }
+    }
+
+    fn tls(&self) -> Option<&Rc<TlsInfo>> {
+        Some(&self.info)
+    }
+}
