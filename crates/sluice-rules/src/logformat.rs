@@ -196,8 +196,9 @@ impl LogFormat {
     }
 }
 
-/// Finds the `]` closing an expression, skipping quoted text and nested brackets.
-fn expr_end(bytes: &[u8], from: usize) -> Option<usize> {
+/// Finds the `]` closing a `%[...]` expression that starts at `from`, skipping quoted text
+/// and nested brackets. Shared with the log-line formats of the data plane.
+pub fn expr_end(bytes: &[u8], from: usize) -> Option<usize> {
     let mut depth = 0u32;
     let mut quote: Option<u8> = None;
     let mut i = from;

@@ -275,7 +275,7 @@ impl Format {
             }
             flush(&mut lit, &mut items);
             if b.get(i) == Some(&b'[') {
-                let end = expr_end(b, i + 1)
+                let end = sluice_rules::logformat::expr_end(b, i + 1)
                     .ok_or_else(|| format!("missing ']' after '%[' in log-format '{text}'"))?;
                 let inner = text.get(i + 1..end).unwrap_or("").trim();
                 let expr = samples(inner).map_err(|e| {
@@ -359,28 +359,6 @@ impl Format {
             }
         }
     }
-}
-
-/// Finds the `]` closing an expression, skipping quoted text and nested brackets.
-fn expr_end(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut depth = 0u32;
-    let mut quote: Option<u8> = None;
-    let mut i = from;
-    while let Some(&b) = bytes.get(i) {
-        match (quote, b) {
-            (Some(q), b) if b == q => quote = None,
-            (Some(_), b'\\') => i += 1,
-            (Some(_), _) => {}
-            (None, b'\'' | b'"') => quote = Some(b),
-            (None, b'\\') => i += 1,
-            (None, b'[') => depth += 1,
-            (None, b']') if depth == 0 => return Some(i),
-            (None, b']') => depth -= 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 /// The request line split into its parts (as received, URI truncated by HAProxy's
