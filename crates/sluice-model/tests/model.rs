@@ -122,7 +122,7 @@ fn bad_values_point_at_their_line() {
     let long = format!("/run/{}/admin.sock", "x".repeat(100));
     let text = format!(
         "global\n    stats socket {long} mode 600 level admin\n{BASE}\
-         frontend f\n    bind :92000\n    acl ok src nginx-admin\n\
+         frontend f\n    bind :92000\n    acl ok src nginx-admin!\n\
          backend b\n    option httpchk HEAD / HTTP/1.1\\r\\nHost:x\n    server s 10.0.0.1:80 weight 300\n"
     );
     let (_, diags) = load(&text);

@@ -162,7 +162,7 @@ impl PatternSet {
                     let (lo, hi) = parse_range(p, pending_op.take()).map_err(Problem::syntax)?;
                     ranges.push((lo, hi, idx));
                 }
-                MatchMethod::Ip => nets.push((parse_net(p).map_err(Problem::syntax)?, idx)),
+                MatchMethod::Ip => nets.push((parse_net_or_host(p)?, idx)),
                 MatchMethod::Bin => {
                     keyed.push((parse_hex(p).map_err(Problem::syntax)?.into(), idx))
                 }
@@ -450,6 +450,58 @@ fn parse_range(p: &str, op: Option<&str>) -> Result<(i64, i64), String> {
             Ok((v, v))
         }
     }
+}
+
+/// An IP pattern as HAProxy reads it while starting: an address or network, or a host name
+/// (optionally with a mask) that the system resolver turns into its first IPv4 address
+/// (`str2net()` with resolution on). A name that does not resolve is the machine's problem
+/// (environment); text that cannot be a name is a syntax error.
+pub(crate) fn parse_net_or_host(p: &str) -> Result<IpNet, Problem> {
+    let bad = match parse_net(p) {
+        Ok(net) => return Ok(net),
+        Err(bad) => bad,
+    };
+    let (host, mask) = match p.split_once('/') {
+        Some((h, m)) => (h, Some(m)),
+        None => (p, None),
+    };
+    if !is_host_name(host) {
+        return Err(Problem::syntax(bad));
+    }
+    let unresolvable = |why: String| {
+        Problem::new(
+            sluice_config::Category::Environment,
+            Some(HOST_UNRESOLVABLE),
+            format!("{bad} (host name '{host}' {why})"),
+        )
+        .with_help(format!(
+            "make '{host}' resolvable on this machine (DNS or /etc/hosts), or write its address"
+        ))
+    };
+    let v4 = std::net::ToSocketAddrs::to_socket_addrs(&(host, 0u16))
+        .map_err(|e| unresolvable(format!("does not resolve: {e}")))?
+        .find_map(|a| match a.ip() {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(_) => None,
+        })
+        .ok_or_else(|| unresolvable("has no IPv4 address".into()))?;
+    let text = match mask {
+        Some(m) => format!("{v4}/{m}"),
+        None => v4.to_string(),
+    };
+    parse_net(&text).map_err(|_| Problem::syntax(bad))
+}
+
+/// The code of an IP pattern naming a host that the system resolver cannot resolve.
+pub const HOST_UNRESOLVABLE: &str = "acl-host-unresolvable";
+
+/// Text that can be a DNS host name (letters, digits, `-`, `_`, `.`, with at least one letter).
+pub fn is_host_name(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.bytes().any(|b| b.is_ascii_alphabetic())
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// An address or network; masks as prefix lengths or dotted quads.

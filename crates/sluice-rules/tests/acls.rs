@@ -273,3 +273,35 @@ fn predefined_wait_end_and_rdp_cookie_are_known() {
         );
     }
 }
+
+/// Found in the wild (`acl allowed_monitors src nginx-admin 172.20.0.5`): HAProxy resolves a
+/// host name in an IP pattern while starting, so a name is not a syntax error; one that does
+/// not resolve is the machine's problem (environment), and text that cannot be a name stays a
+/// syntax error.
+#[test]
+fn ip_patterns_accept_host_names_resolved_at_start() {
+    let r = rules("    acl mon src localhost 172.20.0.5\n    http-request deny if mon");
+    assert!(denied(&r, get("/", &[]), "127.0.0.1:1"));
+    assert!(denied(&r, get("/", &[]), "172.20.0.5:1"));
+    assert!(!denied(&r, get("/", &[]), "10.9.9.9:1"));
+    let r = rules("    acl mon src localhost/24\n    http-request deny if mon");
+    assert!(denied(&r, get("/", &[]), "127.0.0.200:1"));
+
+    let findings = |body: &str| {
+        let model = common::model(&common::frontend(body));
+        sluice_rules::check_all(&model, &sluice_rules::CompileOptions::default())
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    let found = findings("    http-request deny if { src no-such-host.invalid }");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].category, sluice_config::Category::Environment);
+    assert_eq!(found[0].code, sluice_rules::pattern::HOST_UNRESOLVABLE);
+    let found = findings("    http-request deny if { src 10.0.0.1/33 }");
+    assert!(
+        found
+            .iter()
+            .any(|d| d.category == sluice_config::Category::Syntax),
+        "{found:?}"
+    );
+}

@@ -153,6 +153,11 @@ fn check_ip_pattern(acl: &Acl, word: &Word, stmt: &Statement) -> Parsed<()> {
     if ip_ok && mask_ok {
         return Ok(());
     }
+    // HAProxy resolves a host name here while starting (`str2net()`): whether it resolves is
+    // the machine's business, which the rules compile reports.
+    if mask_ok && is_host_name(ip) {
+        return Ok(());
+    }
     let what = if acl.name.is_empty() {
         "an anonymous ACL".to_string()
     } else {
@@ -172,9 +177,18 @@ fn check_ip_pattern(acl: &Acl, word: &Word, stmt: &Statement) -> Parsed<()> {
         word.raw_len,
     ))
     .help(format!(
-        "'{}' compares addresses: write an address or network such as 10.0.0.0/8 (host names are not resolved here)",
+        "'{}' compares addresses: write an address or network such as 10.0.0.0/8 (a host name must resolve to an IPv4 address)",
         acl.fetch
     ))))
+}
+
+/// Text that can be a DNS host name (letters, digits, `-`, `_`, `.`, with at least one letter).
+fn is_host_name(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.bytes().any(|b| b.is_ascii_alphabetic())
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// A fetch name, its converters' names and the map files the converters name.
