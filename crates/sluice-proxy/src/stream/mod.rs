@@ -90,9 +90,14 @@ impl Ctx {
 
     /// Completes once a stop has begun.
     pub async fn stopped(&self) {
+        self.stopped_at(StopLevel::Soft).await
+    }
+
+    /// Completes once the stop level reaches `level` (`Soft`: any stop; `Hard`: a hard stop).
+    pub async fn stopped_at(&self, level: StopLevel) {
         loop {
             let changed = self.level_changed.notified();
-            if self.stopping() {
+            if self.level() >= level {
                 return;
             }
             changed.await;
@@ -160,25 +165,45 @@ pub struct Addrs {
     pub local: Option<SocketAddr>,
 }
 
+/// What a connection holds for its whole life, dropped when its task ends.
+struct Held {
+    _live: Live,
+    _permits: Permits,
+    _gauge: crate::log::ConnGauge,
+}
+
 /// Runs one client connection to its end.
-pub async fn serve<S: ClientIo>(
+///
+/// What the task keeps for its whole life is built before its future: an `async fn` keeps
+/// its arguments in its state beside the locals moved out of them, and every idle
+/// connection's task carries that state (see `docs/performance.md`).
+pub fn serve<S: ClientIo>(
     ctx: Rc<Ctx>,
     fe: usize,
     client: S,
     addrs: Addrs,
     permits: Permits,
-) {
-    let _live = Live::new(&ctx);
-    let _permits = permits;
-    let Some(frontend) = ctx.plan.frontend(fe) else {
-        return;
+) -> impl std::future::Future<Output = ()> {
+    let held = Held {
+        _live: Live::new(&ctx),
+        _permits: permits,
+        _gauge: crate::log::ConnGauge::open(fe),
     };
+    let mode = ctx.plan.frontend(fe).map(|f| f.mode);
     // Byte counts and instants for the log lines; `%ac`/`%fc`; the legacy accept line.
     let client = log::Counted::new(client, log::Meter::new());
-    let _gauge = crate::log::ConnGauge::open(fe);
-    crate::log::accepted(fe, addrs);
-    match frontend.mode {
-        Mode::Http => crate::http::session::run(&ctx, fe, client, addrs).await,
-        _ => crate::tcp::session::run(&ctx, fe, client, addrs).await,
+    if mode.is_some() {
+        crate::log::accepted(fe, addrs);
+    }
+    async move {
+        let _held = &held;
+        match mode {
+            Some(Mode::Http) => crate::http::session::run(&ctx, fe, client, addrs).await,
+            // Boxed: the TCP session's state (the relay, the connect) is about twice the
+            // HTTP session's, and an idle HTTP connection would otherwise carry it in its
+            // task. One allocation per TCP connection.
+            Some(_) => Box::pin(crate::tcp::session::run(&ctx, fe, client, addrs)).await,
+            None => {}
+        }
     }
 }

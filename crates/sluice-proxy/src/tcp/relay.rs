@@ -239,3 +239,52 @@ fn classify(e: &io::Error, pipe: &Pipe<'_>, upstream: bool) -> Error {
     };
     Error::io(side, e)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // The timer is armed once and caught up with when it fires early: activity must still
+    // push the timeout back, and silence must still end the relay.
+    #[test]
+    fn activity_defers_the_lazy_timeout() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let (mut client, mut client_peer) = tokio::io::duplex(1024);
+            let (mut server, mut server_peer) = tokio::io::duplex(1024);
+            let t = Timeouts {
+                client: Some(Duration::from_millis(150)),
+                server: Some(Duration::from_millis(150)),
+                ..Timeouts::default()
+            };
+            let mut up = Buf::new(1024);
+            let mut down = Buf::new(1024);
+            let start = Instant::now();
+            let chatter = async {
+                for _ in 0..5 {
+                    tokio::time::sleep(Duration::from_millis(80)).await;
+                    client_peer.write_all(b"x").await.expect("write");
+                    let mut b = [0u8; 1];
+                    server_peer.read_exact(&mut b).await.expect("read");
+                    server_peer.write_all(b"y").await.expect("write");
+                    client_peer.read_exact(&mut b).await.expect("read");
+                }
+                (client_peer, server_peer)
+            };
+            let (r, _peers) = tokio::join!(
+                relay(&mut client, &mut server, &mut up, &mut down, t),
+                chatter
+            );
+            let e = r.expect_err("times out");
+            assert_eq!(e.kind, ErrorKind::Timeout);
+            let took = start.elapsed();
+            // 5 x 80 ms of activity, then 150 ms of silence.
+            assert!(took >= Duration::from_millis(540), "ended after {took:?}");
+            assert!(took < Duration::from_millis(2000), "ended after {took:?}");
+        });
+    }
+}
