@@ -147,10 +147,17 @@ fn parse_inner(global: &mut Global, stmt: &Statement, diags: &mut Diagnostics) -
         return Err(Failure::Reported);
     }
     let path = |i: usize| -> Parsed<String> {
-        let w = statement::arg(stmt, i, "a path")?;
         statement::no_extra(stmt, i)?;
-        Ok(w.text.clone())
+        Ok(statement::arg(stmt, i, "a path")?.text.clone())
     };
+    // `server-state-file` and `server-state-base` ignore what follows their path, as HAProxy
+    // does (no `too_many_args()` in `cfg_parse_global_state_files()`).
+    let path_then_anything =
+        |i: usize| -> Parsed<String> { Ok(statement::arg(stmt, i, "a path")?.text.clone()) };
+    // HAProxy checks the number of arguments before anything else (duplicates, values).
+    if let Some(last) = max_args(real).filter(|_| !is_no) {
+        statement::no_extra(stmt, last)?;
+    }
     match real {
         "maxconn" => {
             let v = statement::uint(stmt, 1, 1, i32::MAX as u64, "a number of connections")?;
@@ -206,8 +213,44 @@ fn parse_inner(global: &mut Global, stmt: &Statement, diags: &mut Diagnostics) -
                 global.group = Some(Spanned::new(name.text.clone(), stmt.word_location(1)));
             }
         }
-        "daemon" => global.daemon = true,
-        "master-worker" => global.master_worker = true,
+        "daemon" => {
+            statement::too_many_args(
+                stmt,
+                0,
+                "daemon",
+                "no argument; remove the whole line to run in the foreground",
+            )?;
+            global.daemon = true;
+        }
+        "master-worker" => {
+            if let Some(word) = stmt.words.get(1) {
+                if word.text != "no-exit-on-failure" {
+                    return Err(statement::unexpected(
+                        stmt,
+                        1,
+                        "'master-worker' only supports 'no-exit-on-failure' option.",
+                        format!(
+                            "remove '{}': 'master-worker' takes no argument, or only 'no-exit-on-failure'",
+                            word.text
+                        ),
+                    ));
+                }
+            }
+            global.master_worker = true;
+        }
+        "description" => {
+            if stmt.words.len() < 2 {
+                return Err(Diagnostic::error(
+                    Category::Syntax,
+                    "argument-missing",
+                    "'description' expects a string argument.",
+                )
+                .at(stmt.location)
+                .help("write 'description <text>' (the rest of the line is the description)")
+                .into());
+            }
+            global.other.push(stmt.clone());
+        }
         "pidfile" => {
             let p = path(1)?;
             set_once(&mut global.pidfile, p, stmt, "pidfile", diags);
@@ -273,10 +316,12 @@ fn parse_inner(global: &mut Global, stmt: &Statement, diags: &mut Diagnostics) -
                 Some(statement::uint(stmt, 1, 1, 32767, "a number of headers")?)
         }
         "server-state-file" => {
-            global.server_state_file = Some(Spanned::new(path(1)?, stmt.word_location(1)))
+            global.server_state_file =
+                Some(Spanned::new(path_then_anything(1)?, stmt.word_location(1)))
         }
         "server-state-base" => {
-            global.server_state_base = Some(Spanned::new(path(1)?, stmt.word_location(1)))
+            global.server_state_base =
+                Some(Spanned::new(path_then_anything(1)?, stmt.word_location(1)))
         }
         "ssl-dh-param-file" => {
             global.ssl_dh_param_file = Some(Spanned::new(path(1)?, stmt.word_location(1)))
@@ -290,6 +335,22 @@ fn parse_inner(global: &mut Global, stmt: &Statement, diags: &mut Diagnostics) -
         _ => global.other.push(stmt.clone()),
     }
     Ok(())
+}
+
+/// The index of the last word HAProxy 3.4 accepts after `keyword` (its `too_many_args()`
+/// count), for the keywords whose parser checks it and that the model reads. `daemon` and
+/// `master-worker` have their own messages; `description` takes the rest of the line;
+/// `hard-stop-after`, `default-path`, `stats timeout`, the `server-state-*` paths and
+/// `lua-load` (script arguments) accept more words.
+fn max_args(keyword: &str) -> Option<usize> {
+    match keyword {
+        "quiet" | "zero-warning" => Some(0),
+        "master-worker" | "maxconn" | "nbthread" | "ulimit-n" | "user" | "group" | "uid"
+        | "gid" | "node" | "log-tag" | "tune.bufsize" | "tune.maxrewrite" | "tune.http.maxhdr" => {
+            Some(1)
+        }
+        _ => None,
+    }
 }
 
 fn parse_stats(global: &mut Global, stmt: &Statement, diags: &mut Diagnostics) -> Parsed<()> {

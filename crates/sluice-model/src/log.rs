@@ -112,7 +112,18 @@ pub fn parse(stmt: &Statement) -> Parsed<LogLine> {
         }
         levels.push(level.text.clone());
     }
-    statement::no_extra(stmt, index + levels.len())?;
+    let last = index + levels.len();
+    if let Some(extra) = stmt.words.get(last + 1) {
+        return Err(statement::unexpected(
+            stmt,
+            last + 1,
+            format!("log : cannot handle unexpected argument '{}'", extra.text),
+            format!(
+                "remove '{}': 'log' takes an address, a facility and at most two levels",
+                extra.text
+            ),
+        ));
+    }
     let mut levels = levels.into_iter();
     Ok(LogLine::Target(LogTarget {
         destination,

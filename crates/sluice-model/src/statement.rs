@@ -42,23 +42,69 @@ fn keyword_text(stmt: &Statement, index: usize) -> String {
         .join(" ")
 }
 
-/// An error if words follow index `last`.
+/// An error if words follow index `last`, in HAProxy's `too_many_args()` wording: the message
+/// names the keyword (`'maxconn'`, `'option httplog'` for options, without a `no` prefix).
 pub fn no_extra(stmt: &Statement, last: usize) -> Parsed<()> {
+    let first = usize::from(matches!(stmt.keyword(), "no" | "default"));
+    let named = if stmt.words.get(first).is_some_and(|w| w.text == "option") {
+        2
+    } else {
+        1
+    };
+    let keyword = stmt
+        .words
+        .iter()
+        .skip(first)
+        .take(named)
+        .map(Word::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let takes = match (last + 1).saturating_sub(first + named) {
+        0 => "no argument".to_string(),
+        1 => "one argument".to_string(),
+        n => format!("{n} arguments"),
+    };
+    too_many_args(stmt, last, &keyword, &takes)
+}
+
+/// An error if words follow index `last`: `'<keyword>' cannot handle unexpected argument 'x'.`
+/// at the first extra word, with a help line saying what `keyword` takes.
+pub fn too_many_args(stmt: &Statement, last: usize, keyword: &str, takes: &str) -> Parsed<()> {
     match stmt.words.get(last + 1) {
         None => Ok(()),
-        Some(word) => Err(syntax_error(
+        Some(word) => Err(unexpected(
             stmt,
             last + 1,
-            "argument-unexpected",
             format!(
-                "'{}' cannot handle unexpected argument '{}'.",
-                keyword_text(stmt, last + 1),
+                "'{keyword}' cannot handle unexpected argument '{}'.",
                 word.text
             ),
-            "remove the extra words (quote the value if it contains spaces)",
-        )
-        .into()),
+            format!(
+                "remove '{}'{}: '{keyword}' takes {takes}{}",
+                word.text,
+                if stmt.words.len() > last + 2 {
+                    " and the words after it"
+                } else {
+                    ""
+                },
+                if takes.starts_with("no argument") {
+                    ""
+                } else {
+                    " (quote a value that contains spaces)"
+                }
+            ),
+        )),
     }
+}
+
+/// An `argument-unexpected` error at word `index` with HAProxy's `message`.
+pub fn unexpected(
+    stmt: &Statement,
+    index: usize,
+    message: impl Into<String>,
+    help: impl Into<String>,
+) -> Failure {
+    syntax_error(stmt, index, "argument-unexpected", message, help).into()
 }
 
 /// Parses the integer at `index` in `min..=max`.

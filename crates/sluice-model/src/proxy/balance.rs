@@ -109,9 +109,70 @@ pub fn parse(stmt: &Statement) -> Parsed<Balance> {
             .into())
         }
     };
+    check_modifiers(stmt, &algorithm, text)?;
     Ok(Balance {
         algorithm,
         args: statement::texts(stmt, args_from),
         location: stmt.location,
     })
+}
+
+/// HAProxy 3.4's checks of the words after the algorithm. `roundrobin`, `static-rr`,
+/// `leastconn`, `first`, `source`, `random` and `rdp-cookie` ignore them, as HAProxy does.
+fn check_modifiers(stmt: &Statement, algorithm: &Algorithm, text: &str) -> Parsed<()> {
+    let word = |i: usize| stmt.words.get(i).map(|w| w.as_str());
+    let invalid = |i: usize, message: String, help: String| -> Parsed<()> {
+        Err(statement::unexpected(stmt, i, message, help))
+    };
+    match algorithm {
+        Algorithm::Uri => {
+            let mut i = 2;
+            while let Some(w) = word(i) {
+                match w {
+                    "len" | "depth" => i += 2,
+                    "whole" | "path-only" => i += 1,
+                    _ => {
+                        return invalid(
+                            i,
+                            format!("balance uri only accepts parameters 'len', 'depth', 'path-only', and 'whole' (got '{w}')."),
+                            format!("remove '{w}': write e.g. 'balance uri whole' or 'balance uri len 32 depth 3'"),
+                        )
+                    }
+                }
+            }
+            Ok(())
+        }
+        Algorithm::UrlParam(_) => match word(3) {
+            Some(w) if w != "check_post" => invalid(
+                3,
+                format!("balance url_param only accepts 'check_post' modifier (got '{w}')."),
+                format!("remove '{w}': 'balance url_param <name>' takes only 'check_post'"),
+            ),
+            _ => Ok(()),
+        },
+        Algorithm::Hdr(_) => match word(2) {
+            Some(w) if w != "use_domain_only" => invalid(
+                2,
+                format!("balance {text} only accepts 'use_domain_only' modifier (got '{w}')."),
+                format!("remove '{w}': 'balance {text}' takes only 'use_domain_only'"),
+            ),
+            _ => Ok(()),
+        },
+        Algorithm::Hash(_) | Algorithm::LogHash(_) => match word(3) {
+            Some(w) => {
+                let name = if matches!(algorithm, Algorithm::Hash(_)) {
+                    "hash"
+                } else {
+                    "log-hash"
+                };
+                invalid(
+                    3,
+                    format!("balance {name} takes no other argument (got '{w}')."),
+                    format!("remove '{w}': 'balance {name}' takes one sample expression (quote it if it contains spaces)"),
+                )
+            }
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }

@@ -350,6 +350,7 @@ fn parse_inner(
     }
     match real {
         "mode" => {
+            statement::no_extra(stmt, 1)?;
             let word = statement::arg(stmt, 1, "'tcp', 'http' or 'log'")?;
             let mode = match word.as_str() {
                 "tcp" => Mode::Tcp,
@@ -367,7 +368,6 @@ fn parse_inner(
                     .into())
                 }
             };
-            statement::no_extra(stmt, 1)?;
             proxy.mode = Some(Spanned::new(mode, stmt.location));
         }
         "bind" => proxy.binds.push(bind::parse(stmt, diags)?),
@@ -436,6 +436,7 @@ fn parse_inner(
         "balance" => proxy.balance = Some(balance::parse(stmt)?),
         "cookie" => {
             let name = statement::arg(stmt, 1, "a cookie name")?;
+            check_cookie_options(stmt)?;
             proxy.cookie = Some(Cookie {
                 name: name.text.clone(),
                 options: statement::texts(stmt, 2),
@@ -461,8 +462,8 @@ fn parse_inner(
                 )
                 .into());
             }
+            // HAProxy ignores words after the file name.
             let path = statement::arg(stmt, 2, "a file name")?;
-            statement::no_extra(stmt, 2)?;
             proxy.errorfiles.push(ErrorFile {
                 status,
                 path: Spanned::new(path.text.clone(), stmt.word_location(2)),
@@ -498,8 +499,32 @@ fn parse_inner(
             }
             LogLine::Target(target) => proxy.logs.push(target),
         },
-        "disabled" => proxy.disabled = true,
-        "enabled" => proxy.disabled = false,
+        "disabled" => {
+            statement::no_extra(stmt, 0)?;
+            proxy.disabled = true;
+        }
+        "enabled" => {
+            statement::no_extra(stmt, 0)?;
+            proxy.disabled = false;
+        }
+        "description" => {
+            if stmt.words.len() < 2 {
+                return Err(Diagnostic::error(
+                    Category::Syntax,
+                    "argument-missing",
+                    "'description' expects a string argument.",
+                )
+                .at(stmt.location)
+                .help("write 'description <text>' (the rest of the line is the description)")
+                .into());
+            }
+            proxy.other.push(stmt.clone());
+        }
+        // `too_many_args(1)` in HAProxy's `proxy_parse_conn_limits()`.
+        "backlog" | "fullconn" => {
+            statement::no_extra(stmt, 1)?;
+            proxy.other.push(stmt.clone());
+        }
         "filter" => {
             if stmt.words.get(1).is_some_and(|w| w.text == "spoe") {
                 return Err(Diagnostic::error(
@@ -594,6 +619,28 @@ fn parse_stats(proxy: &mut Proxy, stmt: &Statement, diags: &mut Diagnostics) -> 
     proxy
         .stats
         .push(Spanned::new(statement::texts(stmt, 1), stmt.location));
+    Ok(())
+}
+
+/// `cookie <name> [options]`: HAProxy 3.4 refuses a word that is not one of its options.
+fn check_cookie_options(stmt: &Statement) -> Parsed<()> {
+    const LIST: &str = "'rewrite', 'insert', 'prefix', 'indirect', 'nocache', 'postonly', 'domain', 'maxidle', 'dynamic', 'maxlife' and 'attr'";
+    let mut i = 2;
+    while let Some(word) = stmt.words.get(i) {
+        match word.as_str() {
+            "rewrite" | "insert" | "prefix" | "indirect" | "nocache" | "postonly"
+            | "preserve" | "httponly" | "secure" | "dynamic" => i += 1,
+            "domain" | "maxidle" | "maxlife" | "attr" => i += 2,
+            other => {
+                return Err(statement::unexpected(
+                    stmt,
+                    i,
+                    format!("'cookie' supports {LIST} options."),
+                    format!("remove '{other}': after the cookie name come only the options {LIST}, 'preserve', 'httponly' or 'secure'"),
+                ))
+            }
+        }
+    }
     Ok(())
 }
 

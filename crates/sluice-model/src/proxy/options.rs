@@ -86,6 +86,7 @@ pub fn parse(stmt: &Statement, diags: &mut Diagnostics) -> Parsed<ProxyOption> {
     {
         return Err(Failure::Reported);
     }
+    check_arguments(stmt, name_index, negated)?;
     let args = statement::texts(stmt, name_index + 1);
     if name.text == "httpchk" && !negated {
         check_httpchk(stmt, name_index, &args)?;
@@ -96,6 +97,143 @@ pub fn parse(stmt: &Statement, diags: &mut Diagnostics) -> Parsed<ProxyOption> {
         args,
         location: stmt.location,
     })
+}
+
+/// Options that only set a flag: HAProxy 3.4 refuses any argument after them, with or
+/// without `no` (`too_many_args_idx(0, 1)`).
+const FLAGS: &[&str] = &[
+    "abortonclose",
+    "allbackups",
+    "checkcache",
+    "clitcpka",
+    "contstats",
+    "dontlog-normal",
+    "dontlognull",
+    "http-buffer-request",
+    "http-ignore-probes",
+    "http-keep-alive",
+    "http-no-delay",
+    "http-pretend-keepalive",
+    "http-server-close",
+    "http-use-proxy-header",
+    "httpclose",
+    "independent-streams",
+    "log-health-checks",
+    "log-separate-errors",
+    "logasap",
+    "nolinger",
+    "persist",
+    "prefer-last-server",
+    "socket-stats",
+    "splice-auto",
+    "splice-request",
+    "splice-response",
+    "srvtcpka",
+    "tcp-smart-accept",
+    "tcp-smart-connect",
+    "transparent",
+];
+
+/// Options that take no argument and cannot be negated (the negation is HAProxy's own error).
+const NO_ARGUMENT: &[&str] = &[
+    "external-check",
+    "ldap-check",
+    "redis-check",
+    "ssl-hello-chk",
+    "tcp-check",
+    "tcpka",
+];
+
+/// HAProxy 3.4's argument checks of the options the model reads. `httpslog`, `redispatch`
+/// and `httpchk` (checked below) accept more words than they use, as HAProxy does.
+fn check_arguments(stmt: &Statement, name_index: usize, negated: bool) -> Parsed<()> {
+    let Some(name) = stmt.words.get(name_index).map(|w| w.as_str()) else {
+        return Ok(());
+    };
+    let first = name_index + 1;
+    let word = |i: usize| stmt.words.get(i).map(|w| w.as_str());
+    let invalid = |i: usize, message: String, help: &str| -> Failure {
+        statement::unexpected(stmt, i, message, help)
+    };
+    if FLAGS.contains(&name) || NO_ARGUMENT.contains(&name) && !negated {
+        return statement::no_extra(stmt, name_index);
+    }
+    if negated {
+        return Ok(());
+    }
+    match name {
+        "httplog" | "tcplog" => {
+            if let Some(w) = word(first) {
+                if w != "clf" {
+                    return Err(invalid(
+                        first,
+                        format!("keyword '{name}' only supports option 'clf'."),
+                        &format!("remove '{w}': write 'option {name}' or 'option {name} clf'"),
+                    ));
+                }
+            }
+            statement::no_extra(stmt, first)
+        }
+        "forwardfor" | "originalto" => {
+            let (allowed, list) = if name == "forwardfor" {
+                (
+                    &["except", "header", "if-none"][..],
+                    "'except', 'header' and 'if-none'",
+                )
+            } else {
+                (&["except", "header"][..], "'except' and 'header'")
+            };
+            let mut i = first;
+            while let Some(w) = word(i) {
+                if !allowed.contains(&w) {
+                    return Err(invalid(
+                        i,
+                        format!("'option {name}' only supports optional values: {list}."),
+                        &format!("remove '{w}': 'option {name}' takes only {list}"),
+                    ));
+                }
+                i += if w == "if-none" { 1 } else { 2 };
+            }
+            Ok(())
+        }
+        "mysql-check" | "pgsql-check" => {
+            match word(first) {
+                None if name == "mysql-check" => return Ok(()),
+                Some("user") => {}
+                Some(w) if name == "mysql-check" => {
+                    return Err(invalid(
+                        first,
+                        format!(
+                        "'option mysql-check' only supports optional values: 'user' (got '{w}')."
+                    ),
+                        &format!("remove '{w}': write 'option mysql-check user <username>'"),
+                    ))
+                }
+                _ => {
+                    return Err(invalid(
+                        first,
+                        "'option pgsql-check' expects 'user <username>' as argument.".into(),
+                        "write 'option pgsql-check user <username>'",
+                    ))
+                }
+            }
+            if name == "mysql-check" {
+                if let Some(w) = word(first + 2) {
+                    if !matches!(w, "post-41" | "pre-41" | "post-80") {
+                        return Err(invalid(
+                            first + 2,
+                            format!("keyword 'user' only supports 'post-41', 'pre-41' and 'post-80' (got '{w}')."),
+                            &format!("replace '{w}' with 'post-41', 'pre-41' or 'post-80', or remove it"),
+                        ));
+                    }
+                }
+            }
+            // `user <name>`, and for MySQL the client version.
+            statement::no_extra(stmt, first + if name == "mysql-check" { 2 } else { 1 })
+        }
+        "smtpchk" => statement::no_extra(stmt, first + 1),
+        _ => Ok(()),
+    }
 }
 
 /// HAProxy 3.4 refuses headers hidden in the version string (`HTTP/1.1\r\nHost:x`).

@@ -66,8 +66,8 @@ pub fn parse(stmt: &Statement, diags: &mut Diagnostics) -> Parsed<RuleLine> {
             )?;
             match (keyword, layer.as_str()) {
                 (_, "inspect-delay") => {
+                    // HAProxy ignores words after the delay.
                     let delay = statement::duration(stmt, 2, diags)?;
-                    statement::no_extra(stmt, 2)?;
                     return Ok(RuleLine::InspectDelay(delay));
                 }
                 ("tcp-request", "connection") => (RuleSet::TcpRequestConnection, 2),

@@ -85,7 +85,21 @@ pub fn parse(stmt: &Statement, owner: &str, diags: &mut Diagnostics) -> Parsed<(
         return Err(Failure::Reported);
     }
     let parsed = statement::time(stmt, 2, TimeUnit::Millis, diags)?;
-    statement::no_extra(stmt, 2)?;
+    if let Some(extra) = stmt.words.get(3) {
+        let value = stmt.words.get(2).map(|w| w.as_str()).unwrap_or("");
+        return Err(statement::unexpected(
+            stmt,
+            3,
+            format!(
+                "'timeout {}' : unexpected extra argument '{}' after value '{value}'.",
+                name.text, extra.text
+            ),
+            format!(
+                "remove '{}': 'timeout {}' takes one time value",
+                extra.text, name.text
+            ),
+        ));
+    }
     let ms = parsed.duration.as_millis();
     if parsed.unitless && ms > 0 && ms < 100 {
         let value = stmt.words.get(2).map(|w| w.as_str()).unwrap_or("");
