@@ -177,3 +177,32 @@ fn daemon_help_says_how_to_run_in_the_foreground() {
     );
     assert!(help.contains("foreground"), "{help}");
 }
+
+#[test]
+fn no_and_default_only_before_options_the_matrix_marks_negatable() {
+    for line in [
+        "no option http-keep-alive",
+        "default option redispatch",
+        "no option dontlognull",
+    ] {
+        let (text, _) = config(Section::Listen, line);
+        assert!(language_errors(&text).is_empty(), "{line}");
+    }
+    for (line, option) in [
+        ("no option httplog", "httplog"),
+        ("default option forwardfor", "forwardfor"),
+        ("no option httpchk", "httpchk"),
+    ] {
+        let (text, at) = config(Section::Listen, line);
+        let errors = language_errors(&text);
+        assert_eq!(errors.len(), 1, "{line}: {errors:?}");
+        let e = &errors[0];
+        assert_eq!(e.code, "option-not-negatable");
+        assert_eq!(
+            e.message,
+            format!("negation/default is not supported for option '{option}'.")
+        );
+        assert_eq!(e.location.map(|l| l.line), Some(at));
+        assert!(e.help.is_some());
+    }
+}

@@ -69,7 +69,9 @@ const TYPED: &[&str] = &[
 /// Parses `option ...` or `no option ...`.
 pub fn parse(stmt: &Statement, diags: &mut Diagnostics) -> Parsed<ProxyOption> {
     let negated = stmt.keyword() == "no";
-    let name_index = if negated { 2 } else { 1 };
+    // `no option x` and `default option x` (back to the built-in value) name it one word later.
+    let prefixed = negated || stmt.keyword() == "default";
+    let name_index = if prefixed { 2 } else { 1 };
     let name = statement::arg(stmt, name_index, "an option name")?;
     let place = Place {
         table: Table::ProxyOption,
@@ -85,6 +87,25 @@ pub fn parse(stmt: &Statement, diags: &mut Diagnostics) -> Parsed<ProxyOption> {
     ) == Admission::Reject
     {
         return Err(Failure::Reported);
+    }
+    if prefixed && !negatable(&name.text) {
+        return Err(statement::syntax_error(
+            stmt,
+            0,
+            "option-not-negatable",
+            format!(
+                "negation/default is not supported for option '{}'.",
+                name.text
+            ),
+            format!(
+                "remove '{}': 'option {}' has no '{}' form; to turn it off, remove the line \
+                 (or, in a proxy inheriting it, use a 'defaults' section without it)",
+                stmt.keyword(),
+                name.text,
+                stmt.keyword()
+            ),
+        )
+        .into());
     }
     check_arguments(stmt, name_index, negated)?;
     let args = statement::texts(stmt, name_index + 1);
@@ -267,4 +288,13 @@ fn check_httpchk(stmt: &Statement, name_index: usize, args: &[String]) -> Parsed
         "write 'option httpchk {method} {uri} {clean}' and add the headers with 'http-check send hdr <name> <value>'"
     ))
     .into())
+}
+
+/// Whether the manual's keyword matrix marks the option as accepting `no` and `default`
+/// (HAProxy rejects the prefix on the others). Unknown names were reported already.
+fn negatable(name: &str) -> bool {
+    match sluice_config::keywords::lookup(Table::ProxyOption, name) {
+        sluice_config::keywords::Lookup::Known(keyword) => keyword.negatable,
+        _ => true,
+    }
 }
