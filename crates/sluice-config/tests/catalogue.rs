@@ -75,15 +75,34 @@ fn core_keywords_are_supported_in_their_tables() {
         known(Table::ProxyStats, "uri").support,
         Support::Ignored(_)
     ));
-    // TLS termination is rustls's; origination to servers is not there yet.
+    // TLS is rustls's, on both sides; versions below TLS 1.2 stay out of reach.
     assert!(matches!(
         known(Table::BindOption, "ssl").support,
         Support::Supported
     ));
+    for name in [
+        "ssl",
+        "check-ssl",
+        "verify",
+        "ca-file",
+        "sni",
+        "crt",
+        "alpn",
+    ] {
+        assert_eq!(
+            known(Table::ServerOption, name).support,
+            Support::Supported,
+            "{name}"
+        );
+    }
     assert!(matches!(
-        known(Table::ServerOption, "ssl").support,
+        known(Table::ServerOption, "force-tlsv10").support,
         Support::Refused(_)
     ));
+    assert_eq!(
+        known(GLOBAL, "ssl-server-verify").support,
+        Support::Supported
+    );
     assert!(matches!(
         known(GLOBAL, "ssl-default-bind-ciphers").support,
         Support::Ignored(_)

@@ -42,18 +42,17 @@ fn a_typical_configuration_builds_without_diagnostics() {
     );
 }
 
-/// TLS listeners are rustls's; `ssl` to servers is not there yet and would send plaintext, so
-/// it is refused; what rustls cannot express (cipher lists, `h2` on an HTTP/1.1 data plane)
+/// TLS is rustls's on listeners and to servers (`ssl verify none`); what rustls cannot express (cipher lists, `h2` on an HTTP/1.1 data plane)
 /// is a warning, and a certificate named without `ssl` is still a file the preflight checks.
 #[test]
-fn tls_servers_are_refused_and_unexpressible_tls_settings_ignored() {
+fn tls_servers_are_accepted_and_unexpressible_tls_settings_ignored() {
     let text = format!(
         "global\n    crt-base /etc/ssl\n    ssl-default-bind-ciphers HIGH\n{BASE}\
          frontend web\n    bind :443 ssl crt site.pem alpn h2\n    bind :8443 crt other.pem\n    default_backend app\n\
          backend app\n    server s1 10.0.0.2:443 ssl verify none\n"
     );
     let (model, diags) = load(&text);
-    assert_eq!(errors(&diags), vec![("not-implemented-refused", 14)]);
+    assert_eq!(errors(&diags), vec![]);
     let warned: Vec<u32> = diags
         .iter()
         .filter(|d| d.severity == Severity::Warning)

@@ -27,9 +27,11 @@ pub enum Counter {
     ProxyHeaderErrors,
     /// Connections closed before or during a failed TLS handshake (`bind ... ssl`).
     TlsHandshakeErrors,
+    /// Failed TLS handshakes with servers (`server ... ssl`), counted in `ConnectErrors` too.
+    ServerTlsErrors,
 }
 
-const COUNT: usize = 8;
+const COUNT: usize = 9;
 
 /// One thread's counters (cache-line aligned so threads do not share a line).
 #[derive(Debug, Default)]

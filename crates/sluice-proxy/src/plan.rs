@@ -192,7 +192,7 @@ impl Plan {
         let mut backends = Vec::with_capacity(model.proxies.len());
         for p in &model.proxies {
             backends.push(if p.kind.is_backend() && !p.disabled {
-                Some(Backend::build(p)?)
+                Some(Backend::build(model, p)?)
             } else {
                 None
             });

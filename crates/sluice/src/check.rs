@@ -140,7 +140,10 @@ pub fn load_and_check(inv: &Invocation) -> Result<CheckOutcome, Box<Diagnostic>>
 
     let mut env = startup_environment(inv);
     haproxy_env::set_log_formats(&mut env);
-    let (tree, read_diagnostics) = read_config(&sources, &mut env, &read_options(inv));
+    let (mut tree, read_diagnostics) = read_config(&sources, &mut env, &read_options(inv));
+    if inv.ssl_verify_none {
+        verify_servers_none(&mut tree);
+    }
     haproxy_env::unset_log_formats(&mut env);
     haproxy_env::set_config_files(&mut env, sources.ids().map(|id| sources.name(id)));
 
@@ -292,6 +295,41 @@ fn cap_fatal_errors(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
 const TOO_MANY_ERRORS: &str = "too-many-errors";
 
 /// Whether a `global` section holds `keyword` (a flag keyword the binary acts on itself).
+/// `-dV`: `ssl-server-verify none` as the first line of the global section, so that a
+/// `ssl-server-verify` line in the file still wins, as HAProxy applies the flag before
+/// reading the file.
+fn verify_servers_none(tree: &mut ConfigTree) {
+    use sluice_config::{Section, Statement, Word};
+    let Some(at) = tree.sections.first().map(|s| s.header.location) else {
+        return;
+    };
+    let line = Statement {
+        words: vec![
+            Word::new("ssl-server-verify", 1, 0),
+            Word::new("none", 1, 0),
+        ],
+        location: at,
+    };
+    match tree
+        .sections
+        .iter_mut()
+        .find(|s| s.kind == SectionKind::Global)
+    {
+        Some(g) => g.statements.insert(0, line),
+        None => tree.sections.insert(
+            0,
+            Section {
+                kind: SectionKind::Global,
+                header: Statement {
+                    words: vec![Word::new("global", 1, 0)],
+                    location: at,
+                },
+                statements: vec![line],
+            },
+        ),
+    }
+}
+
 pub fn global_has(tree: &ConfigTree, keyword: &str) -> bool {
     tree.sections
         .iter()

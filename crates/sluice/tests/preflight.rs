@@ -314,9 +314,7 @@ fn missing_certificate() {
     let port = free_port();
     let text = config(&quiet_global(), port, &[], &[]).replace(
         &format!("bind 127.0.0.1:{port}\n"),
-        // Without `ssl` (refused: TLS is not available yet), `crt` is ignored but its file is
-        // still checked.
-        &format!("bind 127.0.0.1:{port} crt /nonexistent-sluice/site.pem\n"),
+        &format!("bind 127.0.0.1:{port} ssl crt /nonexistent-sluice/site.pem\n"),
     );
     let run = check(&text, &[]);
     assert_error(

@@ -7,6 +7,7 @@ use crate::{Mode, Model};
 use sluice_config::{Category, Diagnostic};
 
 pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
+    servers(model, out);
     let defaults: Vec<(String, Option<String>)> = model
         .global
         .other
@@ -86,6 +87,46 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
                     )
                     .at(bind.location)
                     .help("clients negotiate http/1.1; write 'alpn http/1.1' to silence this"),
+                );
+            }
+        }
+    }
+}
+
+/// HAProxy verifies servers by default (`ssl-server-verify required`), and refuses a TLS
+/// server without the CA file to verify it against.
+fn servers(model: &Model, out: &mut Vec<Diagnostic>) {
+    let last = model
+        .global
+        .other
+        .iter()
+        .rev()
+        .find(|s| s.keyword() == "ssl-server-verify")
+        .and_then(|s| s.words.get(1));
+    let by_default = !matches!(last, Some(w) if w.text == "none");
+    for proxy in model.proxies.iter().filter(|p| p.kind.is_backend()) {
+        for server in &proxy.servers {
+            let o = &server.options;
+            let check_ssl = o
+                .other
+                .iter()
+                .rev()
+                .find(|(n, _, _)| n == "check-ssl" || n == "no-check-ssl")
+                .is_some_and(|(n, _, _)| n == "check-ssl");
+            let verify = o.verify.as_deref().map_or(by_default, |v| v == "required");
+            if (o.ssl || check_ssl) && verify && o.ca_file.is_none() {
+                out.push(
+                    Diagnostic::error(
+                        Category::Semantic,
+                        "tls-server-verify-no-ca",
+                        format!(
+                            "{}, server '{}': verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.",
+                            proxy.describe(),
+                            server.name
+                        ),
+                    )
+                    .at(server.location)
+                    .help("add 'ca-file <file>' with the CAs the server's certificate chains to, or 'verify none'"),
                 );
             }
         }

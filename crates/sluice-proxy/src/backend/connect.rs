@@ -6,6 +6,7 @@ use crate::check::state::Local as Balancer;
 use crate::error::{Error, ErrorKind, Side};
 use crate::proxy_protocol::{write_v1, write_v2};
 use crate::stream::Addrs;
+use crate::tls::connector::ServerStream;
 use sluice_balance::RequestKey;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -58,12 +59,12 @@ fn start_connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
 pub struct Own {
     pub backend: usize,
     pub server: usize,
-    pub stream: TcpStream,
+    pub stream: ServerStream,
 }
 
 /// A server connection ready for one request.
 pub struct Acquired {
-    pub stream: TcpStream,
+    pub stream: ServerStream,
     /// The server's position in its backend.
     pub server: usize,
     /// Taken from the idle pool (may have been closed by the server meanwhile).
@@ -74,11 +75,14 @@ pub struct Acquired {
     /// The connection carries one client's identity (a PROXY header): it must never serve
     /// another client, so it is kept with its client connection, never in the shared pool.
     pub private: bool,
+    /// The TLS name came from this request (`sni req.hdr(host)`): the connection is not
+    /// kept for another request, which may need another name.
+    pub one_shot: bool,
 }
 
 /// Where a request goes and on whose behalf.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Dest {
+pub struct Dest<'a> {
     /// The client connection's addresses: the port for servers without one, the PROXY
     /// header for `send-proxy` servers.
     pub addrs: Addrs,
@@ -87,15 +91,18 @@ pub struct Dest {
     pub pin: Option<usize>,
     /// A server not to choose (redispatch after a failure).
     pub avoid: Option<usize>,
+    /// The value of the backend's per-request SNI (`Backend::sni`), when it has one.
+    pub sni: Option<&'a [u8]>,
 }
 
-impl Dest {
+impl Dest<'_> {
     /// Balanced, on behalf of the client at `addrs`.
-    pub fn new(addrs: Addrs) -> Dest {
+    pub fn new(addrs: Addrs) -> Dest<'static> {
         Dest {
             addrs,
             pin: None,
             avoid: None,
+            sni: None,
         }
     }
 }
@@ -109,7 +116,7 @@ impl Dest {
 pub async fn acquire(
     ctx: &crate::stream::Ctx,
     be: usize,
-    dest: &Dest,
+    dest: &Dest<'_>,
     key: &sluice_balance::RequestKey<'_>,
     reuse: bool,
     own: &mut Option<Own>,
@@ -159,6 +166,7 @@ pub async fn acquire(
                     reused: true,
                     slot,
                     private: srv.send_proxy.is_some(),
+                    one_shot: false,
                 });
             }
         }
@@ -172,6 +180,7 @@ pub async fn acquire(
                     reused: true,
                     slot,
                     private: false,
+                    one_shot: false,
                 });
             }
         }
@@ -187,6 +196,17 @@ pub async fn acquire(
             },
             Err(e) => Err(e),
         };
+        let opened = match (opened, &srv.tls) {
+            (Ok(tcp), Some(tls)) => {
+                let name = tls.name(dest.sni, addr.ip());
+                let done = handshake(tls, tcp, name, backend.connect).await;
+                if done.is_err() {
+                    ctx.count(Counter::ServerTlsErrors);
+                }
+                done
+            }
+            (opened, _) => opened.map(ServerStream::Plain),
+        };
         match opened {
             Ok(stream) => {
                 ctx.count(Counter::ServerConnects);
@@ -196,6 +216,7 @@ pub async fn acquire(
                     reused: false,
                     slot,
                     private: srv.send_proxy.is_some(),
+                    one_shot: srv.tls.as_ref().is_some_and(|t| t.sni.dynamic()),
                 });
             }
             Err(e) => {
@@ -205,6 +226,25 @@ pub async fn acquire(
         }
     }
     Err(last)
+}
+
+/// The TLS handshake, within `timeout connect` of its own. A failure is a retryable
+/// connection error (nothing of the request was sent): 503, as HAProxy answers.
+async fn handshake(
+    tls: &crate::tls::connector::Connector,
+    tcp: TcpStream,
+    name: rustls::pki_types::ServerName<'static>,
+    limit: Option<Duration>,
+) -> Result<ServerStream, Error> {
+    let failed = Error::retryable(ErrorKind::Connect, Side::Server);
+    let shake = tls.handshake(tcp, name);
+    match limit {
+        Some(d) => match tokio::time::timeout(d, shake).await {
+            Ok(r) => r.map_err(|_| failed),
+            Err(_) => Err(Error::retryable(ErrorKind::Timeout, Side::Server)),
+        },
+        None => shake.await.map_err(|_| failed),
+    }
 }
 
 /// One balancer choice, avoiding `avoid` when another candidate exists.
@@ -231,7 +271,7 @@ async fn choose(
     backend: &Backend,
     balancer: &Balancer,
     key: &RequestKey<'_>,
-    dest: &Dest,
+    dest: &Dest<'_>,
 ) -> Result<(usize, Option<Slot>), Error> {
     let no_server = Error::new(ErrorKind::NoServer, Side::Internal);
     // Waiting longer than `timeout queue` is answered 503, as a failed connection is.

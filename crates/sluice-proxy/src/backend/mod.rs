@@ -65,15 +65,25 @@ pub struct Backend {
     pub track: bool,
     /// Moves when a server changes state: threads then rebuild their balancers.
     pub epoch: crate::check::state::Epoch,
+    /// A per-request SNI (`sni req.hdr(host)`, `sni ssl_fc_sni`) some server uses: the
+    /// session finds its value before a connection is opened.
+    pub sni: Option<crate::tls::connector::Sni>,
 }
 
 impl Backend {
-    /// Resolves the backend side of `proxy` (server names are resolved now).
-    pub fn build(proxy: &Proxy) -> io::Result<Backend> {
+    /// Resolves the backend side of `proxy` (server names are resolved now, TLS files
+    /// loaded).
+    pub fn build(model: &sluice_model::Model, proxy: &Proxy) -> io::Result<Backend> {
         let mut servers = Vec::with_capacity(proxy.servers.len());
         for (i, s) in proxy.servers.iter().enumerate() {
-            servers.push(Server::build(s, u32::try_from(i + 1).unwrap_or(u32::MAX))?);
+            let id = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            servers.push(Server::build(model, proxy, s, id)?);
         }
+        let sni = servers
+            .iter()
+            .filter_map(|s| s.tls.as_ref())
+            .map(|t| t.sni.clone())
+            .find(crate::tls::connector::Sni::dynamic);
         let states: Vec<ServerState> = servers.iter().map(Server::state).collect();
         let allbackups = proxy.option("allbackups").is_some();
         let snapshot = Snapshot::new(states, allbackups);
@@ -121,6 +131,7 @@ impl Backend {
             errors: ErrorPages::load(proxy)?,
             track,
             epoch: Default::default(),
+            sni,
         })
     }
 

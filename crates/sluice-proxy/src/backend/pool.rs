@@ -4,9 +4,9 @@
 //! connection the server closed while idle is readable (EOF): it is found out without a
 //! system call from the readiness tokio already holds, and dropped.
 
+use crate::tls::connector::ServerStream;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use tokio::net::TcpStream;
 
 /// Most idle connections kept per server and thread.
 const MAX_IDLE_PER_SERVER: usize = 256;
@@ -14,7 +14,7 @@ const MAX_IDLE_PER_SERVER: usize = 256;
 /// Idle connections by backend (proxy index) and server (position).
 #[derive(Debug)]
 pub struct IdlePool {
-    slots: Vec<Vec<Vec<TcpStream>>>,
+    slots: Vec<Vec<Vec<ServerStream>>>,
     /// Polls readiness without registering interest in being woken.
     noop: Waker,
 }
@@ -37,7 +37,7 @@ impl IdlePool {
     }
 
     /// An idle connection to the server, the most recently used first.
-    pub fn take(&mut self, backend: usize, server: usize) -> Option<TcpStream> {
+    pub fn take(&mut self, backend: usize, server: usize) -> Option<ServerStream> {
         let list = self.slots.get_mut(backend)?.get_mut(server)?;
         while let Some(conn) = list.pop() {
             if still_idle(&conn, &self.noop) {
@@ -48,7 +48,7 @@ impl IdlePool {
     }
 
     /// Keeps a connection whose last response was read completely.
-    pub fn put(&mut self, backend: usize, server: usize, conn: TcpStream) {
+    pub fn put(&mut self, backend: usize, server: usize, conn: ServerStream) {
         if let Some(list) = self.slots.get_mut(backend).and_then(|b| b.get_mut(server)) {
             if list.len() < MAX_IDLE_PER_SERVER {
                 list.push(conn);
@@ -68,7 +68,7 @@ impl IdlePool {
 
 /// An idle connection must have nothing to read: readable means closed (or a protocol
 /// error from the server). Uses the readiness tokio has recorded; no system call.
-fn still_idle(conn: &TcpStream, noop: &Waker) -> bool {
+fn still_idle(conn: &ServerStream, noop: &Waker) -> bool {
     let mut cx = Context::from_waker(noop);
-    matches!(conn.poll_read_ready(&mut cx), Poll::Pending)
+    !conn.buffered() && matches!(conn.tcp().poll_read_ready(&mut cx), Poll::Pending)
 }

@@ -108,7 +108,7 @@ impl RetryOn {
 /// Where the next attempt goes after a failure on `server`: the same server, except for the
 /// last `retry-on` attempt (`tries` of `retries`) with `option redispatch`, which goes to
 /// another one.
-pub fn next(be: &Backend, addrs: Addrs, server: usize, tries: Option<u32>) -> Dest {
+pub fn next(be: &Backend, addrs: Addrs, server: usize, tries: Option<u32>) -> Dest<'static> {
     let redispatch = be.redispatch && tries.is_some_and(|t| t >= be.retries);
     Dest {
         pin: (!redispatch).then_some(server),

@@ -40,11 +40,37 @@ pub struct Server {
     pub connections: Arc<AtomicU32>,
     /// Up, down or in maintenance: written by the checker, read by every thread.
     pub health: crate::check::state::Health,
+    /// `ssl`: connections are TLS.
+    pub tls: Option<crate::tls::connector::Connector>,
+    /// `check-ssl`: health checks are TLS, with the server's TLS settings.
+    pub check_tls: Option<crate::tls::connector::Connector>,
 }
 
 impl Server {
-    /// Resolves a configured server.
-    pub fn build(s: &sluice_model::proxy::server::Server, id: u32) -> io::Result<Server> {
+    /// Resolves a configured server and loads its TLS files.
+    pub fn build(
+        model: &sluice_model::Model,
+        proxy: &sluice_model::Proxy,
+        s: &sluice_model::proxy::server::Server,
+        id: u32,
+    ) -> io::Result<Server> {
+        let check_ssl = s
+            .options
+            .other
+            .iter()
+            .rev()
+            .find(|(n, _, _)| n == "check-ssl" || n == "no-check-ssl")
+            .is_some_and(|(n, _, _)| n == "check-ssl");
+        let connector = crate::tls::connector::for_server(model, proxy, s, check_ssl)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        Self::resolve(s, id).map(|server| Server {
+            tls: connector.clone().filter(|_| s.options.ssl),
+            check_tls: connector.filter(|_| check_ssl),
+            ..server
+        })
+    }
+
+    fn resolve(s: &sluice_model::proxy::server::Server, id: u32) -> io::Result<Server> {
         let a = &s.address;
         let ip = match (&a.family, &a.host) {
             (Family::Unix, Host::Path(p)) => {
@@ -105,6 +131,8 @@ impl Server {
             cookie: o.cookie.as_ref().map(|c| c.value.clone()),
             connections: Arc::new(AtomicU32::new(0)),
             health: crate::check::state::Health::new(o.disabled),
+            tls: None,
+            check_tls: None,
         }
     }
 

@@ -167,6 +167,17 @@ fn specs(model: &Model, plan: &Plan) -> Vec<Spec> {
                     connect,
                     check,
                     bufsize: plan.bufsize,
+                    // `check-ssl`, or `ssl` when the check goes where the traffic goes.
+                    tls: srv
+                        .check_tls
+                        .clone()
+                        .or_else(|| srv.tls.clone().filter(|_| !moved)),
+                    sni: o
+                        .other
+                        .iter()
+                        .rev()
+                        .find(|(n, _, _)| n == "check-sni")
+                        .and_then(|(_, v, _)| v.clone()),
                 },
                 inter,
                 fastinter: o.fastinter.filter(|d| !d.is_zero()),

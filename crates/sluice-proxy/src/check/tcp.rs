@@ -4,6 +4,7 @@
 use super::http::{self, Parsed, Response};
 use super::rules::{Connect, Expect, Pattern, Proto, Rule};
 use super::{Outcome, Status};
+use crate::tls::connector::ServerStream;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -28,6 +29,10 @@ pub struct Target {
     pub check: Option<Duration>,
     /// Most bytes read (`tune.bufsize`).
     pub bufsize: usize,
+    /// TLS for checks (`check-ssl`, or `ssl` without `port`/`addr`).
+    pub tls: Option<crate::tls::connector::Connector>,
+    /// `check-sni`: the name checks send (none otherwise).
+    pub sni: Option<String>,
 }
 
 /// Why reading stopped.
@@ -38,7 +43,7 @@ enum ReadError {
 
 struct Session<'a> {
     t: &'a Target,
-    stream: Option<TcpStream>,
+    stream: Option<ServerStream>,
     buf: Vec<u8>,
     eof: bool,
     deadline: Instant,
@@ -130,7 +135,7 @@ impl Session<'_> {
         if let Some(d) = self.t.check {
             self.deadline = Instant::now() + d;
         }
-        self.stream = Some(stream);
+        self.stream = Some(ServerStream::Plain(stream));
         let version = self
             .t
             .send_proxy
@@ -143,6 +148,25 @@ impl Session<'_> {
                 crate::proxy_protocol::write_v1(&mut header, None);
             }
             self.write(&header).await?;
+        }
+        if let Some(tls) = &self.t.tls {
+            let Some(ServerStream::Plain(tcp)) = self.stream.take() else {
+                return Err(Outcome::new(Status::SockErr, "no connection"));
+            };
+            let name = self
+                .t
+                .sni
+                .as_deref()
+                .and_then(|n| rustls::pki_types::ServerName::try_from(n.to_string()).ok())
+                .unwrap_or_else(|| rustls::pki_types::ServerName::IpAddress(addr.ip().into()));
+            // The handshake shares the connection's time limit.
+            match tokio::time::timeout_at(limit.max(self.deadline), tls.handshake(tcp, name)).await
+            {
+                Err(_) => return Err(Outcome::new(Status::L6Tout, "")),
+                Ok(Err(e)) => return Err(Outcome::new(Status::L6Rsp, e.to_string())),
+                Ok(Ok(s)) => self.stream = Some(s),
+            }
+            return Ok(Some(Outcome::new(Status::L6Ok, "")));
         }
         Ok(Some(Outcome::new(Status::L4Ok, "")))
     }

@@ -24,6 +24,7 @@ use crate::stream::ioutil::{read_into, within, write_all, write_two};
 use crate::stream::log::{self as log, emit, Record};
 use crate::stream::{Addrs, Ctx};
 use crate::tcp::relay::{self, relay};
+use crate::tls::connector::{ServerStream, Sni};
 use crate::worker::StopLevel;
 use sluice_balance::{Kind, RequestKey};
 use sluice_http::{Body, ChunkedDecoder, Method, Parsed, ResponseHead, Upgrade, Version};
@@ -32,7 +33,6 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 /// What to do after an exchange.
@@ -379,6 +379,7 @@ async fn exchange<S: ClientIo>(
         }
         let dest = Dest {
             pin: forced.or(sticky.server),
+            sni: request_sni(be.sni.as_ref(), req, buf, tls.as_deref()),
             ..Dest::new(addrs)
         };
         acquire(ctx, be_idx, &dest, &key, reuse, own).await
@@ -413,6 +414,10 @@ async fn exchange<S: ClientIo>(
         _ => (0, true),
     };
     let expect = framing.expect_continue && !body_done;
+    // The head leaves the client buffer below: a replay needs its own copy of the name.
+    let retry_sni: Option<Box<[u8]>> = be.sni.as_ref().and_then(|_| {
+        request_sni(be.sni.as_ref(), req, cbuf.filled(), tls.as_deref()).map(Into::into)
+    });
     let mut consumed = false;
     let mut tries = 0;
     sbuf.clear();
@@ -485,7 +490,10 @@ async fn exchange<S: ClientIo>(
                 // replay on a new connection (our slot is given back first).
                 tries += u32::from(l7);
                 drop(conn.slot.take());
-                let dest = retry::next(be, addrs, conn.server, l7.then_some(tries));
+                let dest = Dest {
+                    sni: retry_sni.as_deref(),
+                    ..retry::next(be, addrs, conn.server, l7.then_some(tries))
+                };
                 let key = RequestKey::new();
                 match acquire(ctx, be_idx, &dest, &key, false, &mut None).await {
                     Ok(c) => {
@@ -646,7 +654,8 @@ async fn exchange<S: ClientIo>(
         && rf.body != Body::UntilClose
         && !upgrade
         && sbuf.is_empty()
-        && body_done;
+        && body_done
+        && !conn.one_shot;
     if server_keep {
         // A connection that carried a PROXY header stays with its client (HAProxy: private).
         let reuse = if conn.private { Reuse::Never } else { be.reuse };
@@ -664,7 +673,7 @@ fn keep(
     be: usize,
     reuse: Reuse,
     server: usize,
-    stream: TcpStream,
+    stream: ServerStream,
     own: &mut Option<Own>,
 ) {
     if reuse == Reuse::Never {
@@ -746,9 +755,23 @@ where
     }
 }
 
+/// The value of a per-request SNI (`sni req.hdr(host)`, `sni ssl_fc_sni`) for this request.
+fn request_sni<'a>(
+    sni: Option<&Sni>,
+    req: &sluice_http::RequestHead,
+    buf: &'a [u8],
+    tls: Option<&'a crate::tls::TlsInfo>,
+) -> Option<&'a [u8]> {
+    match sni? {
+        Sni::Header(name) => req.header(buf, name),
+        Sni::ClientSni => tls.and_then(|t| t.sni.as_deref()),
+        _ => None,
+    }
+}
+
 /// Reads until a complete response head is in `sbuf`.
 async fn read_head(
-    server: &mut TcpStream,
+    server: &mut ServerStream,
     sbuf: &mut Buf,
     resp: &mut ResponseHead,
     config: &sluice_http::Config,

@@ -49,7 +49,13 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
         key = key.with_source(peer.ip());
     }
     record.connecting();
-    let mut server = match acquire(ctx, be_idx, &Dest::new(addrs), &key, false, &mut None).await {
+    // `sni ssl_fc_sni`: the name the client sent to a TLS listener.
+    let tls = client.tls().cloned();
+    let dest = Dest {
+        sni: tls.as_deref().and_then(|t| t.sni.as_deref()),
+        ..Dest::new(addrs)
+    };
+    let mut server = match acquire(ctx, be_idx, &dest, &key, false, &mut None).await {
         Ok(a) => a,
         Err(e) => {
             record.error = Some(e);

@@ -4,6 +4,7 @@
 
 pub mod acceptor;
 pub mod certs;
+pub mod connector;
 pub mod options;
 
 use crate::stream::io::ClientIo;
