@@ -2,7 +2,7 @@
 //!
 //! `[<family>@]<host>[:<port>]` where the family prefix is one of `ipv4@`, `ipv6@`, `unix@`,
 //! `abns@`, `abnsz@`, `fd@<n>`, `sockpair@<n>`, the datagram/stream variants (`udp@`, `tcp4@`,
-//! `quic4@`...) and `rhttp@`. A path starting with `/` is a UNIX socket. The last colon separates
+//! `quic4@`, `mptcp@`...) and `rhttp@`. A path starting with `/` is a UNIX socket. The last colon separates
 //! the port, so `:::443` is IPv6 "any" on port 443. Hosts may be names: resolving them belongs to
 //! the environment preflight, never to the model.
 
@@ -117,9 +117,15 @@ fn error(message: String, help: &str) -> AddressError {
 const PREFIXES: &[(&str, Family)] = &[
     ("ipv4@", Family::Ipv4),
     ("ipv6@", Family::Ipv6),
+    ("ip@", Family::Inet),
     ("tcp@", Family::Inet),
     ("tcp4@", Family::Ipv4),
     ("tcp6@", Family::Ipv6),
+    // MPTCP (HAProxy 3.1+) is a stream socket that falls back to plain TCP with peers
+    // lacking it: Sluice serves it as TCP.
+    ("mptcp@", Family::Inet),
+    ("mptcp4@", Family::Ipv4),
+    ("mptcp6@", Family::Ipv6),
     ("udp@", Family::Udp),
     ("udp4@", Family::Udp),
     ("udp6@", Family::Udp),
@@ -244,13 +250,13 @@ fn parse_host(text: &str) -> Host {
 }
 
 fn parse_port(text: &str, whole: &str, usage: Use) -> Result<Port, AddressError> {
-    let invalid = || {
+    let invalid = |t: &str| {
         error(
-            format!("invalid port '{text}'"),
+            format!("invalid port '{t}'"),
             "ports are numbers from 1 to 65535",
         )
     };
-    if text.is_empty() {
+    let Some(first) = text.chars().next() else {
         return match usage {
             Use::Listen => Err(error(
                 format!("missing port specification in '{whole}'"),
@@ -258,27 +264,39 @@ fn parse_port(text: &str, whole: &str, usage: Use) -> Result<Port, AddressError>
             )),
             _ => Ok(Port::None),
         };
-    }
-    let number = |t: &str| -> Result<u16, AddressError> {
-        match t.parse::<u32>() {
-            Ok(p) if (1..=65535).contains(&p) => u16::try_from(p).map_err(|_| invalid()),
-            _ => Err(invalid()),
-        }
     };
-    if let Some(sign) = text.chars().next().filter(|c| *c == '+' || *c == '-') {
+    if first == '+' || first == '-' {
         if usage != Use::Server {
-            return Err(invalid());
+            return Err(invalid(text));
         }
         let offset = text
             .get(1..)
-            .and_then(|t| t.parse::<i32>().ok())
+            .and_then(leading_number)
+            .and_then(|v| i32::try_from(v).ok())
             .filter(|v| *v <= 65535)
-            .ok_or_else(invalid)?;
-        return Ok(Port::Offset(if sign == '-' { -offset } else { offset }));
+            .ok_or_else(|| invalid(text))?;
+        return Ok(Port::Offset(if first == '-' { -offset } else { offset }));
     }
+    if !first.is_ascii_digit() {
+        return Err(error(
+            format!("invalid character '{first}' in port number '{text}' in '{whole}'"),
+            "ports are numbers from 1 to 65535; environment variables are only expanded \
+             between double quotes",
+        ));
+    }
+    // HAProxy's `str2sa_range()` reads each port with `atoi()`: the leading digits count and
+    // anything after them is ignored (`host:8443/auth` is port 8443). The port is mandatory
+    // (so 0 is invalid) only where something listens; elsewhere 0 means "no port".
+    let lowest = u32::from(usage == Use::Listen);
+    let number = |t: &str| -> Result<u16, AddressError> {
+        leading_number(t)
+            .filter(|p| (lowest..=65535).contains(p))
+            .and_then(|p| u16::try_from(p).ok())
+            .ok_or_else(|| invalid(t))
+    };
     if let Some((low, high)) = text.split_once('-') {
         if usage != Use::Listen {
-            return Err(invalid());
+            return Err(invalid(text));
         }
         let (low, high) = (number(low)?, number(high)?);
         if low > high {
@@ -289,7 +307,21 @@ fn parse_port(text: &str, whole: &str, usage: Use) -> Result<Port, AddressError>
         }
         return Ok(Port::Range(low, high));
     }
-    number(text).map(Port::Single)
+    match number(text)? {
+        0 => Ok(Port::None),
+        port => Ok(Port::Single(port)),
+    }
+}
+
+/// C's `atoi()` on a port: the value of the leading digits (0 when there are none), `None`
+/// past any port.
+fn leading_number(text: &str) -> Option<u32> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    match text.get(..digits) {
+        Some("") => Some(0),
+        Some(d) => d.parse::<u32>().ok(),
+        None => None,
+    }
 }
 
 #[cfg(test)]
@@ -327,6 +359,22 @@ mod tests {
             Err("missing port specification in '10.0.0.1'".into())
         );
         assert_eq!(listen(":0"), Err("invalid port '0'".into()));
+    }
+
+    #[test]
+    fn ports_are_read_like_atoi() {
+        // HAProxy ignores what follows the digits, and a server port 0 is no port.
+        let server = |t: &str| parse(t, Use::Server).map(|a| a.port).map_err(|e| e.message);
+        assert_eq!(server("kc:8443/auth"), Ok(Port::Single(8443)));
+        assert_eq!(server("kc:0"), Ok(Port::None));
+        assert_eq!(listen(":8080x").map(|a| a.port), Ok(Port::Single(8080)));
+        // A port that does not start with a digit (an unquoted `$VAR`) is still refused.
+        assert_eq!(
+            server("app:$PORT"),
+            Err("invalid character '$' in port number '$PORT' in 'app:$PORT'".into())
+        );
+        assert_eq!(server("app:99999/x"), Err("invalid port '99999/x'".into()));
+        assert!(listen(":0x").is_err());
     }
 
     #[test]
@@ -369,6 +417,18 @@ mod tests {
         assert_eq!(listen("quic4@:443").map(|a| a.family), Ok(Family::Quic));
         assert!(listen("fd@x").is_err());
         assert!(listen("bogus@1.2.3.4:80").is_err());
+        assert_eq!(
+            listen("mptcp@[::]:5000").map(|a| a.family),
+            Ok(Family::Inet)
+        );
+        assert_eq!(
+            listen("mptcp4@0.0.0.0:80").map(|a| a.family),
+            Ok(Family::Ipv4)
+        );
+        assert_eq!(
+            listen("ip@10.0.0.1:80").map(|a| a.port),
+            Ok(Port::Single(80))
+        );
     }
 
     #[test]

@@ -51,3 +51,60 @@ fn host_name_in_an_ip_acl_is_not_a_language_error() {
         );
     }
 }
+
+/// haproxy/haproxy examples/mptcp.cfg: `bind mptcp@[::]:5000` and `server s mptcp@[::]:4331`.
+/// The `mptcp@`, `mptcp4@`, `mptcp6@` (and `ip@`) prefixes are in the 3.4 manual, section 2.9;
+/// an unknown prefix is still refused.
+#[test]
+fn mptcp_and_ip_address_prefixes() {
+    for (bind, server) in [
+        ("mptcp@[::]:5000", "mptcp@[::]:4331"),
+        ("mptcp4@0.0.0.0:5000", "mptcp4@10.0.0.2:80"),
+        ("mptcp6@[::]:5000", "mptcp6@[::1]:80"),
+        ("ip@:5000", "ip@10.0.0.2:80"),
+    ] {
+        let text = format!(
+            "defaults\n    mode http\n    timeout client 30s\n    timeout connect 5s\n    timeout server 30s\n\
+             frontend fe\n    bind {bind}\n    default_backend app\n\
+             backend app\n    server s1 {server}\n"
+        );
+        let errors = language_errors(&text);
+        assert!(errors.is_empty(), "{bind} / {server}: {errors:?}");
+    }
+    let text = frontend("    bind sctp@:5001");
+    let errors = language_errors(&text);
+    assert!(
+        errors.iter().any(|d| d.code == "address-invalid"),
+        "{errors:?}"
+    );
+}
+
+/// thomasdarimont/keycloak-project-example: `server kc1 acme-keycloak-1:8443/auth ssl ...`.
+/// HAProxy reads ports with `atoi()` (`str2sa_range()`), so the text after the digits is
+/// ignored and a server port 0 means "no port"; a port that does not start with a digit (an
+/// unquoted `$PORT`) is refused, as HAProxy does.
+#[test]
+fn server_port_with_trailing_text_is_read_like_atoi() {
+    let backend = |server: &str| {
+        format!(
+            "defaults\n    mode http\n    timeout client 30s\n    timeout connect 5s\n    timeout server 30s\n\
+             frontend fe\n    bind :80\n    default_backend app\n\
+             backend app\n    {server}\n"
+        )
+    };
+    for server in [
+        "server kc1 acme-keycloak-1:8443/auth ssl verify none check cookie kc1",
+        "server kc2 acme-keycloak-2:8080/auth check cookie kc2",
+        "server s0 10.0.0.2:0",
+    ] {
+        let errors = language_errors(&backend(server));
+        assert!(errors.is_empty(), "{server}: {errors:?}");
+    }
+    for server in ["server a1 app1:$PORT check", "server a2 app1:99999/x"] {
+        let errors = language_errors(&backend(server));
+        assert!(
+            errors.iter().any(|d| d.code == "address-invalid"),
+            "{server}: {errors:?}"
+        );
+    }
+}
