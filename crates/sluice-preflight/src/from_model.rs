@@ -56,8 +56,15 @@ pub fn rules_base_dir(model: &Model, sources: &SourceMap) -> Option<std::path::P
 pub fn inputs_from_model(model: &Model, sources: &SourceMap, extra: &CommandLineFacts) -> Inputs {
     let resolver = Resolver::new(model, sources);
     let global = &model.global;
+    // Without a `global` section, HAProxy places its root advisories at `[f.cfg:0]` (R5.13).
+    let no_global = || {
+        sources
+            .ids()
+            .next()
+            .map(|file| Location::new(file, 0, 0, 0))
+    };
     let mut inputs = Inputs {
-        global_location: global.location,
+        global_location: global.location.or_else(no_global),
         ..Inputs::default()
     };
 

@@ -236,7 +236,8 @@ pub struct LogTargetRef {
 /// Everything the configuration names outside itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Inputs {
-    /// The `global` section line, for advisory warnings with no other place (R5.13).
+    /// The `global` section line, for advisory warnings with no other place (R5.13); line 0
+    /// of the first file when there is no `global` section, as HAProxy prints it (`[f.cfg:0]`).
     pub global_location: Option<Location>,
     /// `chroot <dir>`; `/` means "no chroot", `auto` a temporary one.
     pub chroot: Option<Located<PathBuf>>,

@@ -589,6 +589,76 @@ fn ulimit_n_above_what_the_kernel_allows() {
     );
 }
 
+// ---- advisory root warnings (R5.13) --------------------------------------------------------
+
+#[test]
+fn root_advisories_without_a_global_section_point_at_line_0_of_the_first_file() {
+    if !is_root() {
+        eprintln!("skipped: the advisories are only given when started as root");
+        return;
+    }
+    let dir = Dir::new();
+    let port = free_port();
+    dir.write(
+        "a.cfg",
+        &format!(
+            "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\
+             \nfrontend f\n    bind 127.0.0.1:{port}\n    default_backend b\n"
+        ),
+    );
+    dir.write(
+        "b.cfg",
+        &format!("backend b\n    server s1 127.0.0.1:{}\n", free_port()),
+    );
+    let run = dir.run(&["-c", "-f", "a.cfg", "-f", "b.cfg"]);
+    // Advisory: counted neither by `Warnings were found.` nor by -dW.
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{run:?}");
+    assert_finding(
+        &run,
+        "[WARNING]",
+        "a.cfg:0",
+        &["started as root without any 'chroot'"],
+    );
+    assert_finding(
+        &run,
+        "[WARNING]",
+        "a.cfg:0",
+        &["without any 'user' or 'uid'"],
+    );
+    assert_eq!(
+        dir.run(&["-c", "-dW", "-f", "a.cfg", "-f", "b.cfg"]).code,
+        0
+    );
+
+    let run = dir.run(&["-c", "--json", "-f", "a.cfg", "-f", "b.cfg"]);
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let items = value.as_array().expect("an array");
+    for code in ["root-without-chroot", "root-without-user"] {
+        let item = items
+            .iter()
+            .find(|d| d["code"] == code)
+            .unwrap_or_else(|| panic!("no {code} in {}", run.stdout));
+        assert_eq!(
+            (&item["file"], &item["line"], &item["column"]),
+            (&"a.cfg".into(), &0.into(), &serde_json::Value::Null),
+            "{item}"
+        );
+    }
+
+    let run = dir.run(&["-c", "--diag-format=rich", "-f", "a.cfg", "-f", "b.cfg"]);
+    assert!(run.stderr.contains("--> a.cfg:0\n"), "{}", run.stderr);
+
+    // With a `global` section they point at it, as before.
+    dir.write("g.cfg", "global\n    maxconn 100\n");
+    let run = dir.run(&["-c", "-f", "g.cfg", "-f", "a.cfg", "-f", "b.cfg"]);
+    assert_finding(
+        &run,
+        "[WARNING]",
+        "g.cfg:1",
+        &["started as root without any 'chroot'"],
+    );
+}
+
 // ---- a healthy configuration ----------------------------------------------------------------
 
 #[test]

@@ -35,8 +35,9 @@ impl<'a> JsonDiagnostic<'a> {
             code: diagnostic.code,
             file: location.map(|l| sources.name(l.file)),
             line: location.map(|l| l.line),
-            column: location.map(|l| l.column),
-            length: location.map(|l| l.len),
+            // Line 0 is the file as a whole (HAProxy's `[f.cfg:0]`): no column, no span.
+            column: location.filter(|l| l.line > 0).map(|l| l.column),
+            length: location.filter(|l| l.line > 0).map(|l| l.len),
             message: &diagnostic.message,
             help: diagnostic.help.as_deref(),
             os_error: diagnostic.os_error.as_deref(),

@@ -81,12 +81,16 @@ pub fn rich(diagnostic: &Diagnostic, sources: &SourceMap, color: bool) -> String
     let pad = " ".repeat(width);
     let bar = paint("|", GUTTER, color);
     if let Some(location) = location {
+        // Line 0 is the file as a whole (HAProxy's `[f.cfg:0]`): no column.
+        let column = match location.line {
+            0 => String::new(),
+            _ => format!(":{}", location.column),
+        };
         out.push_str(&format!(
-            "{pad}{} {}:{}:{}\n",
+            "{pad}{} {}:{}{column}\n",
             paint("-->", GUTTER, color),
             sources.name(location.file),
             location.line,
-            location.column
         ));
         if let Some(line) = source_line(sources, location) {
             let start = (location.column.max(1) as usize - 1).min(line.len());

@@ -4,8 +4,10 @@
 //! Checks HAProxy runs while reading (duplicate names, unknown ACLs) are reported in file
 //! order with the parse diagnostics; the others come after, as in HAProxy.
 
+mod acl_anonymous_patterns;
 mod acl_unknown;
 mod backend_unknown;
+mod check_reuse_pool;
 mod cookie_duplicate;
 mod mode_mismatch;
 mod proxy_duplicate;
@@ -13,6 +15,7 @@ mod references;
 mod server_conflicts;
 mod server_duplicate;
 mod server_port;
+mod server_sni;
 mod timeouts_missing;
 mod tls;
 
@@ -38,10 +41,14 @@ const AFTER_PARSE: &[Check] = &[
     server_conflicts::check,
     timeouts_missing::check,
     tls::check,
+    server_sni::check,
 ];
 
+/// `-dD` checks HAProxy runs while parsing.
+const DIAG_MODE_DURING_PARSE: &[Check] = &[acl_anonymous_patterns::check];
+
 /// `-dD` checks.
-const DIAG_MODE: &[Check] = &[cookie_duplicate::check];
+const DIAG_MODE: &[Check] = &[cookie_duplicate::check, check_reuse_pool::check];
 
 /// Runs every check; returns (diagnostics to merge in file order, diagnostics to append).
 pub fn run(model: &Model, options: &BuildOptions) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
@@ -54,6 +61,9 @@ pub fn run(model: &Model, options: &BuildOptions) -> (Vec<Diagnostic>, Vec<Diagn
         check(model, &mut after);
     }
     if options.diag_mode {
+        for check in DIAG_MODE_DURING_PARSE {
+            check(model, &mut during);
+        }
         for check in DIAG_MODE {
             check(model, &mut after);
         }

@@ -3,7 +3,7 @@
 
 use crate::catalogue::{self, Admission, Place};
 use crate::statement::{Failure, Parsed};
-use sluice_config::keywords::Table;
+use sluice_config::keywords::{self, Lookup, Table};
 use sluice_config::{Category, Diagnostic, Diagnostics, Location, Statement, Word};
 
 /// One ACL (named, or anonymous inside a condition).
@@ -61,7 +61,7 @@ pub fn parse_named(stmt: &Statement, diags: &mut Diagnostics, diag_mode: bool) -
     let words = stmt.words.get(2..).unwrap_or(&[]);
     let acl = parse_expression_named(&name.text, words, stmt, diags)?;
     if diag_mode {
-        advise_patterns(&acl, stmt, diags);
+        advise_patterns(&acl, stmt.location, diags);
     }
     Ok(acl)
 }
@@ -265,24 +265,74 @@ fn split_top_level(text: &str, sep: char) -> Vec<String> {
     parts
 }
 
-/// `-dD`: patterns that look like operators or comments (HAProxy's diagnostic mode).
-fn advise_patterns(acl: &Acl, stmt: &Statement, diags: &mut Diagnostics) {
+/// `-dD`: patterns that look like operators, comments or keywords, in HAProxy's order and
+/// words (`parse_acl_expr`). `location` is the line of the ACL (named or anonymous).
+pub(crate) fn advise_patterns(acl: &Acl, location: Location, diags: &mut Diagnostics) {
     for pattern in &acl.patterns {
-        let reason = match pattern.as_str() {
-            "&&" | "and" | "||" | "or" => {
-                "looks like a failed attempt at using an operator inside a pattern list"
-            }
-            "#" | "//" => "looks like a failed attempt at commenting an end of line",
-            _ => continue,
+        let (reason, help) = match pattern.as_str() {
+            "&&" | "and" | "||" | "or" => (
+                "looks like a failed attempt at using an operator inside a pattern list",
+                "patterns of one ACL are ORed; combine ACLs in the condition instead ('if a b', 'if a || b')",
+            ),
+            "#" | "//" => (
+                "looks like a failed attempt at commenting an end of line",
+                "only an unquoted, unescaped '#' starts a comment: remove this pattern and the words after it, or start the comment with '#'",
+            ),
+            p => match keyword_like(p) {
+                Some(KeywordLike::Acl) => (
+                    "suspiciously looks like a known acl keyword",
+                    "an 'acl' line has one criterion, the other words are patterns: put the other criterion on its own 'acl' line (lines with the same name are ORed)",
+                ),
+                Some(KeywordLike::Fetch) => (
+                    "suspiciously looks like a known sample fetch keyword",
+                    "patterns are literal values, not sample fetches: to compare two samples, store one in a variable and use a converter such as 'strcmp(txn.x)'",
+                ),
+                None => continue,
+            },
+        };
+        let owner = if acl.name.is_empty() {
+            "in an anonymous ACL".to_string()
+        } else {
+            format!("in ACL '{}'", acl.name)
         };
         diags.push(
             Diagnostic::diag(
                 Category::Advice,
                 "acl-pattern-suspicious",
-                format!("pattern '{pattern}' in ACL '{}' {reason}", acl.name),
+                format!("pattern '{pattern}' {reason}"),
             )
-            .at(stmt.location)
-            .help("patterns of one ACL are ORed; combine ACLs in the condition instead ('if a b', 'if a || b')"),
+            .at(location)
+            .help(help)
+            .note(format!("{owner}, whose criterion is '{}'", acl.criterion)),
         );
     }
+}
+
+enum KeywordLike {
+    Acl,
+    Fetch,
+}
+
+/// HAProxy's `find_acl_kw` then `find_sample_fetch` on the pattern's leading identifier
+/// (letters, digits, `.`, `_`, `-`, `+`, `:`): `hdr(host)` looks like the ACL keyword `hdr`.
+/// ACL keywords are the ACL-only forms (`path_beg`) and the fetches the manual lists as ACL
+/// criteria too (`path`, `method`).
+fn keyword_like(pattern: &str) -> Option<KeywordLike> {
+    let end = pattern
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | ':')))
+        .unwrap_or(pattern.len());
+    let word = pattern.get(..end).filter(|w| !w.is_empty())?;
+    if word.starts_with("lua.") {
+        return None;
+    }
+    let Lookup::Known(keyword) = keywords::lookup(Table::SampleFetch, word) else {
+        return None;
+    };
+    // The manual gives an ACL criterion's form without a ` : <type>` result.
+    let acl = keyword.acl_only || keyword.synopsis.iter().any(|s| !s.contains(" : "));
+    Some(if acl {
+        KeywordLike::Acl
+    } else {
+        KeywordLike::Fetch
+    })
 }

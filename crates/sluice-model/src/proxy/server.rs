@@ -184,6 +184,8 @@ pub struct ServerOptions {
     pub crl_file: Option<Spanned<String>>,
     pub track: Option<Spanned<String>>,
     pub sni: Option<String>,
+    /// Where the `sni` keyword was written (for `checks::server_sni`).
+    pub sni_location: Option<Location>,
     /// Other options as written: name, value, location.
     pub other: Vec<(String, Option<String>, Location)>,
 }
@@ -336,7 +338,10 @@ pub fn parse_options(
             "crt" => options.crt = Some(spanned),
             "crl-file" => options.crl_file = Some(spanned),
             "track" => options.track = Some(spanned),
-            "sni" => options.sni = Some(v),
+            "sni" => {
+                options.sni = Some(v);
+                options.sni_location = Some(location);
+            }
             "source" => {
                 // `source <addr> [usesrc <addr>] [interface <name>]`
                 options.other.push((name.to_string(), Some(v), location));
