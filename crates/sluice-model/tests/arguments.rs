@@ -206,3 +206,29 @@ fn no_and_default_only_before_options_the_matrix_marks_negatable() {
         assert!(e.help.is_some());
     }
 }
+
+#[test]
+fn httpchk_takes_a_host_after_the_version_and_nothing_more() {
+    // HAProxy 3.x: `option httpchk <method> <uri> <version> <host>`.
+    let (text, _) = config(
+        Section::Listen,
+        "option httpchk GET /health HTTP/1.1 www.example.com",
+    );
+    assert!(language_errors(&text).is_empty());
+    let (text, at) = config(
+        Section::Listen,
+        "option httpchk GET /health HTTP/1.1 www.example.com extra",
+    );
+    let errors = language_errors(&text);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, "argument-unexpected");
+    assert_eq!(errors[0].location.map(|l| l.line), Some(at));
+    // Headers hidden in the version word stay HAProxy's own error.
+    let (text, _) = config(
+        Section::Listen,
+        "option httpchk GET /health HTTP/1.1\\r\\nHost:\\ x",
+    );
+    let errors = language_errors(&text);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, "httpchk-hidden-headers");
+}

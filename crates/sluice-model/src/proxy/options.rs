@@ -262,10 +262,20 @@ fn check_httpchk(stmt: &Statement, name_index: usize, args: &[String]) -> Parsed
     let Some((offset, version)) = args.iter().enumerate().nth(2) else {
         return Ok(());
     };
-    let hides = version.contains("\\r")
-        || version.contains("\\n")
-        || version.contains(['\r', '\n'])
-        || args.len() > 3;
+    // HAProxy 3.x reads `<method> <uri> <version> <host>`; anything after the host is an
+    // argument too many, and a version carrying CR/LF is the old way of adding headers.
+    if let Some(extra) = args.get(4) {
+        return Err(statement::unexpected(
+            stmt,
+            name_index + 5,
+            "'option httpchk' cannot handle unexpected argument.",
+            format!(
+                "remove '{extra}': 'option httpchk' takes <method> <uri> <version> <host>; add headers with 'http-check send hdr <name> <value>'"
+            ),
+        ));
+    }
+    let hides =
+        version.contains("\\r") || version.contains("\\n") || version.contains(['\r', '\n']);
     if !hides {
         return Ok(());
     }
