@@ -68,7 +68,7 @@ use sluice_config::{Category, Diagnostic, Diagnostics, Location};
 use sluice_model::proxy::rules::RuleSet;
 use sluice_model::proxy::{condition as model_condition, BackendName, Proxy};
 use sluice_model::Model;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -91,6 +91,9 @@ pub(crate) struct Env<'m> {
     base_dir: Option<PathBuf>,
     maps: HashMap<(String, MatchMethod, SampleType), Arc<Map>>,
     named: HashMap<String, Arc<NamedAcl>>,
+    /// The `acl` lines compiled so far (by their location); the others are compiled after
+    /// the rules, as HAProxy parses every line it reads.
+    acl_lines_seen: HashSet<Location>,
     /// Warnings for HAProxy keywords Sluice ignores, waiting for the line they were found on.
     pub(crate) pending: Vec<Diagnostic>,
     /// Located warnings from ACL lines.
@@ -105,6 +108,7 @@ impl<'m> Env<'m> {
             base_dir: options.base_dir.clone(),
             maps: HashMap::new(),
             named: HashMap::new(),
+            acl_lines_seen: HashSet::new(),
             pending: Vec::new(),
             acl_warnings: Diagnostics::new(),
         }
@@ -227,6 +231,7 @@ impl<'m> Env<'m> {
         } else {
             let mut compiled = Vec::with_capacity(lines.len());
             for line in lines {
+                self.acl_lines_seen.insert(line.location);
                 compiled.push(AclExpr::compile(line, Place::Any, self)?);
             }
             NamedAcl::new(name, compiled)
@@ -593,11 +598,38 @@ fn compile_proxy_full(
         }
         env.flush_pending(stmt.location, &mut warnings);
     }
+    // HAProxy parses every `acl` line when it reads it: a line no rule reached (an ACL
+    // nothing uses, or the lines after the first bad one of a used ACL) is checked too, on
+    // its own line.
+    for acl in &proxy.acls {
+        if !env.acl_lines_seen.insert(acl.location) {
+            continue;
+        }
+        if let Err(d) = AclExpr::compile(acl, Place::Any, &mut env) {
+            errors.push(d);
+        }
+        env.flush_pending(acl.location, &mut warnings);
+    }
     warnings.extend(std::mem::take(&mut env.acl_warnings));
+    // A bad ACL used by several rules is compiled for each of them: one finding per line.
+    let errors = unique(errors);
+    let warnings = unique(warnings);
     if errors.is_empty() {
         out.warnings = warnings;
         Ok(out)
     } else {
         Err((errors, warnings))
     }
+}
+
+/// `found` without repeats (same code, place and text), in order.
+fn unique(found: Diagnostics) -> Diagnostics {
+    let mut seen = HashSet::new();
+    let mut out = Diagnostics::new();
+    for d in found {
+        if seen.insert((d.code, d.location, d.message.clone())) {
+            out.push(d);
+        }
+    }
+    out
 }

@@ -213,3 +213,33 @@ fn stick_counters_follow_tune_stick_counters() {
         .iter()
         .any(|d| d["category"] == "compatibility" && d["severity"] == "warning"));
 }
+
+/// HAProxy parses every `acl` line when it reads it, so an ACL no rule uses is checked too.
+#[test]
+fn unused_acls_are_checked_at_their_line() {
+    let dir = Dir::new();
+    let lines = "    acl unused path_bgn /x\n";
+    let (code, items) = check(&dir, "", lines);
+    assert_eq!(code, 1, "{items:#?}");
+    let found = errors(&items);
+    assert_eq!(found.len(), 1, "{items:#?}");
+    assert_eq!(found[0]["category"], "syntax");
+    assert_eq!(found[0]["line"], line_of("", lines, "acl unused"));
+
+    let lines =
+        "    acl unused path_reg (\n    acl unused path_beg /ok\n    acl unused src 10.0.0.1/33\n";
+    let (code, items) = check(&dir, "", lines);
+    assert_eq!(code, 1, "{items:#?}");
+    let found = errors(&items);
+    assert_eq!(found.len(), 2, "{items:#?}");
+    assert_eq!(found[0]["category"], "syntax");
+    assert_eq!(found[0]["code"], "regex-invalid");
+    assert_eq!(found[0]["line"], line_of("", lines, "path_reg"));
+    assert_eq!(found[1]["category"], "syntax");
+    assert_eq!(found[1]["line"], line_of("", lines, "/33"));
+
+    let lines = "    acl unused path_beg /x\n    acl unused_ip src 10.0.0.0/8\n";
+    let (code, items) = check(&dir, "", lines);
+    assert_eq!(code, 0, "{items:#?}");
+    assert!(items.is_empty(), "{items:#?}");
+}
