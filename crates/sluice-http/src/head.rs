@@ -167,6 +167,24 @@ impl HeaderList {
         self.scratch = recycle(v);
     }
 
+    /// The headers as `(name, value)` slices of `buf`, in order.
+    pub(crate) fn pairs<'a>(
+        &'a self,
+        buf: &'a [u8],
+    ) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+        self.headers
+            .iter()
+            .map(move |h| (h.name.slice(buf), h.value.slice(buf)))
+    }
+
+    /// The value of the first header called `name` (case ignored).
+    pub(crate) fn find<'a>(&self, buf: &'a [u8], name: &str) -> Option<&'a [u8]> {
+        self.headers
+            .iter()
+            .find(|h| h.name.slice(buf).eq_ignore_ascii_case(name.as_bytes()))
+            .map(|h| h.value.slice(buf))
+    }
+
     /// Records the spans of `parsed`, which borrow `buf`.
     pub(crate) fn record(&mut self, buf: &[u8], parsed: &[httparse::Header<'_>]) {
         self.headers.clear();

@@ -124,19 +124,12 @@ impl ResponseHead {
 
     /// The headers as `(name, value)` slices, in order, as received.
     pub fn headers<'a>(&'a self, buf: &'a [u8]) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
-        self.list
-            .headers
-            .iter()
-            .map(move |h| (h.name.slice(buf), h.value.slice(buf)))
+        self.list.pairs(buf)
     }
 
     /// The value of the first header called `name` (case ignored).
     pub fn header<'a>(&self, buf: &'a [u8], name: &str) -> Option<&'a [u8]> {
-        self.list
-            .headers
-            .iter()
-            .find(|h| h.name.slice(buf).eq_ignore_ascii_case(name.as_bytes()))
-            .map(|h| h.value.slice(buf))
+        self.list.find(buf, name)
     }
 
     /// The body framing and connection semantics.
