@@ -37,21 +37,26 @@ impl Condition {
                         location,
                     } => (env.named_acl(name, *location)?, *negated),
                     ModelTerm::Anonymous { acl, negated } => {
-                        let line = AclExpr::compile(acl, place, env)?;
+                        // Like a named ACL, an anonymous one whose fetch has no data here
+                        // only warns (HAProxy's warnif_cond_conflicts returns ERR_WARN).
+                        let line = AclExpr::compile(acl, Place::Any, env)?;
                         (Arc::new(NamedAcl::new("", vec![line])), *negated)
                     }
                 };
                 if !acl.usable_at(place) {
-                    warnings.push(
-                        Diagnostic::warning(
-                            Category::Semantic,
-                            "acl-never-matches",
-                            format!(
-                                "acl '{}' will never match in '{keyword}' because it only involves keywords that are incompatible with this rule",
-                                acl.name
-                            ),
+                    let message = if acl.name.is_empty() {
+                        format!(
+                            "anonymous acl will never match in '{keyword}' because it uses keywords that are incompatible with this rule"
                         )
-                        .at(cond.location),
+                    } else {
+                        format!(
+                            "acl '{}' will never match in '{keyword}' because it only involves keywords that are incompatible with this rule",
+                            acl.name
+                        )
+                    };
+                    warnings.push(
+                        Diagnostic::warning(Category::Semantic, "acl-never-matches", message)
+                            .at(cond.location),
                     );
                 }
                 all.push((acl, negated));

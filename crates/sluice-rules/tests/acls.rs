@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{rules, rules_in};
+use common::{compile_error, rules, rules_in};
 use proptest::prelude::*;
 use sluice_rules::{Backend, SimpleConnection, SimpleMessage, Txn, Verdict};
 
@@ -304,4 +304,17 @@ fn ip_patterns_accept_host_names_resolved_at_start() {
             .any(|d| d.category == sluice_config::Category::Syntax),
         "{found:?}"
     );
+}
+
+/// Unseen corpus (Jackela/AI-Recruitment-Clerk): an anonymous ACL whose fetch has no data
+/// in the rule set only warns, like a named one (HAProxy's `warnif_cond_conflicts`).
+#[test]
+fn anonymous_acl_out_of_place_only_warns() {
+    rules(
+        "    http-response set-header Cache-Control \"public, max-age=3600\" if { path_end .css .js .png }",
+    );
+    rules("    tcp-request connection reject if { path_beg /admin }");
+    // A fetch used as a value (not in an ACL) where it has no data stays an error.
+    let err = compile_error("    http-request set-header X %[res.hdr(x)]");
+    assert!(err.contains("none of which is available here"), "{err}");
 }
