@@ -280,8 +280,8 @@ fn parse_port(text: &str, whole: &str, usage: Use) -> Result<Port, AddressError>
     if !first.is_ascii_digit() {
         return Err(error(
             format!("invalid character '{first}' in port number '{text}' in '{whole}'"),
-            "ports are numbers from 1 to 65535; environment variables are only expanded \
-             between double quotes",
+            "ports are numbers from 1 to 65535; a '$NAME' here is an environment variable \
+             that is not set",
         ));
     }
     // HAProxy's `str2sa_range()` reads each port with `atoi()`: the leading digits count and

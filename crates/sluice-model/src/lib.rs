@@ -19,6 +19,7 @@
 //! inheritance while reading, then runs the checks of [`checks`].
 
 pub mod address;
+pub mod address_env;
 mod build;
 pub mod catalogue;
 pub mod checks;
@@ -44,6 +45,10 @@ use sluice_config::{ConfigTree, Diagnostics, SectionKind};
 pub struct BuildOptions {
     /// `-dD`: add the advice-level (diagnostic mode) checks.
     pub diag_mode: bool,
+    /// The environment after reading (the global `setenv` family applied): variables written
+    /// in addresses without quotes (`bind *:$PORT`) are expanded with it, as HAProxy's
+    /// address parser does. `None`: no expansion.
+    pub env: Option<sluice_config::Environment>,
 }
 
 /// The typed configuration.
@@ -95,8 +100,12 @@ impl Model {
 /// HAProxy also runs while reading, such as duplicate names) in file order, then the checks
 /// HAProxy runs after parsing.
 pub fn build(tree: &ConfigTree, options: &BuildOptions) -> (Model, Diagnostics) {
+    let tree = match &options.env {
+        Some(env) => address_env::expand_tree(tree, env),
+        None => std::borrow::Cow::Borrowed(tree),
+    };
     let mut parse_diags = Diagnostics::new();
-    let model = build::sections(tree, options, &mut parse_diags);
+    let model = build::sections(&tree, options, &mut parse_diags);
     let (during, after) = checks::run(&model, options);
     let mut ordered: Vec<_> = parse_diags.into_iter().chain(during).collect();
     // Stable: keeps the order of diagnostics on the same line.

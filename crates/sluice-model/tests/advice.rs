@@ -14,7 +14,13 @@ fn advice(text: &str, code: &str) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
     let (tree, read) = read_str("t.cfg", &text, &ReadOptions::default());
     assert!(!read.has_errors(), "reader errors: {:?}", read.items);
     let run = |diag_mode| {
-        let (_, diags) = build(&tree, &BuildOptions { diag_mode });
+        let (_, diags) = build(
+            &tree,
+            &BuildOptions {
+                diag_mode,
+                ..BuildOptions::default()
+            },
+        );
         diags
             .into_iter()
             .filter(|d| d.code == code)

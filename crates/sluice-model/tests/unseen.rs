@@ -108,3 +108,34 @@ fn server_port_with_trailing_text_is_read_like_atoi() {
         );
     }
 }
+
+/// AirVantage/pointsman: `bind *:$PORT` without quotes. HAProxy's address parser expands
+/// `$NAME` and `${NAME}` itself; Sluice does it with the environment left by the reader.
+#[test]
+fn variables_in_unquoted_addresses_are_expanded() {
+    let text = "global\n    setenv BE_PORT 9000\n\
+                defaults\n    mode http\n    timeout client 30s\n    timeout connect 5s\n    timeout server 30s\n\
+                frontend fe\n    bind *:$PORT\n    default_backend app\n\
+                backend app\n    server s1 10.0.0.2:${BE_PORT}\n";
+    let mut env = sluice_config::Environment::empty();
+    env.set("PORT", "8080");
+    let mut sources = sluice_config::SourceMap::new();
+    sources.add("t.cfg", text.as_bytes().to_vec());
+    let (tree, read) = sluice_config::read_config(&sources, &mut env, &ReadOptions::default());
+    assert!(read.is_empty(), "{:?}", read.items);
+    let options = BuildOptions {
+        env: Some(env),
+        ..BuildOptions::default()
+    };
+    let (model, diags) = build(&tree, &options);
+    assert!(!diags.has_errors(), "{:?}", diags.items);
+    let bind = &model.proxies[0].binds[0].addresses[0];
+    assert_eq!(bind.port_number(), Some(8080));
+    let server = &model.proxies[1].servers[0].address;
+    assert_eq!(server.port_number(), Some(9000));
+
+    // Unset: the address is reported as written, at its line.
+    let errors = language_errors(text);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].message.contains("'$PORT'"), "{:?}", errors[0]);
+}

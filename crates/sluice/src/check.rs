@@ -151,6 +151,7 @@ pub fn load_and_check(inv: &Invocation) -> Result<CheckOutcome, Box<Diagnostic>>
         &tree,
         &BuildOptions {
             diag_mode: inv.diag_mode,
+            env: Some(env.clone()),
         },
     );
 

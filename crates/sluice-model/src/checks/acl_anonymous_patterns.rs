@@ -26,7 +26,13 @@ mod tests {
     #[test]
     fn anonymous_acl_patterns_in_diag_mode_only() {
         let text = "frontend f\n  use_backend b if { path_beg /a && path_beg /b }\n  http-request deny if { hdr(host) -i src }\n";
-        let (_, codes) = build_with(text, &BuildOptions { diag_mode: true });
+        let (_, codes) = build_with(
+            text,
+            &BuildOptions {
+                diag_mode: true,
+                ..BuildOptions::default()
+            },
+        );
         let hits: Vec<_> = codes
             .iter()
             .filter(|(c, _)| *c == "acl-pattern-suspicious")

@@ -101,7 +101,13 @@ mod tests {
     use crate::BuildOptions;
 
     fn hits(text: &str, diag_mode: bool) -> Vec<(&'static str, u32)> {
-        let (_, codes) = build_with(text, &BuildOptions { diag_mode });
+        let (_, codes) = build_with(
+            text,
+            &BuildOptions {
+                diag_mode,
+                ..BuildOptions::default()
+            },
+        );
         codes
             .into_iter()
             .filter(|(c, _)| c.starts_with("check-reuse-pool"))

@@ -43,7 +43,13 @@ mod tests {
     #[test]
     fn same_cookie_on_two_active_servers_in_diag_mode() {
         let text = "backend b\n  server a 10.0.0.1:80 cookie x\n  server c 10.0.0.2:80 cookie x\n  server d 10.0.0.3:80 cookie x backup\n";
-        let (_, codes) = build_with(text, &BuildOptions { diag_mode: true });
+        let (_, codes) = build_with(
+            text,
+            &BuildOptions {
+                diag_mode: true,
+                ..BuildOptions::default()
+            },
+        );
         let hits: Vec<_> = codes
             .iter()
             .filter(|(c, _)| *c == "server-cookie-duplicate")
