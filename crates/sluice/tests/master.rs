@@ -493,6 +493,17 @@ fn t7_8_sigsegv_of_the_worker_suggests_a_report() {
     );
 }
 
+/// A temporary directory holding an empty `jail` directory, both root-owned and 0755 as a
+/// chroot must be.
+fn temp_dir_with_jail() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let jail = dir.path().join("jail");
+    std::fs::create_dir(&jail).expect("jail");
+    let _ = Command::new("chmod").arg("755").arg(dir.path()).status();
+    let _ = Command::new("chmod").arg("755").arg(&jail).status();
+    (dir, jail)
+}
+
 #[test]
 fn worker_runs_as_the_configured_user_inside_the_chroot() {
     if !is_root() {
@@ -503,11 +514,7 @@ fn worker_runs_as_the_configured_user_inside_the_chroot() {
         eprintln!("skipped: no 'nobody' user or 'nogroup' group here");
         return;
     };
-    let dir = tempfile::tempdir().expect("tmp");
-    let jail = dir.path().join("jail");
-    std::fs::create_dir(&jail).expect("jail");
-    let _ = Command::new("chmod").arg("755").arg(dir.path()).status();
-    let _ = Command::new("chmod").arg("755").arg(&jail).status();
+    let (dir, jail) = temp_dir_with_jail();
     let port = free_port();
     std::fs::write(
         dir.path().join("h.cfg"),
@@ -805,11 +812,7 @@ fn files_and_names_are_loaded_before_the_chroot() {
         eprintln!("skipped: no 'nobody' user or 'nogroup' group here");
         return;
     };
-    let dir = tempfile::tempdir().expect("tmp");
-    let jail = dir.path().join("jail");
-    std::fs::create_dir(&jail).expect("jail");
-    let _ = Command::new("chmod").arg("755").arg(dir.path()).status();
-    let _ = Command::new("chmod").arg("755").arg(&jail).status();
+    let (dir, jail) = temp_dir_with_jail();
     let files = dir.path().display().to_string();
     std::fs::write(dir.path().join("hosts.map"), "api.example be_api\n").expect("map");
     std::fs::write(
