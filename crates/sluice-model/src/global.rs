@@ -34,6 +34,7 @@ pub struct Global {
     pub location: Option<Location>,
     pub maxconn: Option<Spanned<u64>>,
     pub nbthread: Option<Spanned<u64>>,
+    pub thread_groups: Option<Spanned<u64>>,
     pub chroot: Option<Spanned<String>>,
     pub user: Option<Spanned<String>>,
     pub group: Option<Spanned<String>>,
@@ -64,6 +65,7 @@ pub struct Global {
 const TYPED: &[&str] = &[
     "maxconn",
     "nbthread",
+    "thread-groups",
     "chroot",
     "user",
     "group",
@@ -166,6 +168,24 @@ fn parse_inner(global: &mut Global, stmt: &Statement, diags: &mut Diagnostics) -
         "nbthread" => {
             let v = statement::uint(stmt, 1, 1, 4096, "a number of threads")?;
             set_once(&mut global.nbthread, v, stmt, "'nbthread'", diags);
+        }
+        "thread-groups" => {
+            // HAProxy's default build allows 16 groups. Sluice's threads share nothing that
+            // a group would partition (each runs its own runtime and accept loop), so one
+            // group is exactly what runs; more only changes HAProxy's internal sharing.
+            let v = statement::uint(stmt, 1, 1, 16, "a number of thread groups")?;
+            if v > 1 {
+                diags.push(
+                    Diagnostic::warning(
+                        Category::Compatibility,
+                        "thread-groups-single",
+                        format!("'thread-groups {v}': Sluice runs its threads as one group"),
+                    )
+                    .at(stmt.location)
+                    .help("each thread already accepts and serves its own connections; remove the line or write 'thread-groups 1'"),
+                );
+            }
+            set_once(&mut global.thread_groups, v, stmt, "'thread-groups'", diags);
         }
         "chroot" => {
             let p = path(1)?;
@@ -345,10 +365,9 @@ fn parse_inner(global: &mut Global, stmt: &Statement, diags: &mut Diagnostics) -
 fn max_args(keyword: &str) -> Option<usize> {
     match keyword {
         "quiet" | "zero-warning" => Some(0),
-        "master-worker" | "maxconn" | "nbthread" | "ulimit-n" | "user" | "group" | "uid"
-        | "gid" | "node" | "log-tag" | "tune.bufsize" | "tune.maxrewrite" | "tune.http.maxhdr" => {
-            Some(1)
-        }
+        "master-worker" | "maxconn" | "nbthread" | "thread-groups" | "ulimit-n" | "user"
+        | "group" | "uid" | "gid" | "node" | "log-tag" | "tune.bufsize" | "tune.maxrewrite"
+        | "tune.http.maxhdr" => Some(1),
         _ => None,
     }
 }

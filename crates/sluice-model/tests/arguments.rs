@@ -232,3 +232,28 @@ fn httpchk_takes_a_host_after_the_version_and_nothing_more() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].code, "httpchk-hidden-headers");
 }
+
+#[test]
+fn thread_groups_takes_one_number_within_haproxys_limit() {
+    for (line, accepted) in [
+        ("thread-groups 1", true),
+        ("thread-groups 16", true),
+        ("thread-groups 0", false),
+        ("thread-groups 17", false),
+        ("thread-groups 1 2", false),
+    ] {
+        let (text, at) = config(Global, line);
+        let errors = language_errors(&text);
+        assert_eq!(errors.is_empty(), accepted, "{line}: {errors:?}");
+        if !accepted {
+            assert_eq!(errors[0].location.map(|l| l.line), Some(at), "{line}");
+        }
+    }
+    // More than one group runs as one: said, not refused.
+    let (text, _) = config(Global, "thread-groups 2");
+    let (tree, _) = read_str("t.cfg", &text, &ReadOptions::default());
+    let (_, diags) = build(&tree, &BuildOptions::default());
+    assert!(diags
+        .iter()
+        .any(|d| d.code == "thread-groups-single" && d.severity == Severity::Warning));
+}

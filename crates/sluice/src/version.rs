@@ -42,8 +42,11 @@ pub fn build_options() -> String {
          \n\
          Feature list : {}\n\
          \n\
-         Available polling systems : none yet (running traffic is not implemented)\n\
-         Available multiplexer protocols : none yet\n",
+         Available polling systems :\n\
+      \x20    epoll (through tokio) : used\n\
+         Available multiplexer protocols :\n\
+      \x20    h1 : mode=HTTP  side=FE|BE\n\
+      \x20  none : mode=TCP   side=FE|BE\n",
         banner(),
         std::env::consts::ARCH,
         std::env::consts::OS,
