@@ -6,10 +6,16 @@ pub use sluice_proxy::{BoundListeners, StopHandle, Worker};
 
 use sluice_model::Model;
 
-/// The keys of the listening sockets `model` binds (`<proxy>|<address>|<port>`).
+/// The keys of the listening sockets `model` binds (`<proxy>|<address>|<port>`), stats
+/// sockets included (`@stats|<address>|<port>`).
 pub fn wanted_keys(model: &Model) -> Vec<String> {
     sluice_proxy::listener::bind::specs(model)
         .into_iter()
         .map(|spec| spec.key)
+        .chain(
+            sluice_proxy::cli::listener::specs(model)
+                .into_iter()
+                .map(|spec| spec.key),
+        )
         .collect()
 }

@@ -882,29 +882,60 @@ impl<L: Loader> Master<L> {
         if command.is_empty() {
             return "Sluice's master CLI needs the command on the same line as the prefix (e.g. '@1 show info'); staying on a worker is not supported yet.\n\n".to_string();
         }
-        let path = self
-            .model
-            .global
-            .stats_sockets
-            .iter()
-            .find_map(|s| s.address.unix_path().map(str::to_string));
-        let Some(path) = path else {
-            return format!("No runtime API in this worker yet: worker {pid} has no 'stats socket' (the worker-side runtime API is not implemented yet).\n\n");
+        // The worker's first stats socket reachable by address: a UNIX path or a TCP port
+        // (an `fd@` socket has no address the master could connect to).
+        let target = self.model.global.stats_sockets.iter().find_map(|s| {
+            if let Some(path) = s.address.unix_path() {
+                return Some(Err(path.to_string()));
+            }
+            let port = s.address.port_number()?;
+            let ip = sluice_proxy::listener::bind::ip_of(&s.address).ok()?;
+            let ip = if ip.is_unspecified() {
+                if ip.is_ipv4() {
+                    std::net::IpAddr::from([127, 0, 0, 1])
+                } else {
+                    std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+                }
+            } else {
+                ip
+            };
+            Some(Ok(std::net::SocketAddr::new(ip, port)))
+        });
+        let Some(target) = target else {
+            return format!("Worker {pid} has no 'stats socket' with a UNIX path or a TCP address the master could forward '{command}' to: add one to the global section.\n\n");
         };
-        let exchange = || -> std::io::Result<String> {
-            let mut stream = UnixStream::connect(&path)?;
-            stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-            stream.set_write_timeout(Some(Duration::from_secs(5)))?;
-            stream.write_all(format!("{command}\n").as_bytes())?;
-            stream.shutdown(std::net::Shutdown::Write)?;
+        let shown = match &target {
+            Err(path) => path.clone(),
+            Ok(addr) => addr.to_string(),
+        };
+        let exchange = |target: &Result<std::net::SocketAddr, String>| -> std::io::Result<String> {
+            let line = format!("{command}\n");
             let mut answer = String::new();
-            stream.read_to_string(&mut answer)?;
+            match target {
+                Err(path) => {
+                    let mut stream = UnixStream::connect(path)?;
+                    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+                    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+                    stream.write_all(line.as_bytes())?;
+                    stream.shutdown(std::net::Shutdown::Write)?;
+                    stream.read_to_string(&mut answer)?;
+                }
+                Ok(addr) => {
+                    let mut stream =
+                        std::net::TcpStream::connect_timeout(addr, Duration::from_secs(5))?;
+                    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+                    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+                    stream.write_all(line.as_bytes())?;
+                    stream.shutdown(std::net::Shutdown::Write)?;
+                    stream.read_to_string(&mut answer)?;
+                }
+            }
             Ok(answer)
         };
-        match exchange() {
+        match exchange(&target) {
             Ok(answer) => answer,
             Err(e) => format!(
-                "No runtime API in this worker yet: cannot reach worker {pid} on '{path}' ({}).\n\n",
+                "Cannot reach the runtime API of worker {pid} on '{shown}' ({}).\n\n",
                 sluice_config::diagnostic::os_reason(&e)
             ),
         }

@@ -17,6 +17,7 @@ pub fn inherit(defaults: &Proxy, kind: ProxyKind, name: &str, location: Location
     proxy.log_global = defaults.log_global;
     proxy.logs = defaults.logs.clone();
     proxy.errorfiles = defaults.errorfiles.clone();
+    proxy.errorlocs = defaults.errorlocs.clone();
     proxy.errorfiles_sections = defaults.errorfiles_sections.clone();
     proxy.errorfiles_codes = defaults.errorfiles_codes.clone();
     proxy.stats = defaults.stats.clone();

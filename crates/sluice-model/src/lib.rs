@@ -64,12 +64,14 @@ pub struct Model {
 }
 
 impl Model {
-    /// Whether anything would listen (a bind on an enabled proxy, a peers section or a
-    /// log-forward listener); without one, `-c` exits 2.
+    /// Whether anything would listen (a bind on an enabled proxy, a `stats socket`, a peers
+    /// section or a log-forward listener); without one, `-c` exits 2.
     pub fn has_listener(&self) -> bool {
-        self.proxies
-            .iter()
-            .any(|p| !p.disabled && p.kind.is_frontend() && !p.binds.is_empty())
+        !self.global.stats_sockets.is_empty()
+            || self
+                .proxies
+                .iter()
+                .any(|p| !p.disabled && p.kind.is_frontend() && !p.binds.is_empty())
             || self.sections.iter().any(|s| {
                 s.kind == SectionKind::Peers
                     || (s.kind == SectionKind::LogForward && !s.binds.is_empty())

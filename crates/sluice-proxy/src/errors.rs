@@ -3,7 +3,14 @@
 //! when the worker starts and sent as they are, as HAProxy does. Overrides apply in this
 //! order, a later one replacing an earlier one for the same status: `errorfiles <section>
 //! [<code>...]` (the `errorfile` lines of an `http-errors` section), the proxy's `errorfile`
-//! lines, then `http-error status <code> ...` lines (the defaults section's first).
+//! and `errorloc`/`errorloc302`/`errorloc303` lines (in the order they were written, the
+//! defaults section's first), then `http-error status <code> ...` lines.
+//!
+//! An `errorloc` line turns the response for its status into a bodiless redirect (302, or
+//! 303 for `errorloc303`) whose `location` is the URL as written.
+//!
+//! A response of a backend uses the backend's own override for the status, else the
+//! frontend's, else the built-in page ([`ErrorPages::pick`]), as HAProxy does.
 
 use sluice_config::{SectionKind, Statement};
 use sluice_model::sections::OtherSection;
@@ -21,11 +28,79 @@ const OK_PAGE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 58\r\ncache-control:
 #[derive(Clone, Debug)]
 pub struct ErrorPages {
     pages: Vec<(u16, Arc<[u8]>)>,
+    /// The statuses the proxy's own lines replaced (not built-in pages).
+    custom: Vec<u16>,
+    /// The statuses whose page is an `errorloc` redirect: bodiless and without `connection:
+    /// close`, so that the client connection may stay open after it, as after a `redirect`.
+    redirects: Vec<u16>,
+}
+
+/// One `errorfile` or `errorloc` line, to apply them in the order they were written.
+enum Override<'p> {
+    File(&'p sluice_model::proxy::ErrorFile),
+    Loc(&'p sluice_model::proxy::ErrorLoc),
+}
+
+impl Override<'_> {
+    fn key(&self) -> (sluice_config::FileId, u32) {
+        let l = match self {
+            Override::File(f) => f.path.location,
+            Override::Loc(l) => l.location,
+        };
+        (l.file, l.line)
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            Override::File(f) => f.status,
+            Override::Loc(l) => l.status,
+        }
+    }
+
+    fn bytes(&self) -> io::Result<Vec<u8>> {
+        match self {
+            Override::File(f) => read(&f.path.value),
+            Override::Loc(l) => Ok(redirect(l.redirect, &l.url)),
+        }
+    }
+}
+
+/// The proxy's `errorfile` and `errorloc` lines in the order they were written.
+fn overrides(proxy: &Proxy) -> Vec<Override<'_>> {
+    let mut all: Vec<Override<'_>> = proxy
+        .errorfiles
+        .iter()
+        .map(Override::File)
+        .chain(proxy.errorlocs.iter().map(Override::Loc))
+        .collect();
+    all.sort_by_key(Override::key);
+    all
+}
+
+/// The response of an `errorloc` line: a redirect with no body, never cached (without
+/// `connection: close`: [`with_close`] adds it when the connection closes after it).
+pub fn redirect(code: u16, url: &str) -> Vec<u8> {
+    let reason = if code == 303 { "See Other" } else { "Found" };
+    let mut v = Vec::with_capacity(96 + url.len());
+    v.extend_from_slice(format!("HTTP/1.1 {code} {reason}\r\n").as_bytes());
+    v.extend_from_slice(b"cache-control: no-cache\r\ncontent-length: 0\r\nlocation: ");
+    v.extend_from_slice(url.as_bytes());
+    v.extend_from_slice(b"\r\n\r\n");
+    v
+}
+
+/// A bodiless response head (an `errorloc` redirect) with `connection: close` added.
+pub fn with_close(head: &[u8]) -> Vec<u8> {
+    let base = head.strip_suffix(b"\r\n").unwrap_or(head);
+    let mut v = Vec::with_capacity(base.len() + 21);
+    v.extend_from_slice(base);
+    v.extend_from_slice(b"connection: close\r\n\r\n");
+    v
 }
 
 impl ErrorPages {
-    /// Built-in pages with `connection: close`, then the proxy's `errorfile` lines.
-    pub fn load(proxy: &Proxy) -> io::Result<ErrorPages> {
+    /// Built-in pages with `connection: close`.
+    fn builtin() -> ErrorPages {
         let mut pages: Vec<(u16, Arc<[u8]>)> = USED
             .iter()
             .filter_map(|s| sluice_http::errors::page(*s))
@@ -38,26 +113,40 @@ impl ErrorPages {
             })
             .collect();
         pages.push((200, Arc::from(OK_PAGE)));
-        for ef in &proxy.errorfiles {
-            let bytes = std::fs::read(&ef.path.value).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot read errorfile '{}': {e}", ef.path.value),
-                )
-            })?;
-            match pages.iter_mut().find(|(s, _)| *s == ef.status) {
-                Some(entry) => entry.1 = Arc::from(bytes),
-                None => pages.push((ef.status, Arc::from(bytes))),
-            }
+        ErrorPages {
+            pages,
+            custom: Vec::new(),
+            redirects: Vec::new(),
         }
-        Ok(ErrorPages { pages })
     }
 
-    /// [`load`](ErrorPages::load), then the proxy's `errorfiles` sections and `http-error`
-    /// lines, which need the whole model. Fails on a file that cannot be read or an
-    /// `http-error` line that cannot be built.
+    /// Replaces the page for `status` with the one of an `errorfile` or `errorloc` line.
+    fn apply(&mut self, o: &Override<'_>) -> io::Result<()> {
+        let status = o.status();
+        self.set(status, Arc::from(o.bytes()?));
+        self.redirects.retain(|s| *s != status);
+        if matches!(o, Override::Loc(_)) {
+            self.redirects.push(status);
+        }
+        Ok(())
+    }
+
+    /// Built-in pages with `connection: close`, then the proxy's `errorfile` and `errorloc`
+    /// lines.
+    pub fn load(proxy: &Proxy) -> io::Result<ErrorPages> {
+        let mut out = ErrorPages::builtin();
+        for o in overrides(proxy) {
+            out.apply(&o)?;
+        }
+        Ok(out)
+    }
+
+    /// The built-in pages, then the proxy's `errorfiles` sections, `errorfile` and
+    /// `errorloc` lines in the order they were written, then its `http-error` lines, which
+    /// need the whole model. Fails on a file that cannot be read or an `http-error` line
+    /// that cannot be built.
     pub fn build(model: &Model, proxy: &Proxy) -> io::Result<ErrorPages> {
-        let mut pages = ErrorPages::load(proxy)?;
+        let mut pages = ErrorPages::builtin();
         let bad = |m: String| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -71,20 +160,36 @@ impl ErrorPages {
                 .find(|s| s.kind == SectionKind::HttpErrors && s.name == name)
                 .ok_or_else(|| bad(format!("unknown http-errors section '{name}'")))
         };
-        let mut overrides: Vec<(u16, Arc<[u8]>)> = Vec::new();
-        for (i, name) in proxy.errorfiles_sections.iter().enumerate() {
-            let codes = proxy.errorfiles_codes.get(i).map_or(&[][..], Vec::as_slice);
-            for (status, path) in &section(&name.value)?.errorfiles {
-                if codes.is_empty() || codes.contains(status) {
-                    overrides.push((*status, Arc::from(read(&path.value)?)));
+        // (where the line is, index of an `errorfiles` line or of an override)
+        let lines = overrides(proxy);
+        let mut order: Vec<((sluice_config::FileId, u32), Result<usize, usize>)> = proxy
+            .errorfiles_sections
+            .iter()
+            .enumerate()
+            .map(|(i, n)| ((n.location.file, n.location.line), Ok(i)))
+            .chain(lines.iter().enumerate().map(|(i, o)| (o.key(), Err(i))))
+            .collect();
+        order.sort_by_key(|(key, _)| *key);
+        for (_, line) in order {
+            match line {
+                Ok(i) => {
+                    let Some(name) = proxy.errorfiles_sections.get(i) else {
+                        continue;
+                    };
+                    let codes = proxy.errorfiles_codes.get(i).map_or(&[][..], Vec::as_slice);
+                    for (status, path) in &section(&name.value)?.errorfiles {
+                        if codes.is_empty() || codes.contains(status) {
+                            pages.set(*status, Arc::from(read(&path.value)?));
+                            pages.redirects.retain(|s| s != status);
+                        }
+                    }
+                }
+                Err(i) => {
+                    if let Some(o) = lines.get(i) {
+                        pages.apply(o)?;
+                    }
                 }
             }
-        }
-        for ef in &proxy.errorfiles {
-            overrides.push((ef.status, Arc::from(read(&ef.path.value)?)));
-        }
-        for (status, bytes) in overrides {
-            pages.set(status, bytes);
         }
         let defaults = proxy
             .defaults
@@ -99,6 +204,7 @@ impl ErrorPages {
         for stmt in lines {
             let (status, bytes) = http_error(stmt, &pages, &section).map_err(bad)?;
             pages.set(status, Arc::from(bytes));
+            pages.redirects.retain(|s| *s != status);
         }
         Ok(pages)
     }
@@ -108,6 +214,23 @@ impl ErrorPages {
             Some(entry) => entry.1 = bytes,
             None => self.pages.push((status, bytes)),
         }
+        if !self.custom.contains(&status) {
+            self.custom.push(status);
+        }
+    }
+
+    /// The response for `status` when the proxy's own lines (`errorfile`, `errorloc`,
+    /// `errorfiles`, `http-error`) replaced the built-in one.
+    pub fn custom(&self, status: u16) -> Option<&[u8]> {
+        if !self.custom.contains(&status) {
+            return None;
+        }
+        self.exact(status)
+    }
+
+    /// Whether the page for `status` is an `errorloc` redirect.
+    pub fn is_redirect(&self, status: u16) -> bool {
+        self.redirects.contains(&status)
     }
 
     /// The response for `status` (a 500 page for a status that has none).
@@ -127,9 +250,54 @@ impl ErrorPages {
             .map(|(_, b)| &b[..])
     }
 
-    /// Whether `errorfile` replaced the page for `status`.
+    /// Whether `errorfile` or `errorloc` replaced the page for `status`.
     pub fn has_override(&self, status: u16, proxy: &Proxy) -> bool {
         proxy.errorfiles.iter().any(|e| e.status == status)
+            || proxy.errorlocs.iter().any(|e| e.status == status)
+    }
+}
+
+/// The pages a stream answers with: its backend's (or its frontend's, before a backend is
+/// chosen), with the frontend's overrides as the fallback.
+#[derive(Clone, Copy)]
+pub struct Pages<'a> {
+    pub own: &'a ErrorPages,
+    pub frontend: &'a ErrorPages,
+}
+
+impl<'a> Pages<'a> {
+    /// The pages of a stream that has no backend yet.
+    pub fn frontend(fe: &'a ErrorPages) -> Pages<'a> {
+        Pages {
+            own: fe,
+            frontend: fe,
+        }
+    }
+
+    /// The pages the override for `status` comes from.
+    fn source(&self, status: u16) -> &'a ErrorPages {
+        if self.own.custom.contains(&status) || !self.frontend.custom.contains(&status) {
+            self.own
+        } else {
+            self.frontend
+        }
+    }
+
+    /// The response for exactly `status`: an override of the backend, else of the
+    /// frontend, else the built-in page the proxy has.
+    pub fn exact(&self, status: u16) -> Option<&'a [u8]> {
+        self.source(status).exact(status)
+    }
+
+    /// The response for `status` (a 500 page for a status that has none).
+    pub fn get(&self, status: u16) -> &'a [u8] {
+        self.source(status).get(status)
+    }
+
+    /// Whether the response for `status` is an `errorloc` redirect (bodiless, the
+    /// connection may stay open after it).
+    pub fn is_redirect(&self, status: u16) -> bool {
+        self.source(status).is_redirect(status)
     }
 }
 

@@ -38,6 +38,7 @@
 
 pub mod backend;
 pub mod check;
+pub mod cli;
 pub mod counters;
 pub mod error;
 pub mod errors;

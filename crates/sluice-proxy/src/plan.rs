@@ -304,6 +304,28 @@ impl Plan {
     pub fn frontend(&self, i: usize) -> Option<&Frontend> {
         self.frontends.get(i).and_then(Option::as_ref)
     }
+
+    /// The configured timeout `kind` of a stream of frontend `fe` on backend `be` (the
+    /// frontend itself before one is chosen), as `fe_client_timeout`, `be_server_timeout`...
+    /// report it: `ZERO` when unset, `None` when the proxy has no such side.
+    pub fn configured_timeout(
+        &self,
+        fe: usize,
+        be: Option<usize>,
+        kind: sluice_rules::TimeoutKind,
+    ) -> Option<Duration> {
+        use sluice_rules::TimeoutKind as K;
+        let be_idx = be.unwrap_or(fe);
+        let v = match kind {
+            K::Client => self.frontend(fe)?.client,
+            K::Tarpit => self.rules(be_idx).or(self.rules(fe)).and_then(|r| r.tarpit),
+            K::Connect => self.backend(be_idx)?.connect,
+            K::Queue => self.backend(be_idx)?.queue_timeout,
+            K::Server => self.backend(be_idx)?.server,
+            K::Tunnel => self.backend(be_idx)?.tunnel,
+        };
+        Some(v.unwrap_or(Duration::ZERO))
+    }
 }
 
 /// A timeout of `proxy`, `None` when unset or zero (no timeout).

@@ -114,12 +114,39 @@ impl Worker {
         let Prepared { model, plan, logs } = prepared;
         let (tx, _) = watch::channel(StopLevel::Running);
         let tx = Arc::new(tx);
-        let entries = listeners.into_entries();
+        let (entries, stats) = listeners.into_parts();
         let mut threads = Vec::with_capacity(plan.nbthread + 1);
         // One checker for the process, stopped with the worker and joined by `wait`.
         threads.extend(crate::check::start(&model, plan.clone(), tx.subscribe())?);
         let mut totals = Totals::default();
-        for t in 0..plan.nbthread {
+        let counters: Vec<Arc<ThreadCounters>> = (0..plan.nbthread)
+            .map(|_| Arc::new(ThreadCounters::default()))
+            .collect();
+        totals.threads.extend(counters.iter().cloned());
+        // The runtime API (`stats socket`) runs on the first thread.
+        let mut cli = if stats.is_empty() {
+            None
+        } else {
+            let runtime = Arc::new(crate::cli::Runtime::new(
+                model.clone(),
+                plan.clone(),
+                totals.clone(),
+            ));
+            let sockets: Vec<CliSocket> = stats
+                .into_iter()
+                .map(|b| {
+                    let line = model.global.stats_sockets.get(b.index);
+                    let level =
+                        crate::cli::Level::parse(line.and_then(|l| l.options.level.as_deref()));
+                    let maxconn = line
+                        .and_then(|l| l.options.maxconn)
+                        .and_then(|m| usize::try_from(m).ok());
+                    (b.socket, b.kind, level, maxconn)
+                })
+                .collect();
+            Some((runtime, sockets))
+        };
+        for (t, counters) in counters.into_iter().enumerate() {
             // Each thread gets its own descriptors for the same sockets.
             // The flag: connections start with a PROXY header (`accept-proxy`).
             let mut mine: Vec<Socket> = Vec::with_capacity(entries.len());
@@ -130,16 +157,15 @@ impl Worker {
                     .and_then(|f| f.tls.get(e.bind).cloned().flatten());
                 mine.push((e.socket.try_clone()?, e.kind, e.proxy, pp, tls));
             }
-            let counters = Arc::new(ThreadCounters::default());
-            totals.threads.push(counters.clone());
             let plan = plan.clone();
             let rx = tx.subscribe();
             let logs = logs.clone();
+            let cli = if t == 0 { cli.take() } else { None };
             let handle = std::thread::Builder::new()
                 .name(format!("sluice-{t}"))
                 .spawn(move || {
                     crate::log::install(logs, plan.clone());
-                    run_thread(plan, mine, rx, counters)
+                    run_thread(plan, mine, rx, counters, cli)
                 })?;
             threads.push(handle);
         }
@@ -178,11 +204,15 @@ type Socket = (
     Option<tokio_rustls::TlsAcceptor>,
 );
 
+/// A stats socket of the first thread: fd, kind, access level, `maxconn`.
+type CliSocket = (OwnedFd, SocketKind, crate::cli::Level, Option<usize>);
+
 fn run_thread(
     plan: Arc<Plan>,
     sockets: Vec<Socket>,
     stop: watch::Receiver<StopLevel>,
     counters: Arc<ThreadCounters>,
+    cli: Option<(Arc<crate::cli::Runtime>, Vec<CliSocket>)>,
 ) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -194,6 +224,11 @@ fn run_thread(
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let ctx = Rc::new(Ctx::new(plan.clone(), counters));
+        // Wakes the thread's idle connections as their deadlines pass.
+        {
+            let ctx = ctx.clone();
+            tokio::task::spawn_local(async move { ctx.idle.run_ticker().await });
+        }
         // The one reader of the worker-wide stop channel on this thread.
         {
             let ctx = ctx.clone();
@@ -212,18 +247,22 @@ fn run_thread(
         }
         tokio::task::spawn_local(heartbeat());
         for (fd, kind, proxy, pp, tls) in sockets {
-            let listener = match kind {
-                SocketKind::Tcp => {
-                    tokio::net::TcpListener::from_std(std::net::TcpListener::from(fd))
-                        .map(Listener::Tcp)
-                }
-                SocketKind::Unix => {
-                    tokio::net::UnixListener::from_std(std::os::unix::net::UnixListener::from(fd))
-                        .map(Listener::Unix)
-                }
-            };
+            let listener = listener_of(fd, kind);
             if let Ok(l) = listener {
                 tokio::task::spawn_local(accept::run(l, proxy, pp, tls.clone(), ctx.clone()));
+            }
+        }
+        if let Some((runtime, cli_sockets)) = cli {
+            for (fd, kind, level, maxconn) in cli_sockets {
+                if let Ok(l) = listener_of(fd, kind) {
+                    tokio::task::spawn_local(crate::cli::session::serve(
+                        l,
+                        level,
+                        maxconn,
+                        runtime.clone(),
+                        ctx.clone(),
+                    ));
+                }
             }
         }
         let mut rx = stop;
@@ -261,6 +300,19 @@ fn run_thread(
     });
     // Dropping the LocalSet drops every remaining task and closes its sockets.
     drop(local);
+}
+
+/// Registers a listening socket with this thread's runtime.
+fn listener_of(fd: OwnedFd, kind: SocketKind) -> io::Result<Listener> {
+    match kind {
+        SocketKind::Tcp => {
+            tokio::net::TcpListener::from_std(std::net::TcpListener::from(fd)).map(Listener::Tcp)
+        }
+        SocketKind::Unix => {
+            tokio::net::UnixListener::from_std(std::os::unix::net::UnixListener::from(fd))
+                .map(Listener::Unix)
+        }
+    }
 }
 
 /// Keeps the time driver's next planned wake-up within a second. tokio interrupts its own

@@ -7,7 +7,8 @@
 
 use crate::condition::{self, Condition};
 use crate::logformat::LogFormat;
-use crate::message::{HttpMessage, Stream, Txn};
+use crate::message::Stream;
+use crate::message::{HttpMessage, StreamChanges, TimeoutKind, Txn};
 use crate::pattern::{MatchMethod, PatternSet};
 use crate::problem::{compile_regex, not_in_registry, Problem};
 use crate::sample::fetch::{uri_path, uri_query, CommaValues};
@@ -120,6 +121,23 @@ enum UriPart {
     Method,
 }
 
+/// Which address `set-src`, `set-dst`, `set-src-port` or `set-dst-port` changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AddrPart {
+    Src,
+    Dst,
+    SrcPort,
+    DstPort,
+}
+
+/// The value of a `set-timeout` rule.
+#[derive(Debug)]
+enum TimeoutValue {
+    Fixed(std::time::Duration),
+    /// An expression giving milliseconds.
+    Expr(SampleExpr),
+}
+
 #[derive(Debug)]
 enum Action {
     Allow,
@@ -184,6 +202,16 @@ enum Action {
     SetStatus {
         status: u16,
         reason: Option<Box<[u8]>>,
+    },
+    /// `set-src`, `set-dst`, `set-src-port`, `set-dst-port`.
+    SetAddr {
+        part: AddrPart,
+        expr: SampleExpr,
+    },
+    /// `set-timeout <kind> <value>`.
+    SetTimeout {
+        kind: TimeoutKind,
+        value: TimeoutValue,
     },
     /// Accepted, nothing recorded yet (stick tables, ignored knobs, data-plane modes).
     Nothing,
@@ -273,6 +301,7 @@ impl RuleList {
                 request: None,
                 response: None,
                 vars: Some(&txn.vars),
+                changes: Some(&txn.changes),
             };
             if !condition::holds(&rule.condition, &src) {
                 continue;
@@ -284,6 +313,12 @@ impl RuleList {
                     }
                 }
                 Action::UnsetVar { name } => txn.vars.unset(name),
+                Action::SetAddr { part, expr } => {
+                    let v = expr.eval(&src).map(Value::into_owned);
+                    if let Some(v) = v {
+                        set_addr(&mut txn.changes, *part, &v.reborrow(), conn);
+                    }
+                }
                 Action::Allow => return Verdict::Allow,
                 Action::Reject => return Verdict::Reject,
                 Action::SilentDrop => return Verdict::SilentDrop,
@@ -305,6 +340,7 @@ fn stream<'a>(
         request: (!is_response).then_some(msg),
         response: is_response.then_some(msg),
         vars: Some(&txn.vars),
+        changes: Some(&txn.changes),
     }
 }
 
@@ -456,9 +492,61 @@ fn apply(
             }
         }
         Action::SetStatus { status, reason } => msg.set_status(*status, reason.as_deref()),
+        Action::SetAddr { part, expr } => {
+            let v = expr
+                .eval(&stream(&*msg, is_response, conn, txn))
+                .map(Value::into_owned);
+            if let Some(v) = v {
+                set_addr(&mut txn.changes, *part, &v.reborrow(), conn);
+            }
+        }
+        Action::SetTimeout { kind, value } => {
+            let d = match value {
+                TimeoutValue::Fixed(d) => Some(*d),
+                TimeoutValue::Expr(e) => e
+                    .eval(&stream(&*msg, is_response, conn, txn))
+                    .and_then(|v| v.to_int())
+                    .and_then(|ms| u64::try_from(ms).ok())
+                    .map(std::time::Duration::from_millis),
+            };
+            // HAProxy ignores a value that is not a positive number of milliseconds.
+            if let Some(d) = d.filter(|d| !d.is_zero()) {
+                if let Some(slot) = txn.changes.timeouts.get_mut(kind.index()) {
+                    *slot = Some(d);
+                }
+            }
+        }
         Action::Nothing => {}
     }
     None
+}
+
+/// Applies `set-src`/`set-dst` (an address: the port is kept when the family allows, else
+/// 0) or `set-src-port`/`set-dst-port` (a port: the address is kept, `0.0.0.0` when there is
+/// none) to the stream's addresses as they are now.
+fn set_addr(changes: &mut StreamChanges, part: AddrPart, v: &Value<'_>, conn: &dyn Connection) {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+    let (src, dst) = changes.addrs(conn.src(), conn.dst());
+    let (current, slot) = match part {
+        AddrPart::Src | AddrPart::SrcPort => (src, &mut changes.src),
+        AddrPart::Dst | AddrPart::DstPort => (dst, &mut changes.dst),
+    };
+    match part {
+        AddrPart::Src | AddrPart::Dst => {
+            let Some(ip) = v.to_ip() else {
+                return;
+            };
+            let port = current.map_or(0, |a| a.port());
+            *slot = Some(SocketAddr::new(ip, port));
+        }
+        AddrPart::SrcPort | AddrPart::DstPort => {
+            let Some(port) = v.to_int().and_then(|p| u16::try_from(p).ok()) else {
+                return;
+            };
+            let ip = current.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+            *slot = Some(SocketAddr::new(ip, port));
+        }
+    }
 }
 
 fn path_and_query(uri: &[u8]) -> &[u8] {
@@ -893,6 +981,51 @@ fn compile_action(
             };
             Action::SetStatus { status, reason }
         }
+        "set-src" | "set-dst" | "set-src-port" | "set-dst-port" => {
+            let part = match base {
+                "set-src" => AddrPart::Src,
+                "set-dst" => AddrPart::Dst,
+                "set-src-port" => AddrPart::SrcPort,
+                _ => AddrPart::DstPort,
+            };
+            let expr = SampleExpr::compile(arg(args, 0, "a sample expression")?, place, env)?;
+            if let Some(extra) = args.get(1) {
+                return Err(Problem::syntax(format!(
+                    "unexpected '{extra}' after the expression"
+                )));
+            }
+            Action::SetAddr { part, expr }
+        }
+        "set-timeout" => {
+            let name = arg(
+                args,
+                0,
+                "'client', 'connect', 'queue', 'server', 'tarpit' or 'tunnel' and a value",
+            )?;
+            let kind = TimeoutKind::parse(name).ok_or_else(|| {
+                Problem::syntax(format!(
+                    "'{name}' is not a timeout set-timeout can change (expects 'client', 'connect', 'queue', 'server', 'tarpit' or 'tunnel')"
+                ))
+            })?;
+            check_timeout_side(kind, env)?;
+            let text = arg(args, 1, "a timeout or an expression after the timeout name")?;
+            if let Some(extra) = args.get(2) {
+                return Err(Problem::syntax(format!(
+                    "unexpected '{extra}' after the timeout value"
+                )));
+            }
+            let value = match sluice_model::units::parse_time(text, sluice_model::units::TimeUnit::Millis) {
+                Ok(t) if t.trailing.is_none() => TimeoutValue::Fixed(t.duration),
+                // Not a time: an expression giving milliseconds (`int(3),mul(1000)`).
+                _ if text.starts_with(|c: char| c.is_ascii_digit()) => {
+                    return Err(Problem::syntax(format!(
+                        "'{text}' is not a valid timeout (a number with an optional unit: us, ms, s, m, h, d)"
+                    )))
+                }
+                _ => TimeoutValue::Expr(SampleExpr::compile(text, place, env)?),
+            };
+            Action::SetTimeout { kind, value }
+        }
         // Stick tables come later: tracking is accepted (the catalogue says it is ignored)
         // and records nothing yet.
         "sc-inc-gpc" | "sc-inc-gpc0" | "sc-inc-gpc1" | "sc-set-gpt" | "sc-set-gpt0"
@@ -938,6 +1071,26 @@ fn compile_action(
             Action::Nothing
         }
     })
+}
+
+/// `set-timeout client` needs a frontend, the other timeouts but `tarpit` a backend.
+fn check_timeout_side(kind: TimeoutKind, env: &Env<'_>) -> Result<(), Problem> {
+    use sluice_model::proxy::ProxyKind;
+    let proxy_kind = env.proxy.kind;
+    let (ok, side) = match kind {
+        TimeoutKind::Tarpit => return Ok(()),
+        TimeoutKind::Client => (proxy_kind.is_frontend(), "frontend"),
+        _ => (proxy_kind.is_backend(), "backend"),
+    };
+    if ok || proxy_kind == ProxyKind::Defaults {
+        return Ok(());
+    }
+    Err(Problem::new(
+        Category::Semantic,
+        None,
+        format!("this timeout applies to proxies with the {side} capability only"),
+    )
+    .with_help(format!("move the rule to a {side} or listen section")))
 }
 
 fn regex_arg(args: &[String], i: usize) -> Result<Regex, Problem> {

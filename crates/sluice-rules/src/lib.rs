@@ -55,7 +55,7 @@ pub use condition::Condition;
 pub use logformat::LogFormat;
 pub use message::{
     Connection, HttpMessage, NoConnection, SampleSource, SimpleConnection, SimpleMessage, Stream,
-    Txn, Vars,
+    StreamChanges, TimeoutKind, Txn, Vars,
 };
 pub use sample::{SampleExpr, SampleType, Value};
 
@@ -368,6 +368,7 @@ impl CompiledProxyRules {
             request: Some(msg),
             response: None,
             vars: Some(&txn.vars),
+            changes: Some(&txn.changes),
         };
         self.select_backend_from(&src)
     }

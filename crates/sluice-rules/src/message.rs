@@ -6,6 +6,7 @@
 use crate::sample::value::OwnedValue;
 use crate::sample::Value;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// An HTTP request or response head, as the data plane holds it.
 ///
@@ -69,6 +70,82 @@ pub trait HttpMessage {
     }
 }
 
+/// A timeout of a stream that `set-timeout` may change (`cur_<name>_timeout` fetches).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeoutKind {
+    /// `timeout client` (the frontend's).
+    Client,
+    /// `timeout connect` (the backend's).
+    Connect,
+    /// `timeout queue` (the backend's).
+    Queue,
+    /// `timeout server` (the backend's).
+    Server,
+    /// `timeout tarpit`.
+    Tarpit,
+    /// `timeout tunnel` (the backend's).
+    Tunnel,
+}
+
+impl TimeoutKind {
+    /// Every kind, in the order of [`StreamChanges::timeouts`].
+    pub const ALL: [TimeoutKind; 6] = [
+        TimeoutKind::Client,
+        TimeoutKind::Connect,
+        TimeoutKind::Queue,
+        TimeoutKind::Server,
+        TimeoutKind::Tarpit,
+        TimeoutKind::Tunnel,
+    ];
+
+    /// The kind named `name` (`server`, `tunnel`...).
+    pub fn parse(name: &str) -> Option<TimeoutKind> {
+        Some(match name {
+            "client" => TimeoutKind::Client,
+            "connect" => TimeoutKind::Connect,
+            "queue" => TimeoutKind::Queue,
+            "server" => TimeoutKind::Server,
+            "tarpit" => TimeoutKind::Tarpit,
+            "tunnel" => TimeoutKind::Tunnel,
+            _ => return None,
+        })
+    }
+
+    /// Position in [`StreamChanges::timeouts`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What rules changed of the stream itself: its addresses (`set-src`, `set-dst`,
+/// `set-src-port`, `set-dst-port`) and timeouts (`set-timeout`). Later rules and fetches
+/// see the changes; the data plane applies them to the stream once the rules ran.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamChanges {
+    /// The client address, when a rule replaced it.
+    pub src: Option<SocketAddr>,
+    /// The destination address, when a rule replaced it.
+    pub dst: Option<SocketAddr>,
+    /// By [`TimeoutKind::index`]: the timeouts a rule set.
+    pub timeouts: [Option<Duration>; 6],
+}
+
+impl StreamChanges {
+    /// The timeout `kind` a rule set, if any.
+    pub fn timeout(&self, kind: TimeoutKind) -> Option<Duration> {
+        self.timeouts.get(kind.index()).copied().flatten()
+    }
+
+    /// `current` with the address changes applied (`(src, dst)`).
+    pub fn addrs(
+        &self,
+        src: Option<SocketAddr>,
+        dst: Option<SocketAddr>,
+    ) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        (self.src.or(src), self.dst.or(dst))
+    }
+}
+
 /// The connection and proxy state fetches read. Every method has a default meaning "not
 /// available", so an implementation fills in only what it knows.
 pub trait Connection {
@@ -78,6 +155,20 @@ pub trait Connection {
     }
     /// Local address the client reached (`dst`, `%fi`).
     fn dst(&self) -> Option<SocketAddr> {
+        None
+    }
+    /// The client connection's own source address (`fc_src`): rules of the session and
+    /// stream levels change `src`, not this one.
+    fn fc_src(&self) -> Option<SocketAddr> {
+        self.src()
+    }
+    /// The client connection's own destination address (`fc_dst`).
+    fn fc_dst(&self) -> Option<SocketAddr> {
+        self.dst()
+    }
+    /// The configured timeout `kind` of the stream's proxies (`fe_client_timeout`,
+    /// `be_server_timeout`...): `Some(ZERO)` when the proxy sets none, `None` when unknown.
+    fn timeout(&self, _kind: TimeoutKind) -> Option<Duration> {
         None
     }
     /// Frontend name (`%f`, `fe_name`).
@@ -204,6 +295,8 @@ pub struct Txn {
     pub vars: Vars,
     /// `capture ... id N` / `capture ... len N` slots, in declaration order.
     pub captures: Vec<Option<Vec<u8>>>,
+    /// Addresses and timeouts rules changed for this stream.
+    pub changes: StreamChanges,
     /// Reused buffer for rendered values, so rules do not allocate per header.
     pub(crate) scratch: Vec<u8>,
 }
@@ -218,6 +311,7 @@ impl Txn {
     pub fn clear(&mut self) {
         self.vars.clear();
         self.captures.clear();
+        self.changes = StreamChanges::default();
     }
 }
 
@@ -231,6 +325,10 @@ pub trait SampleSource {
     fn response(&self) -> Option<&dyn HttpMessage>;
     /// The transaction's variables.
     fn vars(&self) -> Option<&Vars>;
+    /// What rules changed of the stream so far (addresses, timeouts).
+    fn changes(&self) -> Option<&StreamChanges> {
+        None
+    }
 }
 
 /// The usual [`SampleSource`]: references to what the data plane has at hand.
@@ -244,6 +342,8 @@ pub struct Stream<'a> {
     pub response: Option<&'a dyn HttpMessage>,
     /// Variables, if any.
     pub vars: Option<&'a Vars>,
+    /// Addresses and timeouts changed by rules, if any.
+    pub changes: Option<&'a StreamChanges>,
 }
 
 impl<'a> Stream<'a> {
@@ -254,6 +354,7 @@ impl<'a> Stream<'a> {
             request: None,
             response: None,
             vars: None,
+            changes: None,
         }
     }
 
@@ -264,6 +365,7 @@ impl<'a> Stream<'a> {
             request: Some(request),
             response: None,
             vars: None,
+            changes: None,
         }
     }
 }
@@ -280,6 +382,9 @@ impl SampleSource for Stream<'_> {
     }
     fn vars(&self) -> Option<&Vars> {
         self.vars
+    }
+    fn changes(&self) -> Option<&StreamChanges> {
+        self.changes
     }
 }
 

@@ -732,9 +732,7 @@ fn master_cli_show_proc_help_and_routing() {
     );
     assert!(run.cli("help").contains("show proc"));
     assert!(run.cli("show startup-logs").contains("Loading success."));
-    assert!(run
-        .cli("@1 show info")
-        .contains("No runtime API in this worker yet"));
+    assert!(run.cli("@1 show info").contains("has no 'stats socket'"));
     assert_eq!(
         run.cli("@2 show info"),
         "Can't find the target PID matching the prefix '@2'\n"

@@ -133,6 +133,18 @@ pub struct ErrorFile {
     pub path: Spanned<String>,
 }
 
+/// `errorloc <code> <url>`, `errorloc302` and `errorloc303`: the error response for `status`
+/// becomes a redirect (`redirect`: 302 or 303) to `url`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorLoc {
+    pub status: u16,
+    /// 302 (`errorloc`, `errorloc302`) or 303 (`errorloc303`).
+    pub redirect: u16,
+    /// The `Location` value, as written.
+    pub url: String,
+    pub location: Location,
+}
+
 /// Status codes `errorfile` accepts.
 pub const ERRORFILE_STATUSES: &[u16] = &[
     200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 431, 500, 501, 502, 503, 504,
@@ -174,6 +186,10 @@ pub struct Proxy {
     pub balance: Option<Balance>,
     pub cookie: Option<Cookie>,
     pub errorfiles: Vec<ErrorFile>,
+    /// `errorloc`, `errorloc302` and `errorloc303` lines.
+    pub errorlocs: Vec<ErrorLoc>,
+    /// `dispatch <address>:<port>`: where connections go when the backend has no server.
+    pub dispatch: Option<Spanned<crate::address::Address>>,
     /// `errorfiles <http-errors section>`.
     pub errorfiles_sections: Vec<Spanned<String>>,
     /// By position in `errorfiles_sections`: the status codes the line imports (empty: all).
@@ -214,6 +230,8 @@ impl Proxy {
             balance: None,
             cookie: None,
             errorfiles: Vec::new(),
+            errorlocs: Vec::new(),
+            dispatch: None,
             errorfiles_sections: Vec::new(),
             errorfiles_codes: Vec::new(),
             stats: Vec::new(),
@@ -277,6 +295,10 @@ const TYPED: &[&str] = &[
     "cookie",
     "errorfile",
     "errorfiles",
+    "errorloc",
+    "errorloc302",
+    "errorloc303",
+    "dispatch",
     "stats",
     "maxconn",
     "retries",
@@ -444,30 +466,32 @@ fn parse_inner(
             });
         }
         "errorfile" => {
-            let status = statement::uint(stmt, 1, 100, 599, "an HTTP status code")? as u16;
-            if !ERRORFILE_STATUSES.contains(&status) {
-                return Err(statement::syntax_error(
-                    stmt,
-                    1,
-                    "errorfile-status-unsupported",
-                    format!("status code '{status}' cannot be customized with 'errorfile'."),
-                    format!(
-                        "use one of {}",
-                        ERRORFILE_STATUSES
-                            .iter()
-                            .map(u16::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-                .into());
-            }
+            let status = error_status(stmt, "errorfile")?;
             // HAProxy ignores words after the file name.
             let path = statement::arg(stmt, 2, "a file name")?;
             proxy.errorfiles.push(ErrorFile {
                 status,
                 path: Spanned::new(path.text.clone(), stmt.word_location(2)),
             });
+        }
+        "errorloc" | "errorloc302" | "errorloc303" => {
+            let status = error_status(stmt, real)?;
+            // Like `errorfile`, HAProxy ignores words after the URL.
+            let url = statement::arg(stmt, 2, "a URL (the Location of the redirect)")?;
+            proxy.errorlocs.push(ErrorLoc {
+                status,
+                redirect: if real == "errorloc303" { 303 } else { 302 },
+                url: url.text.clone(),
+                location: stmt.location,
+            });
+        }
+        "dispatch" => {
+            let word = statement::arg(stmt, 1, "<address>:<port>")?;
+            statement::no_extra(stmt, 1)?;
+            proxy.dispatch = Some(Spanned::new(
+                parse_dispatch(stmt, &word.text)?,
+                stmt.word_location(1),
+            ));
         }
         "errorfiles" => {
             let name = statement::arg(stmt, 1, "an http-errors section name")?;
@@ -551,6 +575,54 @@ fn parse_inner(
         }
     }
     Ok(())
+}
+
+/// The status code of an `errorfile`/`errorloc` line (word 1): one HAProxy can generate.
+fn error_status(stmt: &Statement, keyword: &str) -> Parsed<u16> {
+    let status = statement::uint(stmt, 1, 100, 599, "an HTTP status code")? as u16;
+    if ERRORFILE_STATUSES.contains(&status) {
+        return Ok(status);
+    }
+    Err(statement::syntax_error(
+        stmt,
+        1,
+        "errorfile-status-unsupported",
+        format!("status code '{status}' cannot be customized with '{keyword}'."),
+        format!(
+            "use one of {}",
+            ERRORFILE_STATUSES
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+    .into())
+}
+
+/// `dispatch <address>:<port>`: an IPv4/IPv6 address or a host name, and one port (HAProxy
+/// refuses port ranges, offsets and a missing port here).
+fn parse_dispatch(stmt: &Statement, text: &str) -> Parsed<crate::address::Address> {
+    use crate::address::{Family, Port};
+    let bad = |why: &str| -> Failure {
+        statement::syntax_error(
+            stmt,
+            1,
+            "dispatch-address-invalid",
+            format!("'dispatch' : invalid address '{text}': {why}."),
+            "write 'dispatch <ip-or-host>:<port>', e.g. 'dispatch 192.168.0.10:80'",
+        )
+        .into()
+    };
+    let address = crate::address::parse(text, crate::address::Use::Server)
+        .map_err(|e| bad(e.message.trim_end_matches('.')))?;
+    if !matches!(address.family, Family::Inet | Family::Ipv4 | Family::Ipv6) {
+        return Err(bad("only IPv4, IPv6 or host names are accepted"));
+    }
+    if !matches!(address.port, Port::Single(p) if p > 0) {
+        return Err(bad("a single non-zero port is required"));
+    }
+    Ok(address)
 }
 
 /// Parses the optional condition of `stmt` found after word `from`.
@@ -664,6 +736,7 @@ fn allowed(
         "server" => (Needs::Backend, true, false),
         "default-server" => (Needs::Backend, true, true),
         "balance" | "cookie" | "use-server" => (Needs::Backend, false, true),
+        "dispatch" => (Needs::Backend, false, false),
         _ => return Ok(true),
     };
     if proxy.kind == ProxyKind::Defaults {

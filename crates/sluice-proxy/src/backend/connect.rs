@@ -93,6 +93,10 @@ pub struct Dest<'a> {
     pub avoid: Option<usize>,
     /// The value of the backend's per-request SNI (`Backend::sni`), when it has one.
     pub sni: Option<&'a [u8]>,
+    /// `timeout connect` and `timeout queue` set by `set-timeout` rules (else the
+    /// backend's).
+    pub connect: Option<Duration>,
+    pub queue: Option<Duration>,
 }
 
 impl Dest<'_> {
@@ -103,6 +107,8 @@ impl Dest<'_> {
             pin: None,
             avoid: None,
             sni: None,
+            connect: None,
+            queue: None,
         }
     }
 }
@@ -133,7 +139,7 @@ pub async fn acquire(
     let balancer = &*balancer;
     let pick = |avoid: Option<usize>| pick(backend, balancer, key, avoid);
     let (mut server, mut slot) = choose(backend, balancer, key, dest).await?;
-    let port = dest.addrs.local.map(|a| a.port());
+    let connect_timeout = dest.connect.or(backend.connect);
     let mut last = no_server;
     let retries = if backend.retry_on.conn_failure() {
         backend.retries
@@ -155,9 +161,11 @@ pub async fn acquire(
         let Some(srv) = backend.servers.get(server) else {
             return Err(no_server);
         };
-        if own
-            .as_ref()
-            .is_some_and(|o| o.backend == be && o.server == server)
+        // A transparent server's connections lead wherever their stream's destination was.
+        if !srv.transparent
+            && own
+                .as_ref()
+                .is_some_and(|o| o.backend == be && o.server == server)
         {
             if let Some(o) = own.take() {
                 return Ok(Acquired {
@@ -171,7 +179,7 @@ pub async fn acquire(
             }
         }
         // A server that is sent PROXY headers never has shared idle connections.
-        if reuse && srv.send_proxy.is_none() {
+        if reuse && srv.send_proxy.is_none() && !srv.transparent {
             if let Some(stream) = ctx.pool.borrow_mut().take(be, server) {
                 ctx.count(Counter::ServerReuses);
                 return Ok(Acquired {
@@ -184,12 +192,12 @@ pub async fn acquire(
                 });
             }
         }
-        let Some(addr) = srv.addr(port) else {
+        let Some(addr) = srv.addr_to(dest.addrs.local) else {
             return Err(no_server);
         };
-        let opened = match connect(addr, backend.connect).await {
+        let opened = match connect(addr, connect_timeout).await {
             Ok(mut stream) => match srv.send_proxy {
-                Some(v) => send_proxy(&mut stream, v, &dest.addrs, backend.connect)
+                Some(v) => send_proxy(&mut stream, v, &dest.addrs, connect_timeout)
                     .await
                     .map(|()| stream),
                 None => Ok(stream),
@@ -199,7 +207,7 @@ pub async fn acquire(
         let opened = match (opened, &srv.tls) {
             (Ok(tcp), Some(tls)) => {
                 let name = tls.name(dest.sni, addr.ip());
-                let done = handshake(tls, tcp, name, backend.connect).await;
+                let done = handshake(tls, tcp, name, connect_timeout).await;
                 if done.is_err() {
                     ctx.count(Counter::ServerTlsErrors);
                 }
@@ -216,7 +224,7 @@ pub async fn acquire(
                     reused: false,
                     slot,
                     private: srv.send_proxy.is_some(),
-                    one_shot: srv.tls.as_ref().is_some_and(|t| t.sni.dynamic()),
+                    one_shot: srv.transparent || srv.tls.as_ref().is_some_and(|t| t.sni.dynamic()),
                 });
             }
             Err(e) => {
@@ -277,6 +285,7 @@ async fn choose(
     // Waiting longer than `timeout queue` is answered 503, as a failed connection is.
     let queue_timeout = Error::retryable(ErrorKind::Timeout, Side::Server);
     let q = &backend.queue;
+    let wait_limit = dest.queue.or(backend.queue_timeout);
     let pinned = dest.pin.filter(|p| {
         backend
             .servers
@@ -290,7 +299,7 @@ async fn choose(
         if let Some(s) = q.try_take(p) {
             return Ok((p, Some(s)));
         }
-        match q.wait(Some(p), &[], backend.queue_timeout).await {
+        match q.wait(Some(p), &[], wait_limit).await {
             Ok(s) => return Ok((p, Some(s))),
             Err(QueueError::Timeout) => return Err(queue_timeout),
             // `maxqueue` reached: persistence gives way to the balancer, as in HAProxy.
@@ -314,7 +323,7 @@ async fn choose(
     if candidates.is_empty() {
         return Err(no_server);
     }
-    match q.wait(None, &candidates, backend.queue_timeout).await {
+    match q.wait(None, &candidates, wait_limit).await {
         Ok(s) => Ok((s.server(), Some(s))),
         Err(QueueError::Timeout) => Err(queue_timeout),
         Err(QueueError::Full) => Err(no_server),

@@ -68,14 +68,34 @@ pub struct Backend {
     /// A per-request SNI (`sni req.hdr(host)`, `sni ssl_fc_sni`) some server uses: the
     /// session finds its value before a connection is opened.
     pub sni: Option<crate::tls::connector::Sni>,
+    /// The only server is the `dispatch` address.
+    pub dispatch: bool,
 }
+
+/// The name of the implicit server of a `dispatch` line (never shown).
+const DISPATCH: &str = "<dispatch>";
 
 impl Backend {
     /// Resolves the backend side of `proxy` (server names are resolved now, TLS files
     /// loaded).
     pub fn build(model: &sluice_model::Model, proxy: &Proxy) -> io::Result<Backend> {
-        let mut servers = Vec::with_capacity(proxy.servers.len());
-        for (i, s) in proxy.servers.iter().enumerate() {
+        // `dispatch <addr>:<port>` in a backend without servers: one implicit server.
+        let implicit: Vec<sluice_model::proxy::server::Server> = proxy
+            .dispatch
+            .as_ref()
+            .filter(|_| proxy.servers.is_empty())
+            .map(|d| sluice_model::proxy::server::Server {
+                name: DISPATCH.to_string(),
+                address: d.value.clone(),
+                options: Default::default(),
+                location: d.location,
+            })
+            .into_iter()
+            .collect();
+        let dispatch = !implicit.is_empty();
+        let configured = if dispatch { &implicit } else { &proxy.servers };
+        let mut servers = Vec::with_capacity(configured.len());
+        for (i, s) in configured.iter().enumerate() {
             let id = u32::try_from(i + 1).unwrap_or(u32::MAX);
             servers.push(Server::build(model, proxy, s, id)?);
         }
@@ -132,7 +152,17 @@ impl Backend {
             track,
             epoch: Default::default(),
             sni,
+            dispatch,
         })
+    }
+
+    /// The name of the server at `i` as logs and `srv_name` show it: none for the
+    /// `dispatch` address (HAProxy logs `<NOSRV>`: it is not a server).
+    pub fn server_name(&self, i: usize) -> Option<&str> {
+        if self.dispatch {
+            return None;
+        }
+        self.servers.get(i).map(|s| s.name.as_str())
     }
 
     /// A balancer for one thread (built off the hot path).

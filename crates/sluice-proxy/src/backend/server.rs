@@ -26,6 +26,7 @@ pub struct Server {
     /// Position in the backend, from 1 (the balancer's `ServerId`).
     pub id: u32,
     pub target: Target,
+    /// The configured weight (`weight`); the runtime one is `health.weight()`.
     pub weight: u16,
     pub backup: bool,
     pub disabled: bool,
@@ -42,6 +43,9 @@ pub struct Server {
     pub health: crate::check::state::Health,
     /// `ssl`: connections are TLS.
     pub tls: Option<crate::tls::connector::Connector>,
+    /// The address is `0.0.0.0` (or `::`, `*`): connections go to the destination address
+    /// of the client connection, as `set-dst` may have changed it ([`Server::addr_to`]).
+    pub transparent: bool,
     /// `check-ssl`: health checks are TLS, with the server's TLS settings.
     pub check_tls: Option<crate::tls::connector::Connector>,
 }
@@ -97,6 +101,8 @@ impl Server {
             }
         };
         let target = match a.port {
+            // `0.0.0.0:0`: the client's destination port too.
+            Port::Single(0) if a.host == Host::Any => Target::Relative(ip, 0),
             Port::Single(p) => Target::Addr(SocketAddr::new(ip, p)),
             Port::Offset(o) => Target::Relative(ip, o),
             _ => Target::Relative(ip, 0),
@@ -130,20 +136,54 @@ impl Server {
             },
             cookie: o.cookie.as_ref().map(|c| c.value.clone()),
             connections: Arc::new(AtomicU32::new(0)),
-            health: crate::check::state::Health::new(o.disabled),
+            health: crate::check::state::Health::with(crate::check::state::Settings {
+                disabled: o.disabled,
+                weight: o
+                    .weight
+                    .as_ref()
+                    .map_or(1, |w| u32::try_from(w.value).unwrap_or(256)),
+                rise: o
+                    .rise
+                    .and_then(|r| u32::try_from(r).ok())
+                    .unwrap_or(2)
+                    .max(1),
+                fall: o
+                    .fall
+                    .and_then(|r| u32::try_from(r).ok())
+                    .unwrap_or(3)
+                    .max(1),
+                checked: o.check,
+            }),
             tls: None,
             check_tls: None,
+            transparent: s.address.host == Host::Any && s.address.family != Family::Unix,
         }
     }
 
     /// The server as the balancer sees it.
     pub fn state(&self) -> ServerState {
         ServerState::new(self.id)
-            .weight(self.weight)
+            .weight(u16::try_from(self.health.effective_weight()).unwrap_or(u16::MAX))
             .backup(self.backup)
             .usable(self.health.usable())
             .maxconn(self.maxconn)
             .connections(self.connections.clone())
+    }
+
+    /// The address for a stream whose destination (the local address the client reached,
+    /// or what `set-dst`/`set-dst-port` made of it) is `dst`.
+    pub fn addr_to(&self, dst: Option<SocketAddr>) -> Option<SocketAddr> {
+        match (self.transparent, dst) {
+            (true, Some(d)) => {
+                let port = match &self.target {
+                    Target::Addr(a) => a.port(),
+                    Target::Relative(_, off) => u16::try_from(i32::from(d.port()) + off).ok()?,
+                    Target::Unix(_) => return None,
+                };
+                Some(SocketAddr::new(d.ip(), port))
+            }
+            _ => self.addr(dst.map(|a| a.port())),
+        }
     }
 
     /// The address for a client that connected to local port `port`.

@@ -103,9 +103,8 @@ fn specs(model: &Model, plan: &Plan) -> Vec<Spec> {
             let Some(srv) = be.servers.get(si) else {
                 continue;
             };
-            if o.disabled {
-                continue;
-            }
+            // A `disabled` server gets its check too: it runs once the runtime API takes
+            // the server out of maintenance (the loop pauses while it is in maintenance).
             let addr_opt: Option<IpAddr> = o
                 .other
                 .iter()
@@ -311,6 +310,18 @@ async fn check_loop(plan: Arc<Plan>, spec: Spec, first: Duration, spread: u32, m
     tokio::time::sleep(first).await;
     let mut last_status = None;
     loop {
+        // Maintenance or `disable health` (runtime API): no check until it ends.
+        let paused = match plan
+            .backend(spec.backend)
+            .and_then(|b| b.servers.get(spec.server))
+        {
+            Some(s) => s.health.checks_paused(),
+            None => true,
+        };
+        if paused {
+            tokio::time::sleep(spec.inter.min(Duration::from_millis(100))).await;
+            continue;
+        }
         let outcome = tcp::run(&spec.rules.rules, &spec.target).await;
         let (counter, down) = apply(&plan, &spec, &outcome, &mut last_status);
         let mut wait = spec.interval(counter, down);
@@ -331,7 +342,7 @@ fn counts(plan: &Plan, backend: usize, server: usize) -> Counts {
         return c;
     };
     for s in &be.servers {
-        if s.health.usable() && s.weight > 0 {
+        if s.health.usable() && s.health.effective_weight() > 0 {
             if s.backup {
                 c.backup += 1;
             } else {
@@ -355,6 +366,12 @@ fn apply(plan: &Plan, spec: &Spec, o: &Outcome, last: &mut Option<super::Status>
     let Some(srv) = be.servers.get(spec.server) else {
         return (0, true);
     };
+    srv.health
+        .record_check(super::state::hchk::of(o.status), o.code, o.duration);
+    // The runtime API put the server in maintenance or stopped its checks meanwhile.
+    if srv.health.checks_paused() {
+        return (srv.health.counter(), srv.health.state() != State::Up);
+    }
     let before = srv.health.counter();
     let was_up = srv.health.state() == State::Up;
     let (counter, up) = step(before, spec.rise, spec.fall, o.status.passed());

@@ -9,52 +9,196 @@ use crate::backend::Backend;
 use sluice_balance::{Algorithm, Balancer, RequestKey, ServerId, Snapshot};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
-/// What a server is, as checks (and `disabled`) make it.
+/// What a server is, as checks (or the runtime API) make it: HAProxy's operational state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum State {
     Up = 0,
     Down = 1,
-    /// `disabled`: maintenance, never checked, never balanced to.
+    /// Kept for compatibility: maintenance is now an administrative flag ([`Admin`]).
     Maint = 2,
+    /// `set server ... health stopping`: no new balanced traffic (HAProxy's NOLB).
+    Stopping = 3,
+}
+
+/// Administrative flags (HAProxy's `srv_admin_state` bits, same values).
+pub mod admin {
+    /// Forced maintenance (`disable server`, `set server ... state maint`).
+    pub const FMAINT: u8 = 0x01;
+    /// Maintenance from the configuration (`disabled`).
+    pub const CMAINT: u8 = 0x04;
+    /// Forced drain (`set server ... state drain`): weight 0 for new balanced traffic.
+    pub const FDRAIN: u8 = 0x08;
+    /// Any maintenance.
+    pub const MAINT: u8 = FMAINT | CMAINT;
+}
+
+/// Codes of HAProxy's `HCHK_STATUS_*` enumeration, as `show servers state` prints them.
+pub mod hchk {
+    pub const INI: u8 = 1;
+    pub const SOCKERR: u8 = 5;
+    pub const L4OK: u8 = 6;
+    pub const L4TOUT: u8 = 7;
+    pub const L4CON: u8 = 8;
+    pub const L6OK: u8 = 9;
+    pub const L6TOUT: u8 = 10;
+    pub const L6RSP: u8 = 11;
+    pub const L7TOUT: u8 = 12;
+    pub const L7RSP: u8 = 13;
+    pub const L7OKD: u8 = 15;
+    pub const L7OKCD: u8 = 16;
+    pub const L7STS: u8 = 17;
+
+    /// The code of a check result.
+    pub fn of(status: crate::check::Status) -> u8 {
+        use crate::check::Status as S;
+        match status {
+            S::L4Ok => L4OK,
+            S::L4Tout => L4TOUT,
+            S::L4Con => L4CON,
+            S::L6Ok => L6OK,
+            S::L6Tout => L6TOUT,
+            S::L6Rsp => L6RSP,
+            S::L7Tout => L7TOUT,
+            S::L7Rsp => L7RSP,
+            S::L7Ok => L7OKD,
+            S::L7OkC => L7OKCD,
+            S::L7Sts => L7STS,
+            S::SockErr => SOCKERR,
+        }
+    }
+
+    /// HAProxy's short name of a code (`show stat`'s `check_status`).
+    pub fn name(code: u8) -> &'static str {
+        match code {
+            INI => "INI",
+            4 => "HANA",
+            SOCKERR => "SOCKERR",
+            L4OK => "L4OK",
+            L4TOUT => "L4TOUT",
+            L4CON => "L4CON",
+            L6OK => "L6OK",
+            L6TOUT => "L6TOUT",
+            L6RSP => "L6RSP",
+            L7TOUT => "L7TOUT",
+            L7RSP => "L7RSP",
+            L7OKD => "L7OK",
+            L7OKCD => "L7OKC",
+            L7STS => "L7STS",
+            _ => "UNK",
+        }
+    }
+
+    /// Whether a code is a passed check.
+    pub fn passed(code: u8) -> bool {
+        matches!(code, L4OK | L6OK | L7OKD | L7OKCD)
+    }
+}
+
+/// What the configuration says about a server's checks and weight.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub disabled: bool,
+    pub weight: u32,
+    pub rise: u32,
+    pub fall: u32,
+    /// A primary health check is configured (`check`).
+    pub checked: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            disabled: false,
+            weight: 1,
+            rise: 2,
+            fall: 3,
+            checked: false,
+        }
+    }
 }
 
 /// One server's health: its state and HAProxy's health counter (0 to `rise + fall - 1`; up
-/// at `rise` and above).
+/// at `rise` and above), its administrative flags and runtime weight (the runtime API), and
+/// the last check's result. All atomics: written off the request path (checker, runtime
+/// API), read by every thread when it rebuilds its balancer.
 #[derive(Debug)]
 pub struct Health {
     state: AtomicU8,
     counter: AtomicU32,
+    admin: AtomicU8,
+    /// The user weight (`set weight`), 0 to 256.
+    weight: AtomicU32,
+    /// `disable health`: checks stopped, the server counts as up.
+    checks_off: AtomicBool,
+    /// Seconds since the Unix epoch of the last state change.
+    changed: AtomicU64,
+    /// Last check: HAProxy status code, protocol code (0: none), duration in ms.
+    last_status: AtomicU8,
+    last_code: AtomicU32,
+    last_duration: AtomicU32,
+    /// The configured values.
+    pub settings: Settings,
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Health {
     /// A server starts up (HAProxy's default `init-state`), or in maintenance.
     pub fn new(disabled: bool) -> Health {
+        Health::with(Settings {
+            disabled,
+            ..Settings::default()
+        })
+    }
+
+    /// A server with its configured weight, `rise`, `fall` and checks.
+    pub fn with(settings: Settings) -> Health {
         Health {
-            state: AtomicU8::new(if disabled { State::Maint } else { State::Up } as u8),
-            counter: AtomicU32::new(0),
+            state: AtomicU8::new(State::Up as u8),
+            counter: AtomicU32::new(settings.rise),
+            admin: AtomicU8::new(if settings.disabled {
+                admin::CMAINT | admin::FMAINT
+            } else {
+                0
+            }),
+            weight: AtomicU32::new(settings.weight.min(256)),
+            checks_off: AtomicBool::new(false),
+            changed: AtomicU64::new(now_secs()),
+            last_status: AtomicU8::new(hchk::INI),
+            last_code: AtomicU32::new(0),
+            last_duration: AtomicU32::new(0),
+            settings,
         }
     }
 
+    /// The operational state (what checks or `set server ... health` made it).
     #[inline]
     pub fn state(&self) -> State {
         match self.state.load(Ordering::Relaxed) {
             0 => State::Up,
             1 => State::Down,
+            3 => State::Stopping,
             _ => State::Maint,
         }
     }
 
-    /// May take new traffic.
+    /// May take new traffic: up and not in maintenance.
     #[inline]
     pub fn usable(&self) -> bool {
-        self.state() == State::Up
+        self.state() == State::Up && self.admin() & admin::MAINT == 0
     }
 
     pub fn set_state(&self, s: State) {
-        self.state.store(s as u8, Ordering::Relaxed);
+        if self.state.swap(s as u8, Ordering::Relaxed) != s as u8 {
+            self.changed.store(now_secs(), Ordering::Relaxed);
+        }
     }
 
     pub fn counter(&self) -> u32 {
@@ -63,6 +207,92 @@ impl Health {
 
     pub fn set_counter(&self, v: u32) {
         self.counter.store(v, Ordering::Relaxed);
+    }
+
+    /// The administrative flags ([`admin`]).
+    #[inline]
+    pub fn admin(&self) -> u8 {
+        self.admin.load(Ordering::Relaxed)
+    }
+
+    /// Sets and clears administrative flags; true when they changed.
+    pub fn set_admin(&self, set: u8, clear: u8) -> bool {
+        let before = self
+            .admin
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |a| {
+                Some((a | set) & !clear)
+            })
+            .unwrap_or_else(|a| a);
+        let after = (before | set) & !clear;
+        if before != after {
+            self.changed.store(now_secs(), Ordering::Relaxed);
+        }
+        before != after
+    }
+
+    /// In maintenance (configuration or runtime API).
+    #[inline]
+    pub fn in_maintenance(&self) -> bool {
+        self.admin() & admin::MAINT != 0
+    }
+
+    /// The user weight (`set weight`).
+    #[inline]
+    pub fn weight(&self) -> u32 {
+        self.weight.load(Ordering::Relaxed)
+    }
+
+    pub fn set_weight(&self, w: u32) {
+        self.weight.store(w.min(256), Ordering::Relaxed);
+    }
+
+    /// The weight balancing uses: 0 while draining.
+    #[inline]
+    pub fn effective_weight(&self) -> u32 {
+        if self.admin() & admin::FDRAIN != 0 {
+            0
+        } else {
+            self.weight()
+        }
+    }
+
+    /// `disable health` / `enable health`.
+    pub fn set_checks_off(&self, off: bool) {
+        self.checks_off.store(off, Ordering::Relaxed);
+    }
+
+    pub fn checks_off(&self) -> bool {
+        self.checks_off.load(Ordering::Relaxed)
+    }
+
+    /// Whether the checker must skip this server now (maintenance or `disable health`).
+    #[inline]
+    pub fn checks_paused(&self) -> bool {
+        self.in_maintenance() || self.checks_off()
+    }
+
+    /// Seconds since the last state change.
+    pub fn since_change(&self) -> u64 {
+        now_secs().saturating_sub(self.changed.load(Ordering::Relaxed))
+    }
+
+    /// Records the result of a check (HAProxy's status code).
+    pub fn record_check(&self, status: u8, code: Option<u32>, duration: std::time::Duration) {
+        self.last_status.store(status, Ordering::Relaxed);
+        self.last_code.store(code.unwrap_or(0), Ordering::Relaxed);
+        self.last_duration.store(
+            u32::try_from(duration.as_millis()).unwrap_or(u32::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The last check: HAProxy status code, protocol code (0: none), duration in ms.
+    pub fn last_check(&self) -> (u8, u32, u32) {
+        (
+            self.last_status.load(Ordering::Relaxed),
+            self.last_code.load(Ordering::Relaxed),
+            self.last_duration.load(Ordering::Relaxed),
+        )
     }
 }
 

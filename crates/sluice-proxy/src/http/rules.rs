@@ -8,7 +8,7 @@
 
 use crate::backend::connect::{Acquired, Own};
 use crate::error::Error;
-use crate::errors::ErrorPages;
+use crate::errors::Pages;
 use crate::frontend::Frontend;
 use crate::http::head::{self, Edits, Msg};
 use crate::plan::{Plan, ProxyRules};
@@ -41,7 +41,11 @@ pub fn needed(plan: &Plan, fe: usize, be: Option<usize>) -> bool {
 /// bytes buffered so far (payload fetches).
 pub struct Conn<'a> {
     pub plan: &'a Plan,
+    /// The stream's addresses (`src`, `dst`), after the session's rules.
     pub addrs: Addrs,
+    /// The client connection's addresses (`fc_src`, `fc_dst`), after `tcp-request
+    /// connection` rules.
+    pub fc: Addrs,
     /// Frontend proxy index.
     pub fe: usize,
     /// Backend chosen so far.
@@ -60,6 +64,7 @@ impl<'a> Conn<'a> {
         Conn {
             plan,
             addrs,
+            fc: addrs,
             fe,
             be: None,
             srv: None,
@@ -97,6 +102,15 @@ impl Connection for Conn<'_> {
     fn dst(&self) -> Option<SocketAddr> {
         self.addrs.local
     }
+    fn fc_src(&self) -> Option<SocketAddr> {
+        self.fc.peer
+    }
+    fn fc_dst(&self) -> Option<SocketAddr> {
+        self.fc.local
+    }
+    fn timeout(&self, kind: sluice_rules::TimeoutKind) -> Option<Duration> {
+        self.plan.configured_timeout(self.fe, self.be, kind)
+    }
     fn frontend_name(&self) -> &str {
         self.plan.frontend(self.fe).map_or("", |f| f.name.as_str())
     }
@@ -104,8 +118,7 @@ impl Connection for Conn<'_> {
         Some(self.plan.backend(self.be?)?.name.as_str())
     }
     fn server_name(&self) -> Option<&str> {
-        let be = self.plan.backend(self.be?)?;
-        Some(be.servers.get(self.srv?)?.name.as_str())
+        self.plan.backend(self.be?)?.server_name(self.srv?)
     }
     fn be_conn(&self, backend: Option<&str>) -> Option<i64> {
         let be = self.plan.backend(self.backend_idx(backend)?)?;
@@ -180,6 +193,8 @@ pub struct RequestIn<'a> {
     pub req: &'a RequestHead,
     pub buf: &'a [u8],
     pub addrs: Addrs,
+    /// The client connection's own addresses (`fc_src`, `fc_dst`).
+    pub fc: Addrs,
     /// The connection may stay open after a generated response (no body to skip, the
     /// client keeps alive).
     pub keep_alive: bool,
@@ -199,6 +214,7 @@ pub fn request(
     edits.clear();
     let fe_rules = plan.rules(fe.index);
     let mut conn = Conn::new(plan, fe.index, input.addrs);
+    conn.fc = input.fc;
     conn.tls = input.tls;
     // In HTTP mode `tcp-request content` rules run for each request, on its bytes.
     if let Some(r) = fe_rules.filter(|r| !r.compiled.tcp_content.is_empty()) {
@@ -214,7 +230,8 @@ pub fn request(
     if let Some(r) = fe_rules {
         let mut msg = Msg::request(input.req, input.buf, edits);
         let v = r.compiled.run_http_request(&mut msg, &conn, txn);
-        if let Some(d) = final_decision(plan, r, &fe.errors, v, &conn, txn, input.keep_alive) {
+        let pages = Pages::frontend(&fe.errors);
+        if let Some(d) = final_decision(plan, r, pages, v, &conn, txn, input.keep_alive) {
             return d;
         }
     }
@@ -233,7 +250,7 @@ pub fn request(
         None => route_static(fe),
     };
     let Some(be_idx) = backend.filter(|b| plan.backend(*b).is_some()) else {
-        let page = page_bytes(&fe.errors, 503);
+        let page = page_bytes(Pages::frontend(&fe.errors), 503);
         return Decision::Respond {
             bytes: finish(plan, &conn, txn, page, true),
             close: true,
@@ -245,7 +262,10 @@ pub fn request(
     if let Some(r) = be_rules.filter(|_| be_idx != fe.index) {
         let mut msg = Msg::request(input.req, input.buf, edits);
         let v = r.compiled.run_http_request(&mut msg, &conn, txn);
-        let pages = plan.backend(be_idx).map_or(&fe.errors, |b| &b.errors);
+        let pages = Pages {
+            own: plan.backend(be_idx).map_or(&fe.errors, |b| &b.errors),
+            frontend: &fe.errors,
+        };
         if let Some(d) = final_decision(plan, r, pages, v, &conn, txn, input.keep_alive) {
             return d;
         }
@@ -257,6 +277,7 @@ pub fn request(
             request: Some(&msg),
             response: None,
             vars: Some(&txn.vars),
+            changes: Some(&txn.changes),
         };
         let name = r.compiled.select_server(&src)?;
         plan.backend(be_idx)?
@@ -275,7 +296,7 @@ pub fn request(
 fn final_decision(
     plan: &Plan,
     rules: &ProxyRules,
-    pages: &ErrorPages,
+    pages: Pages<'_>,
     v: Verdict,
     conn: &Conn<'_>,
     txn: &mut Txn,
@@ -284,12 +305,26 @@ fn final_decision(
     let (bytes, close) = match v {
         Verdict::Continue | Verdict::Allow => return None,
         Verdict::Reject | Verdict::SilentDrop => return Some(Decision::Close),
-        Verdict::Deny { status, reply } => (reply_bytes(pages, status, reply.as_ref()), true),
+        Verdict::Deny { status, reply } => {
+            let bytes = reply_bytes(pages, status, reply.as_ref());
+            // An `errorloc` redirect keeps the connection as a `redirect` does.
+            let page = reply.as_ref().filter(|r| !r.use_errorfile).is_none();
+            let status = reply.as_ref().map_or(status, |r| r.status);
+            match page && pages.is_redirect(status) {
+                true if keep_alive => (bytes, false),
+                true => (crate::errors::with_close(&bytes), true),
+                false => (bytes, true),
+            }
+        }
         Verdict::Tarpit { status, reply } => {
             let bytes = reply_bytes(pages, status, reply.as_ref());
+            let delay = txn
+                .changes
+                .timeout(sluice_rules::TimeoutKind::Tarpit)
+                .or(rules.tarpit);
             return Some(Decision::Tarpit {
                 bytes: finish(plan, conn, txn, bytes, true),
-                delay: rules.tarpit,
+                delay,
             });
         }
         Verdict::Redirect {
@@ -331,7 +366,7 @@ fn final_decision(
 
 /// The error page for `status`: the proxy's (errorfile or built-in), else HAProxy's built-in
 /// one for that status, else a bare response.
-pub fn page_bytes(pages: &ErrorPages, status: u16) -> Vec<u8> {
+pub fn page_bytes(pages: Pages<'_>, status: u16) -> Vec<u8> {
     if let Some(p) = pages.exact(status) {
         return p.to_vec();
     }
@@ -354,7 +389,7 @@ pub fn page_bytes(pages: &ErrorPages, status: u16) -> Vec<u8> {
 }
 
 /// The response for a `deny`/`tarpit`/`return`: the rule's reply, or the error page.
-fn reply_bytes(pages: &ErrorPages, status: u16, reply: Option<&Reply>) -> Vec<u8> {
+fn reply_bytes(pages: Pages<'_>, status: u16, reply: Option<&Reply>) -> Vec<u8> {
     let Some(r) = reply.filter(|r| !r.use_errorfile) else {
         return page_bytes(pages, reply.map_or(status, |r| r.status));
     };
@@ -440,16 +475,16 @@ pub fn response(
             continue;
         };
         let v = r.compiled.run_http_response(&mut msg, conn, txn);
+        let pages = Pages {
+            own: pages.unwrap_or(&fe.errors),
+            frontend: &fe.errors,
+        };
         let denied = match v {
-            Verdict::Deny { status, reply } | Verdict::Tarpit { status, reply } => Some(
-                reply_bytes(pages.unwrap_or(&fe.errors), status, reply.as_ref()),
-            ),
-            Verdict::Return(reply) => Some(reply_bytes(
-                pages.unwrap_or(&fe.errors),
-                reply.status,
-                Some(&reply),
-            )),
-            Verdict::Reject | Verdict::SilentDrop => Some(page_bytes(&fe.errors, 502)),
+            Verdict::Deny { status, reply } | Verdict::Tarpit { status, reply } => {
+                Some(reply_bytes(pages, status, reply.as_ref()))
+            }
+            Verdict::Return(reply) => Some(reply_bytes(pages, reply.status, Some(&reply))),
+            Verdict::Reject | Verdict::SilentDrop => Some(page_bytes(pages, 502)),
             _ => None,
         };
         if let Some(bytes) = denied {

@@ -15,10 +15,11 @@ use crate::backend::retry;
 use crate::backend::Reuse;
 use crate::counters::Counter;
 use crate::error::{Error, ErrorKind, Side};
-use crate::errors::ErrorPages;
+use crate::errors::{ErrorPages, Pages};
 use crate::frontend::Frontend;
 use crate::http::buf::Buf;
 use crate::plan::ConnMode;
+use crate::stream::idle::{IdleEnd, ReadableOrIdle};
 use crate::stream::io::ClientIo;
 use crate::stream::ioutil::{read_into, within, write_all, write_two};
 use crate::stream::log::{self as log, emit, Record};
@@ -28,6 +29,7 @@ use crate::tls::connector::{ServerStream, Sni};
 use crate::worker::StopLevel;
 use sluice_balance::{Kind, RequestKey};
 use sluice_http::{Body, ChunkedDecoder, Method, Parsed, ResponseHead, Upgrade, Version};
+use sluice_rules::{StreamChanges, TimeoutKind};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
@@ -42,14 +44,18 @@ enum Next {
 }
 
 /// Runs one HTTP-mode client connection.
-pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs: Addrs) {
+///
+/// Takes the thread's context by value: the connection's task is this future, built before
+/// the task (see [`crate::stream::serve`]), so nothing else keeps the arguments.
+pub async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, mut client: S, addrs: Addrs) {
     let plan = ctx.plan.clone();
     let Some(fe) = plan.frontend(fe_idx) else {
         return;
     };
-    if !crate::tcp::rules::on_accept(&plan, fe_idx, addrs) {
+    let Some(accepted) = crate::tcp::rules::on_accept(&plan, fe_idx, addrs) else {
         return;
-    }
+    };
+    let (fc, addrs) = (accepted.fc, accepted.session);
     let mut scratch: Option<Box<Scratch>> = None;
     // Boxed between requests (`http-reuse never` only): 8 bytes in the idle task, not 48.
     let mut own: Option<Box<Own>> = None;
@@ -73,28 +79,25 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
             } else {
                 StopLevel::Soft
             };
-            let idle = tokio::select! {
-                r = idle_wait(ctx, &mut client, wait) => r,
-                _ = ctx.stopped_at(until) => break,
-            };
-            match idle {
-                Ok(Some(s)) => scratch = Some(s),
-                Ok(None) => break,
-                Err(e) => {
-                    if first && e.kind == ErrorKind::Timeout {
+            match idle_wait(&ctx, &mut client, wait, until).await {
+                Ok(s) => scratch = Some(s),
+                Err(Idle::Ended(IdleEnd::Timeout)) => {
+                    if first {
                         log::early(fe_idx, addrs, client.meter(), 408, *b"cR");
                         // Boxed, as the exchange: kept out of the idle connection's task.
-                        Box::pin(reply(ctx, &mut client, &fe.errors, 408, fe)).await;
+                        Box::pin(reply(&ctx, &mut client, &fe.errors, 408, fe, None)).await;
                     }
                     break;
                 }
+                Err(Idle::Closed | Idle::Ended(_)) => break,
             }
         }
         let s = scratch.get_or_insert_with(|| ctx.take_scratch());
         // Boxed: the exchange's state (~2.5 KiB: every step's locals and nested futures)
         // exists only while a request is in flight, instead of inflating the task that an
         // idle connection keeps. Costs one allocation per request (~100 instructions).
-        match Box::pin(exchange_owning(ctx, fe, &mut client, addrs, s, &mut own)).await {
+        let peers = (addrs, fc);
+        match Box::pin(exchange_owning(&ctx, fe, &mut client, peers, s, &mut own)).await {
             Next::KeepAlive => first = false,
             Next::Close => break,
         }
@@ -106,25 +109,29 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     let _ = tokio::time::timeout(Duration::from_secs(1), client.shutdown()).await;
 }
 
-/// Waits for the first bytes of a request without holding a buffer: a buffer is taken only
-/// when a read succeeds (readiness can be reported before data is there), and given back
-/// otherwise. `Ok(None)`: the client closed.
+/// Why an idle connection stopped waiting without a request's first bytes.
+enum Idle {
+    /// The client closed.
+    Closed,
+    /// A timeout, a stop or a socket error.
+    Ended(IdleEnd),
+}
+
+/// Waits for the first bytes of a request holding neither a buffer nor a timer: readiness
+/// is the socket's, the deadline and the stop are a slot in the thread's idle table
+/// ([`ReadableOrIdle`]). A buffer is taken only when a read succeeds (readiness can be
+/// reported before data is there), and given back otherwise.
 async fn idle_wait<S: ClientIo>(
     ctx: &Ctx,
     client: &mut S,
     wait: Option<Duration>,
-) -> Result<Option<Box<Scratch>>, Error> {
+    until: StopLevel,
+) -> Result<Box<Scratch>, Idle> {
     let deadline = wait.map(|d| Instant::now() + d);
     loop {
-        let ready = client.readable();
-        let r = match deadline {
-            Some(d) => match tokio::time::timeout_at(d, ready).await {
-                Ok(r) => r,
-                Err(_) => return Err(Error::new(ErrorKind::Timeout, Side::Client)),
-            },
-            None => ready.await,
-        };
-        r.map_err(|e| Error::io(Side::Client, &e))?;
+        ReadableOrIdle::new(ctx, client, deadline, until)
+            .await
+            .map_err(Idle::Ended)?;
         let mut s = ctx.take_scratch();
         let polled = std::future::poll_fn(|cx| {
             let mut rb = ReadBuf::new(s.cbuf.spare());
@@ -136,15 +143,15 @@ async fn idle_wait<S: ClientIo>(
         match polled {
             Poll::Ready(Ok(0)) => {
                 ctx.give_scratch(s);
-                return Ok(None);
+                return Err(Idle::Closed);
             }
             Poll::Ready(Ok(n)) => {
                 s.cbuf.commit(n);
-                return Ok(Some(s));
+                return Ok(s);
             }
-            Poll::Ready(Err(e)) => {
+            Poll::Ready(Err(_)) => {
                 ctx.give_scratch(s);
-                return Err(Error::io(Side::Client, &e));
+                return Err(Idle::Ended(IdleEnd::Failed));
             }
             // Not readable after all: readiness is now cleared, wait again bufferless.
             Poll::Pending => ctx.give_scratch(s),
@@ -152,30 +159,53 @@ async fn idle_wait<S: ClientIo>(
     }
 }
 
-/// Sends one of Sluice's error responses and asks for the connection to close.
+/// Sends one of Sluice's error responses (`pages`: the backend's, or the frontend's before
+/// a backend is chosen) and asks for the connection to close. An `errorloc` redirect keeps
+/// the connection open, as a `redirect` does, when `keep` says how many bytes of the
+/// client buffer the (bodiless, keep-alive) request still holds.
 async fn reply<S: ClientIo>(
     ctx: &Ctx,
     client: &mut S,
     pages: &ErrorPages,
     status: u16,
     fe: &Frontend,
+    keep: Option<(&mut Buf, usize)>,
 ) -> Next {
     ctx.count(Counter::ErrorResponses);
+    let pages = Pages {
+        own: pages,
+        frontend: &fe.errors,
+    };
     let page = pages.get(status);
+    let redirect = pages.is_redirect(status);
+    let keep = keep.filter(|_| redirect && !ctx.stopping());
+    let closing;
+    let page = if redirect && keep.is_none() {
+        closing = crate::errors::with_close(page);
+        &closing[..]
+    } else {
+        page
+    };
     // `http-after-response` rules apply to Sluice's own responses too.
     let after = ctx
         .plan
         .rules(fe.index)
         .is_some_and(|r| !r.compiled.http_after_response.is_empty());
-    if after {
+    let sent = if after {
         let conn = rules::Conn::new(&ctx.plan, fe.index, Addrs::default());
         let mut txn = sluice_rules::Txn::new();
-        let bytes = rules::finish(&ctx.plan, &conn, &mut txn, page.to_vec(), true);
-        let _ = write_all(client, &bytes, fe.client, Side::Client).await;
+        let bytes = rules::finish(&ctx.plan, &conn, &mut txn, page.to_vec(), keep.is_none());
+        write_all(client, &bytes, fe.client, Side::Client).await
     } else {
-        let _ = write_all(client, page, fe.client, Side::Client).await;
+        write_all(client, page, fe.client, Side::Client).await
+    };
+    match keep {
+        Some((cbuf, used)) if sent.is_ok() => {
+            cbuf.consume(used);
+            Next::KeepAlive
+        }
+        _ => Next::Close,
     }
-    Next::Close
 }
 
 /// The status to answer when the server side failed before a response head came.
@@ -195,24 +225,27 @@ async fn exchange_owning<S: ClientIo>(
     ctx: &Rc<Ctx>,
     fe: &Frontend,
     client: &mut S,
-    addrs: Addrs,
+    peers: (Addrs, Addrs),
     s: &mut Scratch,
     own: &mut Option<Box<Own>>,
 ) -> Next {
     let mut mine = own.take().map(|b| *b);
-    let next = exchange(ctx, fe, client, addrs, s, &mut mine).await;
+    let next = exchange(ctx, fe, client, peers, s, &mut mine).await;
     *own = mine.map(Box::new);
     next
 }
 
+/// One request and its response. `peers`: the session's addresses (rules may change them
+/// for this request) and the client connection's own (`fc_src`, `fc_dst`).
 async fn exchange<S: ClientIo>(
     ctx: &Rc<Ctx>,
     fe: &Frontend,
     client: &mut S,
-    addrs: Addrs,
+    peers: (Addrs, Addrs),
     s: &mut Scratch,
     own: &mut Option<Own>,
 ) -> Next {
+    let (mut addrs, fc) = peers;
     let plan = ctx.plan.clone();
     // Owned so that rules can see it while the client is read and written.
     let tls = client.tls().cloned();
@@ -235,12 +268,12 @@ async fn exchange<S: ClientIo>(
                 Parsed::Complete { .. } => break,
                 Parsed::Error(e) => {
                     log::early(fe.index, addrs, client.meter(), e.request_status(), *b"PR");
-                    return reply(ctx, client, &fe.errors, e.request_status(), fe).await;
+                    return reply(ctx, client, &fe.errors, e.request_status(), fe, None).await;
                 }
                 Parsed::Partial => {
                     if cbuf.len() >= plan.http.max_head_len || cbuf.is_full() {
                         log::early(fe.index, addrs, client.meter(), 400, *b"PR");
-                        return reply(ctx, client, &fe.errors, 400, fe).await;
+                        return reply(ctx, client, &fe.errors, 400, fe, None).await;
                     }
                 }
             }
@@ -251,7 +284,7 @@ async fn exchange<S: ClientIo>(
                 Ok(r) => r.map_err(|e| Error::io(Side::Client, &e)),
                 Err(_) => {
                     log::early(fe.index, addrs, client.meter(), 408, *b"cR");
-                    return reply(ctx, client, &fe.errors, 408, fe).await;
+                    return reply(ctx, client, &fe.errors, 408, fe, None).await;
                 }
             },
             None => within(fe.client, Side::Client, read).await,
@@ -265,7 +298,7 @@ async fn exchange<S: ClientIo>(
         }
     }
     if super::monitor::is_monitor(plan.monitor_uri(fe.index), req.target(cbuf.filled())) {
-        return reply(ctx, client, &fe.errors, 200, fe).await;
+        return reply(ctx, client, &fe.errors, 200, fe, None).await;
     }
     ctx.count(Counter::Requests);
     let mut record = Record::start(fe.index, addrs, client.meter(), true);
@@ -289,10 +322,17 @@ async fn exchange<S: ClientIo>(
             req,
             buf: cbuf.filled(),
             addrs,
+            fc,
             keep_alive,
             tls: tls.as_deref(),
         };
-        match rules::request(&plan, fe, &input, edits, txn) {
+        let decision = rules::request(&plan, fe, &input, edits, txn);
+        // `set-src`, `set-dst`...: the request goes on (and is logged) with its new addresses.
+        addrs = crate::tcp::rules::changed(addrs, txn);
+        record.client = addrs.peer;
+        record.local = addrs.local;
+        record.changes = txn.changes;
+        match decision {
             Decision::Forward { backend, server } => {
                 be_choice = Some(backend);
                 forced = server;
@@ -326,12 +366,25 @@ async fn exchange<S: ClientIo>(
     let Some((be_idx, be)) = be_choice.and_then(|i| Some((i, plan.backend(i)?))) else {
         record.answer(503, *b"SC");
         emit(&record);
-        return reply(ctx, client, &fe.errors, 503, fe).await;
+        let keepable =
+            framing.keep_alive && framing.body == Body::None && fe.conn_mode != ConnMode::Close;
+        let keep = keepable.then_some((cbuf, head_len));
+        return reply(ctx, client, &fe.errors, 503, fe, keep).await;
     };
     record.backend = Some(be_idx);
+    // `set-timeout`: the stream's timeouts from now on.
+    let changes = if ruled {
+        txn.changes
+    } else {
+        StreamChanges::default()
+    };
+    let mut client_to = changes.timeout(TimeoutKind::Client).or(fe.client);
+    let mut server_to = changes.timeout(TimeoutKind::Server).or(be.server);
     let mode = fe.conn_mode.combine(be.conn_mode);
     let upgrade = framing.upgrade != Upgrade::None;
     let mut client_close = mode == ConnMode::Close || !framing.keep_alive;
+    // An error answered in place of the response may leave the connection open (`errorloc`).
+    let keepable = !client_close && framing.body == Body::None && !upgrade;
     let forwardfor = fe
         .forwardfor
         .as_ref()
@@ -380,6 +433,8 @@ async fn exchange<S: ClientIo>(
         let dest = Dest {
             pin: forced.or(sticky.server),
             sni: request_sni(be.sni.as_ref(), req, buf, tls.as_deref()),
+            connect: changes.timeout(TimeoutKind::Connect),
+            queue: changes.timeout(TimeoutKind::Queue),
             ..Dest::new(addrs)
         };
         acquire(ctx, be_idx, &dest, &key, reuse, own).await
@@ -389,7 +444,8 @@ async fn exchange<S: ClientIo>(
         Err(e) => {
             record.error = Some(e);
             emit(&record);
-            return reply(ctx, client, &be.errors, status_for(&e), fe).await;
+            let keep = keepable.then_some((cbuf, head_len));
+            return reply(ctx, client, &be.errors, status_for(&e), fe, keep).await;
         }
     };
     record.connected(conn.server);
@@ -408,7 +464,7 @@ async fn exchange<S: ClientIo>(
             let rest = cbuf.filled().get(head_len..).unwrap_or_default();
             match chunks.forward(rest) {
                 Ok(f) => (f.len, f.done),
-                Err(_) => return reply(ctx, client, &fe.errors, 400, fe).await,
+                Err(_) => return reply(ctx, client, &fe.errors, 400, fe, None).await,
             }
         }
         _ => (0, true),
@@ -429,7 +485,7 @@ async fn exchange<S: ClientIo>(
                 .get(head_len..head_len + first_body)
                 .unwrap_or_default()
         };
-        let sent = write_two(&mut conn.stream, out, body_now, be.server, Side::Server).await;
+        let sent = write_two(&mut conn.stream, out, body_now, server_to, Side::Server).await;
         if !consumed {
             cbuf.consume(head_len + first_body);
             consumed = true;
@@ -442,7 +498,7 @@ async fn exchange<S: ClientIo>(
                 // Wait for the server's 100 (or final answer), but send the body as soon
                 // as the client sends it anyway, as HAProxy does.
                 let early = tokio::select! {
-                    r = read_head(&mut conn.stream, sbuf, resp, &plan.http, method, be.server) => Some(r),
+                    r = read_head(&mut conn.stream, sbuf, resp, &plan.http, method, server_to) => Some(r),
                     _ = client.readable() => None,
                 };
                 if let Some(r) = early {
@@ -457,15 +513,15 @@ async fn exchange<S: ClientIo>(
                     cbuf,
                     left,
                     chunks,
-                    (fe.client, Side::Client),
-                    (be.server, Side::Server),
+                    (client_to, Side::Client),
+                    (server_to, Side::Server),
                 )
                 .await;
                 body_done = result.is_ok();
             }
         }
         if result.is_ok() && !head_read {
-            result = read_head(&mut conn.stream, sbuf, resp, &plan.http, method, be.server).await;
+            result = read_head(&mut conn.stream, sbuf, resp, &plan.http, method, server_to).await;
         }
         // `retry-on`: a bodiless request is replayed for what the backend lists.
         let l7 = replayable
@@ -483,7 +539,8 @@ async fn exchange<S: ClientIo>(
                 if e.side == Side::Client {
                     return Next::Close;
                 }
-                return reply(ctx, client, &be.errors, status_for(&e), fe).await;
+                let keep = keepable.then_some((cbuf, 0));
+                return reply(ctx, client, &be.errors, status_for(&e), fe, keep).await;
             }
             _ => {
                 // An idle connection the server had closed, or a failure `retry-on` lists:
@@ -492,6 +549,8 @@ async fn exchange<S: ClientIo>(
                 drop(conn.slot.take());
                 let dest = Dest {
                     sni: retry_sni.as_deref(),
+                    connect: changes.timeout(TimeoutKind::Connect),
+                    queue: changes.timeout(TimeoutKind::Queue),
                     ..retry::next(be, addrs, conn.server, l7.then_some(tries))
                 };
                 let key = RequestKey::new();
@@ -503,7 +562,8 @@ async fn exchange<S: ClientIo>(
                     Err(e) => {
                         record.error = Some(e);
                         emit(&record);
-                        return reply(ctx, client, &be.errors, status_for(&e), fe).await;
+                        let keep = keepable.then_some((cbuf, 0));
+                        return reply(ctx, client, &be.errors, status_for(&e), fe, keep).await;
                     }
                 }
             }
@@ -518,7 +578,7 @@ async fn exchange<S: ClientIo>(
         }
         let hl = resp.head_len();
         let interim = sbuf.filled().get(..hl).unwrap_or_default();
-        if write_all(client, interim, fe.client, Side::Client)
+        if write_all(client, interim, client_to, Side::Client)
             .await
             .is_err()
         {
@@ -533,8 +593,8 @@ async fn exchange<S: ClientIo>(
                 cbuf,
                 left,
                 chunks,
-                (fe.client, Side::Client),
-                (be.server, Side::Server),
+                (client_to, Side::Client),
+                (server_to, Side::Server),
             )
             .await;
             if let Err(e) = r {
@@ -543,16 +603,16 @@ async fn exchange<S: ClientIo>(
                 return if e.side == Side::Client {
                     Next::Close
                 } else {
-                    reply(ctx, client, &be.errors, 502, fe).await
+                    reply(ctx, client, &be.errors, 502, fe, None).await
                 };
             }
             body_done = true;
         }
-        if let Err(e) = read_head(&mut conn.stream, sbuf, resp, &plan.http, method, be.server).await
+        if let Err(e) = read_head(&mut conn.stream, sbuf, resp, &plan.http, method, server_to).await
         {
             record.error = Some(e);
             emit(&record);
-            return reply(ctx, client, &be.errors, status_for(&e), fe).await;
+            return reply(ctx, client, &be.errors, status_for(&e), fe, None).await;
         }
     }
     // A final answer before the body was sent: the body is never read, so close after.
@@ -567,12 +627,18 @@ async fn exchange<S: ClientIo>(
     client_close |= rf.body == Body::UntilClose || ctx.stopping();
     if ruled {
         let mut info = rules::Conn::new(&plan, fe.index, addrs);
+        info.fc = fc;
         info.tls = tls.as_deref();
         info.be = Some(be_idx);
         info.srv = Some(conn.server);
-        if let Err(bytes) = rules::response(&plan, fe, &info, resp, sbuf.filled(), edits, txn) {
+        let answered = rules::response(&plan, fe, &info, resp, sbuf.filled(), edits, txn);
+        // `http-response set-timeout` applies to the rest of the exchange.
+        record.changes = txn.changes;
+        client_to = txn.changes.timeout(TimeoutKind::Client).or(client_to);
+        server_to = txn.changes.timeout(TimeoutKind::Server).or(server_to);
+        if let Err(bytes) = answered {
             emit(&record);
-            let _ = write_all(client, &bytes, fe.client, Side::Client).await;
+            let _ = write_all(client, &bytes, client_to, Side::Client).await;
             return Next::Close;
         }
     }
@@ -583,20 +649,20 @@ async fn exchange<S: ClientIo>(
     }
     sbuf.consume(hl);
     let forwarded = match rf.body {
-        Body::None => write_all(client, out, fe.client, Side::Client).await,
+        Body::None => write_all(client, out, client_to, Side::Client).await,
         Body::Tunnel => {
-            if write_all(client, out, fe.client, Side::Client)
+            if write_all(client, out, client_to, Side::Client)
                 .await
                 .is_err()
             {
                 return Next::Close;
             }
             let t = relay::Timeouts {
-                client: fe.client,
-                server: be.server,
+                client: client_to,
+                server: server_to,
                 client_fin: fe.client_fin,
                 server_fin: be.server_fin,
-                tunnel: be.tunnel,
+                tunnel: txn.changes.timeout(TimeoutKind::Tunnel).or(be.tunnel),
             };
             if let Err(e) = relay(client, &mut conn.stream, cbuf, sbuf, t).await {
                 record.error = Some(e);
@@ -617,14 +683,14 @@ async fn exchange<S: ClientIo>(
                         Ok(f) => (f.len, Left::Chunked),
                         Err(_) => {
                             // Nothing sent yet: the client gets a clean 502.
-                            return reply(ctx, client, &be.errors, 502, fe).await;
+                            return reply(ctx, client, &be.errors, 502, fe, None).await;
                         }
                     }
                 }
                 _ => (sbuf.len(), Left::UntilClose),
             };
             let first = sbuf.filled().get(..k).unwrap_or_default();
-            let mut r = write_two(client, out, first, fe.client, Side::Client).await;
+            let mut r = write_two(client, out, first, client_to, Side::Client).await;
             sbuf.consume(k);
             if r.is_ok() {
                 r = pump(
@@ -633,8 +699,8 @@ async fn exchange<S: ClientIo>(
                     sbuf,
                     left,
                     chunks,
-                    (be.server, Side::Server),
-                    (fe.client, Side::Client),
+                    (server_to, Side::Server),
+                    (client_to, Side::Client),
                 )
                 .await;
             }

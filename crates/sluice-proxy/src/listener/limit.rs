@@ -11,13 +11,14 @@ pub async fn acquire(
     global: Option<&Arc<Semaphore>>,
     frontend: Option<&Arc<Semaphore>>,
 ) -> Option<Permits> {
-    let global = match global {
-        Some(s) => Some(s.clone().acquire_owned().await.ok()?),
-        None => None,
-    };
-    let frontend = match frontend {
-        Some(s) => Some(s.clone().acquire_owned().await.ok()?),
-        None => None,
-    };
-    Some(Permits { global, frontend })
+    // Each slot is held by `permits` as soon as it is taken, so that a closed semaphore
+    // after the first gives the first back.
+    let mut permits = Permits::none();
+    if let Some(s) = global {
+        permits.hold_global(s.clone().acquire_owned().await.ok()?);
+    }
+    if let Some(s) = frontend {
+        permits.hold_frontend(s.clone().acquire_owned().await.ok()?);
+    }
+    Some(permits)
 }

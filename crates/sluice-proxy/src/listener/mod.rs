@@ -30,10 +30,12 @@ pub struct BoundListener {
 }
 
 /// Listening sockets, bound by the master (or by the foreground process) before any worker
-/// runs: one entry per (proxy, bind line, address, port of a range).
+/// runs: one entry per (proxy, bind line, address, port of a range), and one per `stats
+/// socket` line (the runtime API, [`crate::cli`]).
 #[derive(Debug, Default)]
 pub struct BoundListeners {
     entries: Vec<BoundListener>,
+    stats: Vec<crate::cli::listener::BoundStats>,
 }
 
 impl BoundListeners {
@@ -57,8 +59,15 @@ impl BoundListeners {
                 Err(d) => diags.push(d),
             }
         }
+        let mut stats = Vec::new();
+        for spec in crate::cli::listener::specs(model) {
+            match crate::cli::listener::open(model, &spec) {
+                Ok(b) => stats.push(b),
+                Err(d) => diags.push(d),
+            }
+        }
         if diags.is_empty() {
-            Ok(BoundListeners { entries })
+            Ok(BoundListeners { entries, stats })
         } else {
             Err(diags)
         }
@@ -66,11 +75,17 @@ impl BoundListeners {
 
     /// `(key, raw fd)` pairs to pass to a re-executed worker. The key identifies the bind
     /// stably: `<proxy>|<address as written>|<port>` (the port is `-` for UNIX sockets and
-    /// `fd@`). The fds stay owned by `self`; the caller clears `FD_CLOEXEC` on its copies.
+    /// `fd@`), `@stats|<address as written>|<port>` for stats sockets. The fds stay owned by
+    /// `self`; the caller clears `FD_CLOEXEC` on its copies.
     pub fn export(&self) -> Vec<(String, RawFd)> {
         self.entries
             .iter()
             .map(|e| (e.key.clone(), e.socket.as_raw_fd()))
+            .chain(
+                self.stats
+                    .iter()
+                    .map(|s| (s.key.clone(), crate::cli::listener::raw(s))),
+            )
             .collect()
     }
 
@@ -79,9 +94,10 @@ impl BoundListeners {
     /// `model` that no key names are bound afresh. Takes ownership of the fds it accepts.
     pub fn adopt(model: &Model, fds: &[(String, RawFd)]) -> Result<Self, Vec<Diagnostic>> {
         let specs = bind::specs(model);
+        let stats_specs = crate::cli::listener::specs(model);
         let mut diags = Vec::new();
         for (key, fd) in fds {
-            if !specs.iter().any(|s| &s.key == key) {
+            if !specs.iter().any(|s| &s.key == key) && !stats_specs.iter().any(|s| &s.key == key) {
                 diags.push(
                     Diagnostic::error(
                         sluice_config::Category::Semantic,
@@ -114,11 +130,27 @@ impl BoundListeners {
                 Err(d) => diags.push(d),
             }
         }
+        let mut stats = Vec::new();
+        for spec in &stats_specs {
+            let opened = match fds.iter().find(|(k, _)| *k == spec.key) {
+                Some((_, fd)) => crate::cli::listener::adopt(spec, *fd),
+                None => crate::cli::listener::open(model, spec),
+            };
+            match opened {
+                Ok(b) => stats.push(b),
+                Err(d) => diags.push(d),
+            }
+        }
         if diags.is_empty() {
-            Ok(BoundListeners { entries })
+            Ok(BoundListeners { entries, stats })
         } else {
             Err(diags)
         }
+    }
+
+    /// The stats sockets, in configuration order.
+    pub fn stats(&self) -> &[crate::cli::listener::BoundStats] {
+        &self.stats
     }
 
     /// The sockets, in configuration order.
@@ -136,7 +168,7 @@ impl BoundListeners {
         self.entries.is_empty()
     }
 
-    pub(crate) fn into_entries(self) -> Vec<BoundListener> {
-        self.entries
+    pub(crate) fn into_parts(self) -> (Vec<BoundListener>, Vec<crate::cli::listener::BoundStats>) {
+        (self.entries, self.stats)
     }
 }

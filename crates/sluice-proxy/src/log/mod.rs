@@ -601,8 +601,8 @@ fn view<'a>(
         bytes_out: bytes.1,
         frontend,
         backend: backend.map(|b| b.name.as_str()),
-        server: server.map(|s| s.name.as_str()),
-        server_addr: server.and_then(|s| s.addr(rec.local.map(|a| a.port()))),
+        server: backend.zip(rec.server).and_then(|(b, i)| b.server_name(i)),
+        server_addr: server.and_then(|s| s.addr_to(rec.local)),
         request,
         heads,
         captures,
@@ -741,10 +741,9 @@ impl Local {
                 rec,
                 frontend: &fe.name,
                 backend: backend.map(|b| b.name.as_str()),
-                server: backend
-                    .zip(rec.server)
-                    .and_then(|(b, i)| b.servers.get(i))
-                    .map(|s| s.name.as_str()),
+                server: backend.zip(rec.server).and_then(|(b, i)| b.server_name(i)),
+                timeouts: sluice_rules::TimeoutKind::ALL
+                    .map(|k| plan.configured_timeout(rec.frontend, rec.backend, k)),
             },
             request: msg_req,
             response: msg_resp,

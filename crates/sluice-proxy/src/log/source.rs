@@ -4,8 +4,9 @@
 use super::format::Heads;
 use crate::stream::log::Record;
 use sluice_http::Header;
-use sluice_rules::{Connection, HttpMessage, SampleSource, Vars};
+use sluice_rules::{Connection, HttpMessage, SampleSource, StreamChanges, TimeoutKind, Vars};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// The connection side of a finished stream.
 pub struct Conn<'a> {
@@ -13,9 +14,14 @@ pub struct Conn<'a> {
     pub frontend: &'a str,
     pub backend: Option<&'a str>,
     pub server: Option<&'a str>,
+    /// The configured timeouts of the stream's proxies, by [`TimeoutKind::index`].
+    pub timeouts: [Option<Duration>; 6],
 }
 
 impl Connection for Conn<'_> {
+    fn timeout(&self, kind: TimeoutKind) -> Option<Duration> {
+        self.timeouts.get(kind.index()).copied().flatten()
+    }
     fn src(&self) -> Option<SocketAddr> {
         self.rec.client
     }
@@ -111,6 +117,9 @@ impl SampleSource for Src<'_> {
     }
     fn vars(&self) -> Option<&Vars> {
         None
+    }
+    fn changes(&self) -> Option<&StreamChanges> {
+        Some(&self.conn.rec.changes)
     }
 }
 

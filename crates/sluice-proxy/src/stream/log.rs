@@ -140,8 +140,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
 }
 
 impl<S: ClientIo> ClientIo for Counted<S> {
-    fn readable(&self) -> impl std::future::Future<Output = io::Result<()>> {
-        self.inner.readable()
+    fn poll_read_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        self.inner.poll_read_ready(cx)
     }
 
     fn meter(&self) -> Option<&Rc<Meter>> {
@@ -225,6 +225,8 @@ pub struct Record {
     pub(crate) base: (u64, u64),
     /// Copies made only when the format needs them.
     pub extra: Extra,
+    /// What rules changed of the stream (`cur_server_timeout`... in log formats).
+    pub changes: sluice_rules::StreamChanges,
 }
 
 impl Record {

@@ -3,6 +3,7 @@
 //! [`Ctx`] is the thread's state (plan, balancers, idle server connections, free buffers,
 //! stop signal, counters); [`serve`] runs one connection in its frontend's mode.
 
+pub mod idle;
 pub mod io;
 pub mod ioutil;
 pub mod log;
@@ -19,7 +20,7 @@ use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
-use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 /// Free scratch sets kept per thread; more are dropped when connections go idle.
 const MAX_FREE_SCRATCH: usize = 64;
@@ -38,6 +39,8 @@ pub struct Ctx {
     /// per thread, so that requests never touch a lock shared with other threads).
     level: Cell<StopLevel>,
     level_changed: Notify,
+    /// Deadlines of the thread's idle connections (see [`idle`]).
+    pub idle: idle::IdleTimers,
     live: Cell<usize>,
     /// Signalled when the last connection of the thread ends.
     pub drained: Notify,
@@ -64,6 +67,7 @@ impl Ctx {
             scratch: RefCell::new(Vec::new()),
             level: Cell::new(StopLevel::Running),
             level_changed: Notify::new(),
+            idle: idle::IdleTimers::default(),
             live: Cell::new(0),
             drained: Notify::new(),
             counters,
@@ -86,6 +90,7 @@ impl Ctx {
     pub fn set_level(&self, level: StopLevel) {
         self.level.set(level);
         self.level_changed.notify_waiters();
+        self.idle.wake_all();
     }
 
     /// Completes once a stop has begun.
@@ -132,10 +137,48 @@ impl Ctx {
     }
 }
 
-/// The connection limits a connection holds (global and frontend `maxconn`).
+/// The connection limits a connection holds (global and frontend `maxconn`): one slot of
+/// each semaphore, given back when dropped. The semaphores themselves, not tokio's permits
+/// (which also carry a count): two words less in every connection's task.
+#[derive(Default)]
 pub struct Permits {
-    pub global: Option<OwnedSemaphorePermit>,
-    pub frontend: Option<OwnedSemaphorePermit>,
+    global: Option<Arc<Semaphore>>,
+    frontend: Option<Arc<Semaphore>>,
+}
+
+impl Permits {
+    /// No limit held.
+    pub fn none() -> Permits {
+        Permits::default()
+    }
+
+    /// Holds `permit`'s slot as the global one.
+    pub fn hold_global(&mut self, permit: OwnedSemaphorePermit) {
+        self.global = Some(Self::keep(permit));
+    }
+
+    /// Holds `permit`'s slot as the frontend's.
+    pub fn hold_frontend(&mut self, permit: OwnedSemaphorePermit) {
+        self.frontend = Some(Self::keep(permit));
+    }
+
+    fn keep(permit: OwnedSemaphorePermit) -> Arc<Semaphore> {
+        let semaphore = permit.semaphore().clone();
+        // Given back by `drop` below: one slot per permit taken.
+        permit.forget();
+        semaphore
+    }
+}
+
+impl Drop for Permits {
+    fn drop(&mut self) {
+        for s in [self.global.take(), self.frontend.take()]
+            .into_iter()
+            .flatten()
+        {
+            s.add_permits(1);
+        }
+    }
 }
 
 /// Counts a connection as live on its thread until dropped.
@@ -174,9 +217,10 @@ struct Held {
 
 /// Runs one client connection to its end.
 ///
-/// What the task keeps for its whole life is built before its future: an `async fn` keeps
-/// its arguments in its state beside the locals moved out of them, and every idle
-/// connection's task carries that state (see `docs/performance.md`).
+/// The session's future is built here, before the task, and the task holds it beside what
+/// the connection keeps for its whole life, nothing more: an `async` block that captured the
+/// arguments and then called the session would keep a dead copy of each (the client socket,
+/// its addresses) in every idle connection's task (see `docs/performance.md`).
 pub fn serve<S: ClientIo>(
     ctx: Rc<Ctx>,
     fe: usize,
@@ -195,15 +239,60 @@ pub fn serve<S: ClientIo>(
     if mode.is_some() {
         crate::log::accepted(fe, addrs);
     }
-    async move {
-        let _held = &held;
-        match mode {
-            Some(Mode::Http) => crate::http::session::run(&ctx, fe, client, addrs).await,
-            // Boxed: the TCP session's state (the relay, the connect) is about twice the
-            // HTTP session's, and an idle HTTP connection would otherwise carry it in its
-            // task. One allocation per TCP connection.
-            Some(_) => Box::pin(crate::tcp::session::run(&ctx, fe, client, addrs)).await,
-            None => {}
+    let session = match mode {
+        Some(Mode::Http) => Session::Http {
+            session: crate::http::session::run(ctx, fe, client, addrs),
+        },
+        // Boxed: the TCP session's state (the relay, the connect) is about twice the HTTP
+        // session's, and an idle HTTP connection would otherwise carry it in its task. One
+        // allocation per TCP connection.
+        Some(_) => Session::Tcp {
+            session: Box::pin(
+                async move { crate::tcp::session::run(&ctx, fe, client, addrs).await },
+            ),
+        },
+        None => Session::Nothing,
+    };
+    Serve {
+        session,
+        _held: held,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A connection's task: its session and what it holds until the end.
+    struct Serve<F> {
+        #[pin]
+        session: F,
+        _held: Held,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The session of a frontend's mode.
+    #[project = SessionProj]
+    enum Session<H, T> {
+        Http { #[pin] session: H },
+        Tcp { session: std::pin::Pin<Box<T>> },
+        Nothing,
+    }
+}
+
+impl<H, T> std::future::Future for Serve<Session<H, T>>
+where
+    H: std::future::Future<Output = ()>,
+    T: std::future::Future<Output = ()>,
+{
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        match self.project().session.project() {
+            SessionProj::Http { session } => session.poll(cx),
+            SessionProj::Tcp { session } => session.as_mut().poll(cx),
+            SessionProj::Nothing => std::task::Poll::Ready(()),
         }
     }
 }

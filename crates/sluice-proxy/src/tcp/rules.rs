@@ -11,28 +11,59 @@ use sluice_rules::{Txn, Verdict};
 use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
+/// The addresses of a client connection after its accept rules.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Accepted {
+    /// The connection's own (`fc_src`, `fc_dst`): `set-src`/`set-dst` of `tcp-request
+    /// connection` rules change them.
+    pub fc: Addrs,
+    /// The session's (`src`, `dst`, logs, `option forwardfor`): the connection's, changed
+    /// again by `tcp-request session` rules.
+    pub session: Addrs,
+}
+
+/// `addrs` with the address changes of `txn`.
+pub fn changed(addrs: Addrs, txn: &Txn) -> Addrs {
+    let (peer, local) = txn.changes.addrs(addrs.peer, addrs.local);
+    Addrs { peer, local }
+}
+
 /// Runs the frontend's `tcp-request connection` then `session` rules on a new client
-/// connection; `false`: close it now (`reject`, `silent-drop`).
-pub fn on_accept(plan: &Plan, fe: usize, addrs: Addrs) -> bool {
+/// connection; `None`: close it now (`reject`, `silent-drop`).
+pub fn on_accept(plan: &Plan, fe: usize, addrs: Addrs) -> Option<Accepted> {
+    let same = Accepted {
+        fc: addrs,
+        session: addrs,
+    };
     let Some(r) = plan.rules(fe) else {
-        return true;
+        return Some(same);
     };
     let c = &r.compiled;
     if c.tcp_connection.is_empty() && c.tcp_session.is_empty() {
-        return true;
+        return Some(same);
     }
     // `expect-proxy` is the PROXY protocol stage's: it runs before these rules see `src`.
-    let conn = Conn::new(plan, fe, addrs);
     let mut txn = Txn::new();
-    for list in [&c.tcp_connection, &c.tcp_session] {
-        if matches!(
-            list.run_tcp(&conn, &mut txn),
-            Verdict::Reject | Verdict::SilentDrop
-        ) {
-            return false;
-        }
+    let conn = Conn::new(plan, fe, addrs);
+    if matches!(
+        c.tcp_connection.run_tcp(&conn, &mut txn),
+        Verdict::Reject | Verdict::SilentDrop
+    ) {
+        return None;
     }
-    true
+    let fc = changed(addrs, &txn);
+    txn.changes = Default::default();
+    let conn = Conn::new(plan, fe, fc);
+    if matches!(
+        c.tcp_session.run_tcp(&conn, &mut txn),
+        Verdict::Reject | Verdict::SilentDrop
+    ) {
+        return None;
+    }
+    Some(Accepted {
+        fc,
+        session: changed(fc, &txn),
+    })
 }
 
 /// Whether the buffered bytes are all the rules could wait for: a whole TLS record when the
@@ -75,6 +106,7 @@ pub async fn inspect<S: ClientIo>(
         let view = Conn {
             payload: Some(data),
             tls: conn.tls,
+            fc: conn.fc,
             ..Conn::new(plan, conn.fe, conn.addrs)
         };
         txn.clear();

@@ -16,15 +16,21 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     let Some(fe) = plan.frontend(fe_idx) else {
         return;
     };
-    let mut record = Record::start(fe_idx, addrs, client.meter(), false);
-    if !super::rules::on_accept(&plan, fe_idx, addrs) {
+    let Some(accepted) = super::rules::on_accept(&plan, fe_idx, addrs) else {
         return;
-    }
+    };
+    let (fc, mut addrs) = (accepted.fc, accepted.session);
+    let mut record = Record::start(fe_idx, addrs, client.meter(), false);
     let mut scratch = ctx.take_scratch();
     let static_be = crate::http::rules::route_static(fe);
     let be_choice = if crate::http::rules::needed(&plan, fe_idx, static_be) {
         let mut txn = Txn::new();
-        let routed = route(ctx, &mut client, &mut scratch.cbuf, fe_idx, addrs, &mut txn).await;
+        let peers = (addrs, fc);
+        let routed = route(ctx, &mut client, &mut scratch.cbuf, fe_idx, peers, &mut txn).await;
+        // `tcp-request content set-src`...: the connection goes on with its new addresses.
+        addrs = super::rules::changed(addrs, &txn);
+        record.client = addrs.peer;
+        record.local = addrs.local;
         match routed {
             Ok(b) => b,
             Err(()) => {
@@ -70,6 +76,7 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
         .filter(|r| !r.compiled.tcp_response.is_empty())
     {
         let mut conn = Conn::new(&plan, fe_idx, addrs);
+        conn.fc = fc;
         conn.be = Some(be_idx);
         conn.srv = Some(server.server);
         if matches!(
@@ -106,7 +113,7 @@ async fn route<S: ClientIo>(
     client: &mut S,
     buf: &mut crate::http::buf::Buf,
     fe_idx: usize,
-    addrs: Addrs,
+    (addrs, fc): (Addrs, Addrs),
     txn: &mut Txn,
 ) -> Result<Option<usize>, ()> {
     let plan = &ctx.plan;
@@ -117,12 +124,15 @@ async fn route<S: ClientIo>(
     let tls = client.tls().cloned();
     if let Some(r) = fe_rules {
         let mut conn = Conn::new(plan, fe_idx, addrs);
+        conn.fc = fc;
         conn.tls = tls.as_deref();
         if !super::rules::inspect(client, buf, plan, r, conn, txn).await {
             return Err(());
         }
     }
-    let mut conn = Conn::new(plan, fe_idx, addrs);
+    // Later rules see what the content rules changed of the addresses.
+    let mut conn = Conn::new(plan, fe_idx, super::rules::changed(addrs, txn));
+    conn.fc = fc;
     conn.payload = Some(buf.filled());
     conn.tls = tls.as_deref();
     let be = match fe_rules.filter(|r| r.routes) {
@@ -132,6 +142,7 @@ async fn route<S: ClientIo>(
                 request: None,
                 response: None,
                 vars: Some(&txn.vars),
+                changes: Some(&txn.changes),
             };
             let found = match r.compiled.select_backend_from(&src) {
                 Some(Target::Static(n)) => plan.backend_names.get(n).copied(),

@@ -8,7 +8,6 @@ pub mod connector;
 pub mod options;
 
 use crate::stream::io::ClientIo;
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -76,17 +75,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsClient<S> {
 }
 
 impl<S: ClientIo> ClientIo for TlsClient<S> {
-    fn readable(&self) -> impl Future<Output = io::Result<()>> {
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let (io, conn) = self.inner.get_ref();
         // Plaintext already decrypted (or a close_notify) is readable without the socket.
-        let buffered = !conn.wants_read();
-        async move {
-            if buffered {
-                Ok(())
-            } else {
-                io.readable().await
-            }
+        if !conn.wants_read() {
+            return Poll::Ready(Ok(()));
         }
+        io.poll_read_ready(cx)
     }
 
     fn tls(&self) -> Option<&Rc<TlsInfo>> {

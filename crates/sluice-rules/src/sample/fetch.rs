@@ -77,13 +77,22 @@ pub(crate) fn var<'a>(
     one(v, emit)
 }
 
+/// The stream's addresses: the connection's, with what rules changed.
+fn addrs(s: &dyn SampleSource) -> (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>) {
+    let c = s.connection();
+    match s.changes() {
+        Some(ch) => ch.addrs(c.src(), c.dst()),
+        None => (c.src(), c.dst()),
+    }
+}
+
 pub(crate) fn src<'a>(
     _: &'a [Arg],
     s: &'a dyn SampleSource,
     _: bool,
     emit: Emit<'_, 'a>,
 ) -> Fetched {
-    one(s.connection().src().map(|a| Value::Ip(a.ip())), emit)
+    one(addrs(s).0.map(|a| Value::Ip(a.ip())), emit)
 }
 
 pub(crate) fn src_port<'a>(
@@ -92,10 +101,7 @@ pub(crate) fn src_port<'a>(
     _: bool,
     emit: Emit<'_, 'a>,
 ) -> Fetched {
-    one(
-        s.connection().src().map(|a| Value::Sint(a.port().into())),
-        emit,
-    )
+    one(addrs(s).0.map(|a| Value::Sint(a.port().into())), emit)
 }
 
 pub(crate) fn dst<'a>(
@@ -104,7 +110,7 @@ pub(crate) fn dst<'a>(
     _: bool,
     emit: Emit<'_, 'a>,
 ) -> Fetched {
-    one(s.connection().dst().map(|a| Value::Ip(a.ip())), emit)
+    one(addrs(s).1.map(|a| Value::Ip(a.ip())), emit)
 }
 
 pub(crate) fn dst_port<'a>(
@@ -113,10 +119,122 @@ pub(crate) fn dst_port<'a>(
     _: bool,
     emit: Emit<'_, 'a>,
 ) -> Fetched {
+    one(addrs(s).1.map(|a| Value::Sint(a.port().into())), emit)
+}
+
+pub(crate) fn fc_src<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().fc_src().map(|a| Value::Ip(a.ip())), emit)
+}
+
+pub(crate) fn fc_src_port<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let v = s
+        .connection()
+        .fc_src()
+        .map(|a| Value::Sint(a.port().into()));
+    one(v, emit)
+}
+
+pub(crate) fn fc_dst<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().fc_dst().map(|a| Value::Ip(a.ip())), emit)
+}
+
+pub(crate) fn fc_dst_port<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let v = s
+        .connection()
+        .fc_dst()
+        .map(|a| Value::Sint(a.port().into()));
+    one(v, emit)
+}
+
+/// `ipv4(<address>)` and `ipv6(<address>)`: a constant address (checked when compiled).
+pub(crate) fn ip_const<'a>(
+    args: &'a [Arg],
+    _: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let ip = args
+        .first()
+        .and_then(Arg::text)
+        .and_then(|t| t.parse::<std::net::IpAddr>().ok());
+    one(ip.map(Value::Ip), emit)
+}
+
+fn millis(d: std::time::Duration) -> Value<'static> {
+    Value::Sint(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// `fe_client_timeout`, `be_server_timeout`...: the configured value, in milliseconds.
+fn configured_timeout<'a>(
+    kind: crate::message::TimeoutKind,
+    s: &'a dyn SampleSource,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().timeout(kind).map(millis), emit)
+}
+
+/// `cur_server_timeout`...: the value a `set-timeout` rule set, else the configured one.
+fn current_timeout<'a>(
+    kind: crate::message::TimeoutKind,
+    s: &'a dyn SampleSource,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let set = s.changes().and_then(|c| c.timeout(kind));
     one(
-        s.connection().dst().map(|a| Value::Sint(a.port().into())),
+        set.or_else(|| s.connection().timeout(kind)).map(millis),
         emit,
     )
+}
+
+macro_rules! timeout_fetches {
+    ($($configured:ident, $current:ident, $kind:ident;)*) => {$(
+        pub(crate) fn $configured<'a>(
+            _: &'a [Arg],
+            s: &'a dyn SampleSource,
+            _: bool,
+            emit: Emit<'_, 'a>,
+        ) -> Fetched {
+            configured_timeout(crate::message::TimeoutKind::$kind, s, emit)
+        }
+
+        pub(crate) fn $current<'a>(
+            _: &'a [Arg],
+            s: &'a dyn SampleSource,
+            _: bool,
+            emit: Emit<'_, 'a>,
+        ) -> Fetched {
+            current_timeout(crate::message::TimeoutKind::$kind, s, emit)
+        }
+    )*};
+}
+
+timeout_fetches! {
+    client_timeout, cur_client_timeout, Client;
+    connect_timeout, cur_connect_timeout, Connect;
+    queue_timeout, cur_queue_timeout, Queue;
+    server_timeout, cur_server_timeout, Server;
+    tarpit_timeout, cur_tarpit_timeout, Tarpit;
+    tunnel_timeout, cur_tunnel_timeout, Tunnel;
 }
 
 pub(crate) fn fe_conn<'a>(

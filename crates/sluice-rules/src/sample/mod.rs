@@ -421,6 +421,13 @@ fn compile_args(
             .with_help(usage())
         };
         let arg = match spec.kind {
+            // `ipv4(<address>)`, `ipv6(<address>)`: checked here, parsed when evaluated.
+            ArgKind::Str if name == "ipv4" && text.parse::<std::net::Ipv4Addr>().is_err() => {
+                return Err(bad("an IPv4 address"))
+            }
+            ArgKind::Str if name == "ipv6" && text.parse::<std::net::Ipv6Addr>().is_err() => {
+                return Err(bad("an IPv6 address"))
+            }
             ArgKind::Str => Arg::Str(text.as_bytes().into()),
             ArgKind::Int => Arg::Int(text.trim().parse().map_err(|_| bad("an integer"))?),
             ArgKind::IntOrVar => match text.trim().parse() {

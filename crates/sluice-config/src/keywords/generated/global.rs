@@ -149,7 +149,7 @@ pub(in crate::keywords) static GLOBAL: &[Keyword] = &[
     entry("ssl-security-level", &["ssl-security-level <number>"], Support::Refused("certificate acceptance would change"), Sections(0b01111), 0, None),
     entry("ssl-server-verify", &["ssl-server-verify [none|required]"], Support::Supported, Sections(0b01111), 0, None),
     entry("ssl-skip-self-issued-ca", &["ssl-skip-self-issued-ca"], Support::Refused("certificate acceptance would change"), Sections(0b01111), 0, None),
-    entry("stats", &["stats calculate-max-counters [on|off]", "stats maxconn <connections>", "stats socket [<address:port>|<path>] [param*]", "stats timeout <timeout, in milliseconds>"], Support::Ignored("the stats socket is not created yet: the runtime API is not available"), Sections(0b01111), 0, Some(Table::GlobalStats)),
+    entry("stats", &["stats calculate-max-counters [on|off]", "stats maxconn <connections>", "stats socket [<address:port>|<path>] [param*]", "stats timeout <timeout, in milliseconds>"], Support::Supported, Sections(0b01111), 0, Some(Table::GlobalStats)),
     entry("stats-file", &["stats-file <path>"], Support::Ignored("statistics are not preserved across reloads"), Sections(0b01111), 0, None),
     entry("stress-level", &["stress-level <level>"], Support::Ignored("debugging aid"), Sections(0b01111), 0, None),
     entry("strict-limits", &["strict-limits"], Support::Ignored("a file descriptor limit below what maxconn needs is not fatal"), Sections(0b01111), 0, None),
@@ -337,10 +337,10 @@ pub(in crate::keywords) static GLOBAL_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static GLOBAL_STATS: &[Keyword] = &[
-    entry("calculate-max-counters", &["stats calculate-max-counters [on|off]"], Support::Ignored("the stats socket is not created yet: the runtime API is not available"), Sections(0b01111), 0, None),
-    entry("maxconn", &["stats maxconn <connections>"], Support::Ignored("the stats socket is not created yet: the runtime API is not available"), Sections(0b01111), 0, None),
-    entry("socket", &["stats socket [<address:port>|<path>] [param*]"], Support::Ignored("the stats socket is not created yet: the runtime API is not available"), Sections(0b01111), 0, None),
-    entry("timeout", &["stats timeout <timeout, in milliseconds>"], Support::Ignored("the stats socket is not created yet: the runtime API is not available"), Sections(0b01111), 0, None),
+    entry("calculate-max-counters", &["stats calculate-max-counters [on|off]"], Support::Ignored("maximum counters are not tracked: 'show stat' reports them as 0"), Sections(0b01111), 0, None),
+    entry("maxconn", &["stats maxconn <connections>"], Support::Ignored("the global limit of runtime API sessions is not applied; use 'maxconn' on the 'stats socket' line"), Sections(0b01111), 0, None),
+    entry("socket", &["stats socket [<address:port>|<path>] [param*]"], Support::Supported, Sections(0b01111), 0, None),
+    entry("timeout", &["stats timeout <timeout, in milliseconds>"], Support::Supported, Sections(0b01111), 0, None),
 ];
 
 pub(in crate::keywords) static GLOBAL_STATS_REMOVED: &[Removed] = &[

@@ -1,0 +1,288 @@
+//! End-to-end: the real binary with real servers on 127.0.0.1 for `errorloc`/`errorloc302`/
+//! `errorloc303`, `set-timeout` with the `cur_*_timeout` fetches, `set-src`/`set-dst`
+//! (`fc_src` keeps the connection's address, `option forwardfor` and transparent servers
+//! follow the rewrite) and `dispatch`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The binary serving `cfg` in the foreground; killed when dropped.
+struct Sluice {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Sluice {
+    fn start(cfg: &str, ports: &[u16]) -> Sluice {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("haproxy.cfg");
+        std::fs::write(&path, cfg).expect("write the configuration");
+        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("-f")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sluice");
+        let s = Sluice { child, _dir: dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for p in ports {
+            while TcpStream::connect(("127.0.0.1", *p)).is_err() {
+                assert!(Instant::now() < deadline, "sluice does not listen on {p}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        s
+    }
+}
+
+impl Drop for Sluice {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A server answering each request with 200 and the request head as the body, after
+/// `delay`.
+fn echo_server(delay: Duration) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    while let Some(end) = find(&buf, b"\r\n\r\n") {
+                        let head: Vec<u8> = buf.drain(..end + 4).collect();
+                        std::thread::sleep(delay);
+                        let resp =
+                            format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", head.len());
+                        if s.write_all(resp.as_bytes()).is_err() || s.write_all(&head).is_err() {
+                            return;
+                        }
+                    }
+                    match s.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// One response on `s`: (head, body).
+fn read_response(s: &mut TcpStream) -> (String, String) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(e) = find(&buf, b"\r\n\r\n") {
+            break e + 4;
+        }
+        let n = s.read(&mut chunk).expect("read a response");
+        assert!(n > 0, "connection closed before a response: {buf:?}");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).expect("read a body");
+        assert!(n > 0, "connection closed in a body");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = String::from_utf8_lossy(&buf[head_end..head_end + len]).into_owned();
+    (head, body)
+}
+
+fn request(s: &mut TcpStream, path: &str, headers: &str) -> (String, String) {
+    let req = format!("GET {path} HTTP/1.1\r\nhost: test\r\n{headers}\r\n");
+    s.write_all(req.as_bytes()).expect("send a request");
+    read_response(s)
+}
+
+fn connect(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    s
+}
+
+const DEFAULTS: &str = "global\n    chroot /\n\ndefaults\n    mode http\n    retries 0\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n";
+
+#[test]
+fn errorloc_answers_redirects_instead_of_error_pages() {
+    let (fe1, fe2) = (free_port(), free_port());
+    let dead = free_port();
+    let cfg = format!(
+        "{DEFAULTS}    errorloc303 502 /from-defaults\n\n\
+         frontend one\n    bind 127.0.0.1:{fe1}\n    errorloc 503 http://example.com/down\n    \
+         http-request deny deny_status 403 if {{ path /denied }}\n    default_backend dead\n\n\
+         frontend two\n    bind 127.0.0.1:{fe2}\n    errorloc302 403 /no\n    \
+         http-request deny deny_status 403 if {{ path /denied }}\n    default_backend dead\n\n\
+         backend dead\n    errorloc303 503 /backend-wins\n    server s 127.0.0.1:{dead}\n"
+    );
+    let _s = Sluice::start(&cfg, &[fe1, fe2]);
+
+    // The backend's errorloc wins over the frontend's; the connection stays open after it.
+    let mut c = connect(fe1);
+    let (head, body) = request(&mut c, "/", "");
+    assert!(head.starts_with("http/1.1 303 see other"), "{head}");
+    assert!(head.contains("location: /backend-wins\r\n"), "{head}");
+    assert!(head.contains("cache-control: no-cache"), "{head}");
+    assert!(head.contains("content-length: 0"), "{head}");
+    assert!(!head.contains("connection: close"), "{head}");
+    assert!(body.is_empty());
+    // No errorloc for 403 in this frontend: the built-in page, and the connection closes.
+    let (head, _) = request(&mut c, "/denied", "");
+    assert!(head.starts_with("http/1.1 403"), "{head}");
+    assert!(!head.contains("location:"), "{head}");
+
+    // A deny answered by an errorloc302 line keeps the connection like a redirect does.
+    let mut c = connect(fe2);
+    let (head, _) = request(&mut c, "/denied", "");
+    assert!(head.starts_with("http/1.1 302 found"), "{head}");
+    assert!(head.contains("location: /no\r\n"), "{head}");
+    let (head, _) = request(&mut c, "/denied", "connection: close\r\n");
+    assert!(head.starts_with("http/1.1 302 found"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+}
+
+#[test]
+fn errorloc_refuses_a_status_haproxy_cannot_generate() {
+    let fe = free_port();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("bad.cfg");
+    let cfg = format!(
+        "{DEFAULTS}\nfrontend f\n    bind 127.0.0.1:{fe}\n    errorloc 302 /x\n    default_backend b\n\nbackend b\n    server s 127.0.0.1:1\n"
+    );
+    std::fs::write(&path, cfg).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("-c")
+        .arg("-f")
+        .arg(&path)
+        .output()
+        .expect("run sluice -c");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("bad.cfg:13"), "{stderr}");
+    assert!(
+        stderr.contains("cannot be customized with 'errorloc'"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn set_timeout_changes_the_stream_and_cur_timeout_reports_it() {
+    let (fe, slow_fe) = (free_port(), free_port());
+    let fast = echo_server(Duration::ZERO);
+    let slow = echo_server(Duration::from_secs(3));
+    let cfg = format!(
+        "{DEFAULTS}\n\
+         listen fast\n    bind 127.0.0.1:{fe}\n    http-request set-timeout server int(3),mul(100)\n    \
+         http-response set-timeout client 4s\n    \
+         http-after-response set-header x-t \"%[be_server_timeout] %[cur_server_timeout] %[fe_client_timeout] %[cur_client_timeout]\"\n    \
+         server s 127.0.0.1:{fast}\n\n\
+         listen slow\n    bind 127.0.0.1:{slow_fe}\n    http-request set-timeout server 300ms\n    server s 127.0.0.1:{slow}\n"
+    );
+    let _s = Sluice::start(&cfg, &[fe, slow_fe]);
+
+    let (head, _) = request(&mut connect(fe), "/", "");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("x-t: 5000 300 5000 4000\r\n"), "{head}");
+
+    // The server answers after 3s: the 300ms set by the rule fires first.
+    let started = Instant::now();
+    let (head, _) = request(&mut connect(slow_fe), "/", "");
+    assert!(head.starts_with("http/1.1 504"), "{head}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn set_src_and_set_dst_rewrite_what_rules_forwardfor_and_servers_see() {
+    let (fe, tr) = (free_port(), free_port());
+    let echo = echo_server(Duration::ZERO);
+    let cfg = format!(
+        "{DEFAULTS}\n\
+         listen rewrite\n    bind 127.0.0.1:{fe}\n    option forwardfor\n    \
+         tcp-request connection set-src-port int(1234)\n    \
+         tcp-request session set-dst ipv4(10.9.9.9)\n    \
+         http-request set-src hdr(x-real-ip) if {{ req.hdr(x-real-ip) -m found }}\n    \
+         http-after-response set-header x-src \"%[src]:%[src_port] fc=%[fc_src]:%[fc_src_port]\"\n    \
+         http-after-response set-header x-dst \"%[dst] fc=%[fc_dst]\"\n    \
+         server s 127.0.0.1:{echo}\n\n\
+         listen transparent\n    bind 127.0.0.1:{tr}\n    http-request set-dst-port hdr(x-port)\n    \
+         server any 0.0.0.0:0\n"
+    );
+    let _s = Sluice::start(&cfg, &[fe, tr]);
+
+    let mut c = connect(fe);
+    let (head, body) = request(&mut c, "/", "x-real-ip: 192.0.2.7\r\n");
+    assert!(
+        head.contains("x-src: 192.0.2.7:1234 fc=127.0.0.1:1234\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("x-dst: 10.9.9.9 fc=127.0.0.1\r\n"), "{head}");
+    assert!(
+        body.to_lowercase()
+            .contains("x-forwarded-for: 192.0.2.7\r\n"),
+        "{body}"
+    );
+    // The next request on the connection starts again from the session's addresses.
+    let (head, body) = request(&mut c, "/", "");
+    assert!(
+        head.contains("x-src: 127.0.0.1:1234 fc=127.0.0.1:1234\r\n"),
+        "{head}"
+    );
+    assert!(
+        body.to_lowercase()
+            .contains("x-forwarded-for: 127.0.0.1\r\n"),
+        "{body}"
+    );
+
+    // `server any 0.0.0.0:0`: the connection goes to the destination set-dst-port made.
+    let (head, body) = request(&mut connect(tr), "/t", &format!("x-port: {echo}\r\n"));
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(body.starts_with("GET /t HTTP/1.1"), "{body}");
+}
+
+#[test]
+fn dispatch_sends_connections_of_a_serverless_backend_to_its_address() {
+    let (http, tcp) = (free_port(), free_port());
+    let echo = echo_server(Duration::ZERO);
+    let cfg = format!(
+        "global\n    chroot /\n    expose-deprecated-directives\n\ndefaults\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\n\
+         listen h\n    mode http\n    bind 127.0.0.1:{http}\n    dispatch 127.0.0.1:{echo}\n\n\
+         listen t\n    mode tcp\n    bind 127.0.0.1:{tcp}\n    dispatch 127.0.0.1:{echo}\n"
+    );
+    let _s = Sluice::start(&cfg, &[http, tcp]);
+    for port in [http, tcp] {
+        let (head, body) = request(&mut connect(port), "/d", "");
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(body.starts_with("GET /d HTTP/1.1"), "{body}");
+    }
+}
