@@ -21,7 +21,8 @@ use crate::http::buf::Buf;
 use crate::plan::ConnMode;
 use crate::stream::idle::{IdleEnd, ReadableOrIdle};
 use crate::stream::io::ClientIo;
-use crate::stream::ioutil::{read_into, within, write_all, write_two};
+use crate::stream::io::WriteMore;
+use crate::stream::ioutil::{read_into, within, write_all, write_all_more, write_two};
 use crate::stream::log::{self as log, emit, Record};
 use crate::stream::{Addrs, Ctx};
 use crate::tcp::relay::{self, relay};
@@ -34,7 +35,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::time::Instant;
 
 /// What to do after an exchange.
@@ -783,7 +784,7 @@ async fn pump<R, W>(
 ) -> Result<(), Error>
 where
     R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
+    W: WriteMore,
 {
     loop {
         if matches!(left, Left::Done | Left::Length(0)) {
@@ -816,7 +817,13 @@ where
             _ => buf.len(),
         };
         let bytes = buf.filled().get(..take).unwrap_or_default();
-        write_all(w, bytes, wl, wside).await?;
+        // More of a framed body follows: let the kernel fill segments (HAProxy does the
+        // same). Not for a body that ends at close: its end is not known to come soon.
+        if matches!(left, Left::Chunked) || matches!(left, Left::Length(n) if n > 0) {
+            write_all_more(w, bytes, wl, wside).await?;
+        } else {
+            write_all(w, bytes, wl, wside).await?;
+        }
         buf.consume(take);
     }
 }

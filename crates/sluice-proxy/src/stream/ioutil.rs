@@ -55,6 +55,26 @@ pub async fn write_all<W: AsyncWrite + Unpin>(
     within(limit, side, w.write_all(bytes)).await
 }
 
+/// Writes all of `bytes`, telling the kernel that more follows at once (`MSG_MORE`).
+pub async fn write_all_more<W: crate::stream::io::WriteMore>(
+    w: &mut W,
+    mut bytes: &[u8],
+    limit: Option<Duration>,
+    side: Side,
+) -> Result<(), Error> {
+    let job = async {
+        while !bytes.is_empty() {
+            let n = std::future::poll_fn(|cx| w.poll_write_more(cx, bytes)).await?;
+            if n == 0 {
+                return Err(io::Error::from(io::ErrorKind::WriteZero));
+            }
+            bytes = bytes.get(n..).unwrap_or_default();
+        }
+        Ok(())
+    };
+    within(limit, side, job).await
+}
+
 /// Writes `a` then `b` with as few system calls as possible (one `writev` usually).
 pub async fn write_two<W: AsyncWrite + Unpin>(
     w: &mut W,

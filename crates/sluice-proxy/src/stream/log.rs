@@ -139,6 +139,21 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
     }
 }
 
+impl<S: crate::stream::io::WriteMore> crate::stream::io::WriteMore for Counted<S> {
+    fn poll_write_more(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        let r = self.inner.poll_write_more(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = r {
+            let m = &self.meter;
+            m.written.set(m.written.get() + n as u64);
+        }
+        r
+    }
+}
+
 impl<S: ClientIo> ClientIo for Counted<S> {
     fn poll_read_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
         self.inner.poll_read_ready(cx)

@@ -395,6 +395,15 @@ impl AsyncRead for ServerStream {
     }
 }
 
+impl crate::stream::io::WriteMore for ServerStream {
+    fn poll_write_more(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self {
+            ServerStream::Plain(s) => crate::stream::io::send_more(s, cx, buf),
+            ServerStream::Tls(t) => Pin::new(&mut **t).poll_write(cx, buf),
+        }
+    }
+}
+
 impl AsyncWrite for ServerStream {
     #[inline]
     fn poll_write(

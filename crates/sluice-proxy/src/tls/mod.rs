@@ -74,6 +74,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsClient<S> {
     }
 }
 
+// Records are written through rustls: no `MSG_MORE` on them.
+impl<S: ClientIo> crate::stream::io::WriteMore for TlsClient<S> {}
+
 impl<S: ClientIo> ClientIo for TlsClient<S> {
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let (io, conn) = self.inner.get_ref();
