@@ -15,6 +15,7 @@ as the first `haproxy` on PATH, as HAProxy's own scripts/run-regtests.sh does; t
 """
 
 import argparse
+import concurrent.futures
 import os
 import re
 import shutil
@@ -103,25 +104,30 @@ def run_one(runner, program, shim, vtc, timeout):
     return "failed", seconds, first[5:].strip(), log
 
 
-def run_all(runner, program, tests, out, timeout, label):
+def run_all(runner, program, tests, out, timeout, label, jobs=1):
     version, features = program_facts(program)
     shim = tempfile.mkdtemp(prefix="vtest-shim-")
     os.symlink(program, os.path.join(shim, "haproxy"))
     logs = os.path.join(out, label)
     os.makedirs(logs, exist_ok=True)
-    results = {}
-    for vtc in tests:
-        name = os.path.relpath(vtc, os.path.commonpath(tests) if len(tests) > 1 else
-                               os.path.dirname(vtc))
+    base = os.path.commonpath(tests) if len(tests) > 1 else os.path.dirname(tests[0])
+
+    def one(vtc):
+        name = os.path.relpath(vtc, base)
         reason = skip_reason(vtc, version, features)
         if reason:
-            results[name] = ("skipped", 0.0, reason)
+            result = ("skipped", 0.0, reason)
         else:
             status, seconds, why, log = run_one(runner, program, shim, vtc, timeout)
-            results[name] = (status, seconds, why)
+            result = (status, seconds, why)
             with open(os.path.join(logs, name.replace("/", "__") + ".log"), "w") as f:
                 f.write(log)
-        print(f"{label:<8} {results[name][0]:<8} {name}  {results[name][2]}", flush=True)
+        print(f"{label:<8} {result[0]:<8} {name}  {result[2]}", flush=True)
+        return name, result
+
+    # Tests take their ports from the OS and mostly wait: several run at once.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = dict(pool.map(one, tests))
     with open(os.path.join(out, f"{label}.tsv"), "w") as f:
         for name, (status, seconds, why) in sorted(results.items()):
             f.write(f"{name}\t{status}\t{seconds:.2f}\t{why}\n")
@@ -146,6 +152,7 @@ def main():
     ap.add_argument("--timeout", type=int, default=20, help="seconds per test (default 20)")
     ap.add_argument("--out", default="/tmp/sluice-vtest", help="where logs and TSVs go")
     ap.add_argument("--no-build", action="store_true", help="do not run cargo build")
+    ap.add_argument("-j", "--jobs", type=int, default=3, help="tests run at once (default 3)")
     a = ap.parse_args()
 
     runner = find_runner()
@@ -161,18 +168,20 @@ def main():
     program = os.path.abspath(program)
     os.makedirs(a.out, exist_ok=True)
 
-    mine = run_all(runner, program, tests, a.out, a.timeout, "sluice")
-    lines = [summary("sluice", mine)]
+    label = os.path.basename(program)
+    mine = run_all(runner, program, tests, a.out, a.timeout, label, a.jobs)
+    lines = [summary(label, mine)]
     if a.compare:
         haproxy = shutil.which("haproxy")
         if haproxy is None:
             sys.exit("--compare needs haproxy on PATH (apt-get install -y haproxy)")
-        theirs = run_all(runner, os.path.realpath(haproxy), tests, a.out, a.timeout, "haproxy")
+        theirs = run_all(runner, os.path.realpath(haproxy), tests, a.out, a.timeout, "haproxy",
+                         a.jobs)
         lines.append(summary("haproxy", theirs))
         lines.append("tests where the two differ:")
         for name in sorted(mine):
             if mine[name][0] != theirs[name][0]:
-                lines.append(f"  {name}: sluice {mine[name][0]}, haproxy {theirs[name][0]}"
+                lines.append(f"  {name}: {label} {mine[name][0]}, haproxy {theirs[name][0]}"
                              f"  {mine[name][2] or theirs[name][2]}")
     print("\n".join(lines))
     print(f"logs and TSVs: {a.out}")

@@ -3,22 +3,48 @@
 //! HAProxy's address parser expands `$NAME` and `${NAME}` itself, so `bind *:$PORT` and
 //! `server s db:${DB_PORT}` work without double quotes (the lexer only expands inside double
 //! quotes). The model does the same, once, on the words that are addresses, with the
-//! environment as it stands after the reader (the global `setenv` family applied).
+//! environment as it stands after the reader (the global `setenv` family applied). A
+//! variable that is not set becomes the empty string, as in HAProxy (`server s ${H}:${P}`
+//! with neither set is the port-less `server s :`), with a warning naming it.
 
-use sluice_config::{ConfigTree, Environment, SectionKind, Statement};
+use sluice_config::{
+    Category, ConfigTree, Diagnostic, Diagnostics, Environment, SectionKind, Statement,
+};
 use std::borrow::Cow;
 
 /// `tree` with the variables of its address words expanded; borrowed when none has any.
-pub fn expand_tree<'t>(tree: &'t ConfigTree, env: &Environment) -> Cow<'t, ConfigTree> {
+/// Unset variables are reported in `diags`.
+pub fn expand_tree<'t>(
+    tree: &'t ConfigTree,
+    env: &Environment,
+    diags: &mut Diagnostics,
+) -> Cow<'t, ConfigTree> {
     let mut expanded: Option<ConfigTree> = None;
     for (si, section) in tree.sections.iter().enumerate() {
         for (ti, stmt) in section.statements.iter().enumerate() {
             let Some(index) = address_word(section.kind, stmt) else {
                 continue;
             };
-            let Some(text) = stmt.words.get(index).and_then(|w| expand(&w.text, env)) else {
+            let Some(word) = stmt.words.get(index) else {
                 continue;
             };
+            let Some(Expanded { text, unset }) = expand(&word.text, env) else {
+                continue;
+            };
+            for name in unset {
+                diags.push(
+                    Diagnostic::warning(
+                        Category::Semantic,
+                        "address-variable-unset",
+                        format!(
+                            "environment variable '{name}' in address '{}' is not set: it reads as empty, giving '{text}'",
+                            word.text
+                        ),
+                    )
+                    .at(stmt.word_location(index))
+                    .help(format!("set {name} in the environment (or with 'setenv' in the global section), or write the address")),
+                );
+            }
             let copy = expanded.get_or_insert_with(|| tree.clone());
             if let Some(word) = copy
                 .sections
@@ -48,15 +74,24 @@ fn address_word(kind: SectionKind, stmt: &Statement) -> Option<usize> {
     }
 }
 
-/// `text` with `$NAME` and `${NAME}` replaced by their values; `None` when it has no
-/// variable or when one of them is not set (the address is then reported as written).
-pub fn expand(text: &str, env: &Environment) -> Option<String> {
+/// An address with its variables replaced.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Expanded {
+    pub text: String,
+    /// The variables that were not set (replaced by nothing).
+    pub unset: Vec<String>,
+}
+
+/// `text` with `$NAME` and `${NAME}` replaced by their values (the empty string when not
+/// set); `None` when it has no variable or an unterminated `${`.
+pub fn expand(text: &str, env: &Environment) -> Option<Expanded> {
     if !text.contains('$') {
         return None;
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     let mut changed = false;
+    let mut unset = Vec::new();
     while let Some(pos) = rest.find('$') {
         out.push_str(&rest[..pos]);
         let after = &rest[pos + 1..];
@@ -83,12 +118,15 @@ pub fn expand(text: &str, env: &Environment) -> Option<String> {
             rest = after;
             continue;
         }
-        out.push_str(env.get(name)?);
+        match env.get(name) {
+            Some(value) => out.push_str(value),
+            None => unset.push(name.to_string()),
+        }
         changed = true;
         rest = &after[consumed..];
     }
     out.push_str(rest);
-    changed.then_some(out)
+    changed.then_some(Expanded { text: out, unset })
 }
 
 #[cfg(test)]
@@ -102,24 +140,34 @@ mod tests {
         env
     }
 
-    #[test]
-    fn both_forms_are_expanded() {
-        assert_eq!(expand("*:$PORT", &env()).as_deref(), Some("*:8080"));
-        assert_eq!(
-            expand("${HOST}:${PORT}", &env()).as_deref(),
-            Some("10.0.0.1:8080")
-        );
-        assert_eq!(
-            expand("ipv4@$HOST:80", &env()).as_deref(),
-            Some("ipv4@10.0.0.1:80")
-        );
+    fn text(s: &str) -> Option<String> {
+        expand(s, &env()).map(|e| e.text)
     }
 
     #[test]
-    fn unset_or_malformed_variables_leave_the_text_alone() {
-        assert_eq!(expand("*:$NOPE", &env()), None);
-        assert_eq!(expand("*:${PORT", &env()), None);
-        assert_eq!(expand("*:80", &env()), None);
-        assert_eq!(expand("*:$1", &env()), None);
+    fn both_forms_are_expanded() {
+        assert_eq!(text("*:$PORT").as_deref(), Some("*:8080"));
+        assert_eq!(text("${HOST}:${PORT}").as_deref(), Some("10.0.0.1:8080"));
+        assert_eq!(text("ipv4@$HOST:80").as_deref(), Some("ipv4@10.0.0.1:80"));
+    }
+
+    #[test]
+    fn unset_variables_read_as_empty_and_are_named() {
+        let e = expand("${NOPE}:${PORT}", &env());
+        assert_eq!(
+            e,
+            Some(Expanded {
+                text: ":8080".into(),
+                unset: vec!["NOPE".into()]
+            })
+        );
+        assert_eq!(text("*:$NOPE").as_deref(), Some("*:"));
+    }
+
+    #[test]
+    fn malformed_variables_leave_the_text_alone() {
+        assert_eq!(text("*:${PORT"), None);
+        assert_eq!(text("*:80"), None);
+        assert_eq!(text("*:$1"), None);
     }
 }

@@ -102,11 +102,11 @@ impl Model {
 /// HAProxy also runs while reading, such as duplicate names) in file order, then the checks
 /// HAProxy runs after parsing.
 pub fn build(tree: &ConfigTree, options: &BuildOptions) -> (Model, Diagnostics) {
+    let mut parse_diags = Diagnostics::new();
     let tree = match &options.env {
-        Some(env) => address_env::expand_tree(tree, env),
+        Some(env) => address_env::expand_tree(tree, env, &mut parse_diags),
         None => std::borrow::Cow::Borrowed(tree),
     };
-    let mut parse_diags = Diagnostics::new();
     let model = build::sections(&tree, options, &mut parse_diags);
     let (during, after) = checks::run(&model, options);
     let mut ordered: Vec<_> = parse_diags.into_iter().chain(during).collect();
