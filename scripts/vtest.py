@@ -87,7 +87,9 @@ def run_one(runner, program, shim, vtc, timeout):
     env["PATH"] = shim + os.pathsep + env.get("PATH", "")
     started = time.monotonic()
     try:
-        proc = subprocess.run([runner, "-k", "-t", str(timeout), "-v", vtc],
+        # `-Dno-htx=`: older tests write `${no-htx} option http-use-htx`, as HAProxy's own
+        # scripts/run-regtests.sh defines it.
+        proc = subprocess.run([runner, "-Dno-htx=", "-k", "-t", str(timeout), "-v", vtc],
                               cwd=os.path.dirname(vtc), env=env, capture_output=True,
                               text=True, errors="replace", timeout=timeout + 30)
         log = proc.stdout + proc.stderr
