@@ -9,6 +9,7 @@ mod acl_unknown;
 mod backend_unknown;
 mod check_reuse_pool;
 mod cookie_duplicate;
+mod expect_proxy_conditional;
 mod mode_mismatch;
 mod proxy_duplicate;
 mod references;
@@ -42,6 +43,7 @@ const AFTER_PARSE: &[Check] = &[
     timeouts_missing::check,
     tls::check,
     server_sni::check,
+    expect_proxy_conditional::check,
 ];
 
 /// `-dD` checks HAProxy runs while parsing.
