@@ -179,15 +179,17 @@ pub fn load_and_check(inv: &Invocation) -> Result<CheckOutcome, Box<Diagnostic>>
         );
     }
     // The typed chain (fetches, converters, regexes, actions) is checked here, not at the
-    // first request; only on a model without errors, whose ACLs and rules parsed.
-    if !diagnostics.iter().any(Diagnostic::is_error) {
+    // first request; only on a model whose ACLs and rules parsed. What Sluice cannot run
+    // yet (compatibility errors) does not stop it: the lines it refused are out of the
+    // model, and the other causes should not wait for the next run to show.
+    if !diagnostics.iter().any(is_language_error) {
         let found = rules_findings(&model, &sources, &diagnostics);
         diagnostics.extend(in_line_order(found));
     }
-    // The machine is checked only for a configuration that is otherwise valid: environment
-    // findings about lines that are wrong anyway would be noise. After the text's own
-    // findings, as HAProxy resolves servers after parsing.
-    if !diagnostics.iter().any(Diagnostic::is_error) {
+    // The machine is checked only for a configuration whose text is otherwise valid:
+    // environment findings about lines that are wrong anyway would be noise. After the
+    // text's own findings, as HAProxy resolves servers after parsing.
+    if !diagnostics.iter().any(is_language_error) {
         diagnostics.extend(in_line_order(
             environment::preflight(inv, &model, &sources).items,
         ));
@@ -211,6 +213,12 @@ pub fn load_and_check(inv: &Invocation) -> Result<CheckOutcome, Box<Diagnostic>>
         diagnostics,
         zero_warning,
     })
+}
+
+/// An error in the configuration's language (syntax or meaning), as opposed to one about
+/// what Sluice cannot run yet or about the machine.
+fn is_language_error(d: &Diagnostic) -> bool {
+    d.is_error() && matches!(d.category, Category::Syntax | Category::Semantic)
 }
 
 /// What compiling every proxy's ACLs and rules finds. Files that cannot be opened are left to

@@ -270,3 +270,28 @@ fn condition_exit_codes() {
         run.stderr
     );
 }
+
+#[test]
+fn what_sluice_cannot_run_does_not_hide_the_rules_errors() {
+    let dir = Dir::new();
+    // Line 13: a bind option Sluice refuses (compatibility); line 14: a typo'd fetch that
+    // only the rules compile finds. Both are reported by one run.
+    let text = ok_cfg().replacen(
+        "    default_backend b\n",
+        "    bind 127.0.0.1:1 proto h2\n    http-request set-header x %[no_such_fetch]\n    default_backend b\n",
+        1,
+    );
+    dir.write("both.cfg", &text);
+    let run = dir.run(&["-c", "-f", "both.cfg"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("both.cfg:13]") && run.stderr.contains("'proto'"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("both.cfg:14]") && run.stderr.contains("no_such_fetch"),
+        "{}",
+        run.stderr
+    );
+}
