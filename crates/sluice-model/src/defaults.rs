@@ -21,6 +21,10 @@ pub fn inherit(defaults: &Proxy, kind: ProxyKind, name: &str, location: Location
     proxy.errorfiles_sections = defaults.errorfiles_sections.clone();
     proxy.errorfiles_codes = defaults.errorfiles_codes.clone();
     proxy.stats = defaults.stats.clone();
+    // Rules of a named defaults section run before the proxy's own: they come first in the
+    // list, so a final verdict there (allow, deny...) also ends the proxy's rules.
+    proxy.rules = defaults.rules.clone();
+    proxy.conditions = defaults.conditions.clone();
     if kind.is_frontend() || kind == ProxyKind::Defaults {
         proxy.default_backend = defaults.default_backend.clone();
     }
@@ -69,5 +73,20 @@ mod tests {
         assert!(frontend.timeouts.is_set("client"));
         assert_eq!(frontend.defaults.as_deref(), Some(""));
         assert!(frontend.servers.is_empty());
+    }
+
+    #[test]
+    fn rules_of_a_named_defaults_come_before_the_proxys() {
+        let (model, _) = crate::test_support::build(
+            "defaults base\n    mode http\n    http-request set-header x-a 1\n\n\
+             frontend f from base\n    bind :8080\n    http-request deny\n",
+        );
+        let f = model
+            .proxies
+            .iter()
+            .find(|p| p.name == "f")
+            .expect("the frontend");
+        let actions: Vec<&str> = f.rules.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(actions, ["set-header", "deny"]);
     }
 }

@@ -41,6 +41,8 @@ pub struct Frontend {
     pub errors: ErrorPages,
     /// By bind index: the TLS acceptor of `ssl` bind lines.
     pub tls: Vec<Option<tokio_rustls::TlsAcceptor>>,
+    /// By bind index: the listener's `name` (`so_name`).
+    pub bind_names: Vec<Option<String>>,
 }
 
 impl Frontend {
@@ -101,6 +103,7 @@ impl Frontend {
             errors: ErrorPages::load(proxy)?,
             tls: crate::tls::acceptor::for_proxy(model, proxy)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
+            bind_names: proxy.binds.iter().map(|b| b.options.name.clone()).collect(),
         })
     }
 }

@@ -155,7 +155,7 @@ impl Worker {
                 let tls = plan
                     .frontend(e.proxy)
                     .and_then(|f| f.tls.get(e.bind).cloned().flatten());
-                mine.push((e.socket.try_clone()?, e.kind, e.proxy, pp, tls));
+                mine.push((e.socket.try_clone()?, e.kind, e.proxy, pp, tls, e.bind));
             }
             let plan = plan.clone();
             let rx = tx.subscribe();
@@ -195,13 +195,15 @@ impl Worker {
     }
 }
 
-/// A listening socket of a thread: fd, kind, proxy index, `accept-proxy`, TLS acceptor.
+/// A listening socket of a thread: fd, kind, proxy index, `accept-proxy`, TLS acceptor,
+/// bind index in the proxy.
 type Socket = (
     OwnedFd,
     SocketKind,
     usize,
     bool,
     Option<tokio_rustls::TlsAcceptor>,
+    usize,
 );
 
 /// A stats socket of the first thread: fd, kind, access level, `maxconn`.
@@ -246,10 +248,11 @@ fn run_thread(
             });
         }
         tokio::task::spawn_local(heartbeat());
-        for (fd, kind, proxy, pp, tls) in sockets {
+        for (fd, kind, proxy, pp, tls, bind) in sockets {
             let listener = listener_of(fd, kind);
             if let Ok(l) = listener {
-                tokio::task::spawn_local(accept::run(l, proxy, pp, tls.clone(), ctx.clone()));
+                let fe = accept::Bound { proxy, bind };
+                tokio::task::spawn_local(accept::run(l, fe, pp, tls.clone(), ctx.clone()));
             }
         }
         if let Some((runtime, cli_sockets)) = cli {

@@ -169,15 +169,11 @@ fn down_after_fall_failures_and_up_after_rise_successes() {
     assert!(first.ends_with("status: 1/2 UP."), "{first}");
     // ...the second one is.
     let down = wait_line(&rx, "Server ck1/s2 is DOWN", Duration::from_secs(1));
-    assert!(
-        down.starts_with(
-            "Server ck1/s2 is DOWN, reason: Layer4 connection problem, info: \"Connection refused\", check duration: "
-        ),
-        "{down}"
-    );
-    assert!(
-        down.ends_with(". 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue."),
-        "{down}"
+    // With `option log-health-checks` the result was logged already: HAProxy leaves the
+    // reason out of the transition line.
+    assert_eq!(
+        down,
+        "Server ck1/s2 is DOWN. 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue."
     );
     let only = spread(&p, 6);
     assert_eq!(only.get("a"), Some(&6), "{only:?}");
@@ -189,15 +185,9 @@ fn down_after_fall_failures_and_up_after_rise_successes() {
     );
     assert!(one.ends_with("status: 1/2 DOWN."), "{one}");
     let up = wait_line(&rx, "Server ck1/s2 is UP", Duration::from_secs(1));
-    assert!(
-        up.starts_with("Server ck1/s2 is UP, reason: Layer4 check passed, check duration: "),
-        "{up}"
-    );
-    assert!(
-        up.ends_with(
-            ". 2 active and 0 backup servers online. 0 sessions requeued, 0 total in queue."
-        ),
-        "{up}"
+    assert_eq!(
+        up,
+        "Server ck1/s2 is UP. 2 active and 0 backup servers online. 0 sessions requeued, 0 total in queue."
     );
     let back = spread(&p, 4);
     assert_eq!(back.len(), 2, "{back:?}");
@@ -332,7 +322,11 @@ fn redis_check_wants_pong() {
         ok.contains("reason: Layer7 check passed, info: \"Redis server is ok\""),
         "{ok}"
     );
-    let down = wait_line(&rx, "Server ck6/s2 is DOWN", Duration::from_secs(1));
+    let down = wait_line(
+        &rx,
+        "Health check for server ck6/s2 failed",
+        Duration::from_secs(1),
+    );
     assert!(
         down.contains("reason: Layer7 wrong status, info: \"-LOADING Redis is loading\""),
         "{down}"

@@ -50,7 +50,15 @@ fn session_futures_stay_small() {
                 }
             };
             println!("{mode} session future: {session} bytes");
-            let fut = stream::serve(ctx, 0, c, Addrs::default(), permits);
+            let fut = stream::serve(
+                ctx,
+                0,
+                c,
+                Addrs::default(),
+                None,
+                Default::default(),
+                permits,
+            );
             let size = std::mem::size_of_val(&fut);
             println!("serve future ({mode}): {size} bytes");
             // tokio allocates the task as one cell aligned to 128 bytes: the future plus
@@ -61,4 +69,13 @@ fn session_futures_stay_small() {
             }
         }
     });
+}
+
+#[test]
+fn the_connection_meter_stays_in_its_size_class() {
+    // Every client connection has one `Rc<Meter>`: 16 bytes of counts plus the meter, 128
+    // bytes in all (one jemalloc size class) while the meter is at most 112 bytes.
+    let size = std::mem::size_of::<sluice_proxy::stream::log::Meter>();
+    println!("meter: {size} bytes");
+    assert!(size <= 112, "the meter grew to {size} bytes");
 }

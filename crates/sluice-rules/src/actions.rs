@@ -31,8 +31,12 @@ pub struct Reply {
     pub body: Arc<[u8]>,
     /// Extra header fields (`hdr <name> <fmt>`), rendered.
     pub headers: Vec<(Arc<str>, Vec<u8>)>,
-    /// `default-errorfiles` or no body given: the proxy's error page for `status` applies.
+    /// `default-errorfiles` (or a `deny` without a reply): the proxy's error page for
+    /// `status` applies.
     pub use_errorfile: bool,
+    /// `body` is a whole HTTP response sent as it is (`errorfile`, `errorfiles`); an empty
+    /// one closes the connection without a response.
+    pub raw: bool,
 }
 
 /// What the rules decided.
@@ -80,9 +84,14 @@ pub enum Verdict {
 
 #[derive(Debug)]
 enum Body {
+    /// No payload: the status line, `content-length: 0` and the `hdr` fields.
+    Empty,
     Static(Arc<[u8]>),
     Format(LogFormat),
+    /// The proxy's error page for the status.
     Errorfile,
+    /// A whole HTTP response (`errorfile <file>`, `errorfiles <section>`).
+    Raw(Arc<[u8]>),
 }
 
 #[derive(Debug)]
@@ -151,6 +160,8 @@ enum Action {
     },
     Reject,
     SilentDrop,
+    /// `tcp-request connection expect-proxy layer4`: read a PROXY header first.
+    ExpectProxy,
     Redirect(Redirect),
     Return(ReplySpec),
     Auth {
@@ -319,6 +330,7 @@ impl RuleList {
                         set_addr(&mut txn.changes, *part, &v.reborrow(), conn);
                     }
                 }
+                Action::ExpectProxy => txn.expect_proxy = true,
                 Action::Allow => return Verdict::Allow,
                 Action::Reject => return Verdict::Reject,
                 Action::SilentDrop => return Verdict::SilentDrop,
@@ -346,21 +358,24 @@ fn stream<'a>(
 
 fn render_reply(spec: &ReplySpec, src: &Stream<'_>) -> Reply {
     let mut buf = Vec::new();
-    let (body, use_errorfile) = match &spec.body {
-        Body::Static(b) => (b.clone(), false),
+    let (body, use_errorfile, raw) = match &spec.body {
+        Body::Empty => (Arc::from(&b""[..]), false, false),
+        Body::Static(b) => (b.clone(), false, false),
         Body::Format(f) => {
             f.render(src, &mut buf);
-            (Arc::from(std::mem::take(&mut buf)), false)
+            (Arc::from(std::mem::take(&mut buf)), false, false)
         }
-        Body::Errorfile => (Arc::from(&b""[..]), true),
+        Body::Errorfile => (Arc::from(&b""[..]), true, false),
+        Body::Raw(b) => (b.clone(), false, true),
     };
+    // A header whose value renders empty is left out.
     let headers = spec
         .headers
         .iter()
-        .map(|(n, f)| {
+        .filter_map(|(n, f)| {
             let mut v = Vec::new();
             f.render(src, &mut v);
-            (n.clone(), v)
+            (!v.is_empty()).then(|| (n.clone(), v))
         })
         .collect();
     Reply {
@@ -369,6 +384,7 @@ fn render_reply(spec: &ReplySpec, src: &Stream<'_>) -> Reply {
         body,
         headers,
         use_errorfile,
+        raw,
     }
 }
 
@@ -516,7 +532,8 @@ fn apply(
                 }
             }
         }
-        Action::Nothing => {}
+        // Only `tcp-request connection` has it; the connection rules run it.
+        Action::Nothing | Action::ExpectProxy => {}
     }
     None
 }
@@ -1047,9 +1064,9 @@ fn compile_action(
             }
             Action::Nothing
         }
+        "expect-proxy" => Action::ExpectProxy,
         // Handled by the data plane or ignored with a warning at check time.
-        "expect-proxy"
-        | "switch-mode"
+        "switch-mode"
         | "close"
         | "set-tos"
         | "set-mark"
@@ -1125,6 +1142,42 @@ fn parse_deny(
     }
 }
 
+impl Env<'_> {
+    /// Reads an error file (a whole HTTP response, any bytes).
+    fn read_bytes(&self, file: &str) -> Result<Vec<u8>, Problem> {
+        std::fs::read(self.path(file)).map_err(|e| {
+            Problem::new(
+                Category::Environment,
+                Some(crate::FILE_UNREADABLE),
+                format!(
+                    "failed to open file '{file}': {}",
+                    sluice_config::diagnostic::os_reason(&e)
+                ),
+            )
+        })
+    }
+
+    /// The page for `status` in the `http-errors` section `name`, if it has one.
+    fn errorfiles_page(&self, name: &str, status: u16) -> Result<Option<Vec<u8>>, Problem> {
+        let section = self
+            .model
+            .sections
+            .iter()
+            .find(|s| s.kind == sluice_config::SectionKind::HttpErrors && s.name == name)
+            .ok_or_else(|| Problem::syntax(format!("unknown http-errors section '{name}'")))?;
+        match section.errorfiles.iter().find(|(s, _)| *s == status) {
+            Some((_, path)) => self.read_bytes(&path.value).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The status codes HAProxy has an error page for, the ones a reply based on an error page
+/// may use.
+const ERRORFILE_CODES: [u16; 17] = [
+    200, 400, 403, 404, 405, 408, 410, 413, 414, 425, 429, 431, 500, 501, 502, 503, 504,
+];
+
 fn parse_reply(
     args: &[String],
     default: u16,
@@ -1134,9 +1187,11 @@ fn parse_reply(
     let mut spec = ReplySpec {
         status: default,
         content_type: None,
-        body: Body::Errorfile,
+        body: Body::Empty,
         headers: Vec::new(),
     };
+    // An `errorfiles` section is looked up once the status is known (it may come later).
+    let mut section: Option<&str> = None;
     let mut i = 0;
     while let Some(word) = args.get(i) {
         let value = |n: usize| arg(args, i + n, &format!("a value after '{word}'"));
@@ -1150,8 +1205,19 @@ fn parse_reply(
             }
             "string" => spec.body = Body::Static(Arc::from(value(1)?.as_bytes())),
             "lf-string" => spec.body = Body::Format(LogFormat::compile(value(1)?, place, env)?),
-            "file" | "errorfile" => spec.body = Body::Static(Arc::from(env.read_file(value(1)?)?.into_bytes())),
-            "lf-file" => spec.body = Body::Format(LogFormat::compile(&env.read_file(value(1)?)?, place, env)?),
+            "file" => spec.body = Body::Static(Arc::from(env.read_file(value(1)?)?.into_bytes())),
+            "errorfile" => spec.body = Body::Raw(Arc::from(env.read_bytes(value(1)?)?)),
+            "errorfiles" => {
+                section = Some(value(1)?);
+                spec.body = Body::Errorfile;
+            }
+            "lf-file" => {
+                let text = env.read_file(value(1)?)?;
+                spec.body = match text.is_empty() {
+                    true => Body::Static(Arc::from(&b""[..])),
+                    false => Body::Format(LogFormat::compile(&text, place, env)?),
+                };
+            }
             "hdr" => {
                 let n = value(1)?;
                 let f = LogFormat::compile(value(2)?, place, env)?;
@@ -1159,13 +1225,36 @@ fn parse_reply(
                 i += 3;
                 continue;
             }
-            "errorfiles" => return Err(Problem::new(Category::Compatibility, Some("not-implemented-refused"), "'errorfiles' replies are not supported by Sluice yet")),
             other => return Err(Problem::syntax(format!("unexpected '{other}' (expects status, content-type, string, lf-string, file, lf-file, errorfile, default-errorfiles or hdr)"))),
         }
         i += 2;
     }
-    if spec.content_type.is_none() && !matches!(spec.body, Body::Errorfile) {
-        return Err(Problem::syntax("a body needs a 'content-type'"));
+    if let Some(name) = section {
+        // The section's page for the status; without one, the proxy's error page.
+        if let Some(bytes) = env.errorfiles_page(name, spec.status)? {
+            spec.body = Body::Raw(Arc::from(bytes));
+        }
+    }
+    match &spec.body {
+        // Replies built from an error page take only the status from the line.
+        Body::Errorfile | Body::Raw(_) => {
+            if !ERRORFILE_CODES.contains(&spec.status) {
+                return Err(Problem::syntax(format!(
+                    "status code '{}' has no error page (an error page reply needs one of {})",
+                    spec.status,
+                    ERRORFILE_CODES.map(|c| c.to_string()).join(", ")
+                )));
+            }
+            spec.content_type = None;
+            spec.headers.clear();
+        }
+        // No payload (an empty file included): the content-type is ignored.
+        Body::Empty => spec.content_type = None,
+        Body::Static(b) if b.is_empty() => spec.content_type = None,
+        Body::Static(_) | Body::Format(_) if spec.content_type.is_none() => {
+            return Err(Problem::syntax("a payload needs a 'content-type'"));
+        }
+        Body::Static(_) | Body::Format(_) => {}
     }
     Ok(spec)
 }

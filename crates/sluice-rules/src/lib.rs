@@ -55,7 +55,7 @@ pub use condition::Condition;
 pub use logformat::LogFormat;
 pub use message::{
     Connection, HttpMessage, NoConnection, SampleSource, SimpleConnection, SimpleMessage, Stream,
-    StreamChanges, TimeoutKind, Txn, Vars,
+    StreamChanges, TcpInfoField, TimeoutKind, Txn, Vars,
 };
 pub use sample::{SampleExpr, SampleType, Value};
 

@@ -163,8 +163,9 @@ impl LogFormat {
         }
     }
 
-    /// Renders into `out` (cleared first). A missing sample prints `-`, as HAProxy's
-    /// log-format does.
+    /// Renders into `out` (cleared first). A missing sample prints nothing: in rule
+    /// arguments (header values, reply bodies, redirect targets) HAProxy leaves it out, the
+    /// `-` is only for log lines (the data plane's own formatter).
     pub fn render(&self, src: &dyn SampleSource, out: &mut Vec<u8>) {
         out.clear();
         for node in &self.nodes {
@@ -174,9 +175,8 @@ impl LogFormat {
                     if *quote {
                         out.push(b'"');
                     }
-                    match expr.eval(src) {
-                        Some(v) => v.write_to(out),
-                        None => out.push(b'-'),
+                    if let Some(v) = expr.eval(src) {
+                        v.write_to(out);
                     }
                     if *quote {
                         out.push(b'"');

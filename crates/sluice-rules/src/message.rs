@@ -241,6 +241,44 @@ pub trait Connection {
     fn ssl_alpn(&self) -> Option<&[u8]> {
         None
     }
+    /// A counter the kernel keeps on the client's TCP connection (`fc_rtt`, `fc_lost`...);
+    /// `None` when not TCP or not known.
+    fn fc_tcp_info(&self, _field: TcpInfoField) -> Option<i64> {
+        None
+    }
+    /// Whether the exchange is the first of its client connection (`http_first_req`).
+    fn http_first_req(&self) -> Option<bool> {
+        None
+    }
+    /// Whether the server connection was reused from an earlier exchange (`bc_reused`).
+    fn bc_reused(&self) -> Option<bool> {
+        None
+    }
+    /// The `name` of the bind line that accepted the connection (`so_name`).
+    fn listener_name(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// The `TCP_INFO` counters fetches read (`fc_<name>`). Times are in microseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpInfoField {
+    /// Smoothed round trip time.
+    Rtt,
+    /// Its variance.
+    RttVar,
+    /// Segments sent and not acknowledged.
+    Unacked,
+    /// Segments selectively acknowledged.
+    Sacked,
+    /// Segments considered lost.
+    Lost,
+    /// Segments being retransmitted.
+    Retrans,
+    /// Forward-acknowledged segments.
+    Fackets,
+    /// Reordering tolerance.
+    Reordering,
 }
 
 /// A connection that knows nothing (tests, configuration checks).
@@ -299,6 +337,9 @@ pub struct Txn {
     pub changes: StreamChanges,
     /// Reused buffer for rendered values, so rules do not allocate per header.
     pub(crate) scratch: Vec<u8>,
+    /// A `tcp-request connection expect-proxy layer4` rule matched: the connection starts
+    /// with a PROXY header.
+    pub expect_proxy: bool,
 }
 
 impl Txn {

@@ -302,3 +302,66 @@ fn deny_status_then_reply_headers() {
     let e = common::compile_error("    http-request deny deny_status 403 bogus");
     assert!(e.contains("bogus"), "{e}");
 }
+
+#[test]
+fn replies_without_payload_or_from_error_files() {
+    // No payload: status and `hdr` fields only; an empty value adds no field; a missing
+    // sample renders as nothing.
+    let (v, _) = run(
+        "    http-request return hdr X-P \"%[path]\" hdr X-None \"%[req.hdr(x-none)]\" content-type text/plain",
+        get("/p"),
+    );
+    let Verdict::Return(reply) = v else {
+        panic!("{v:?}")
+    };
+    assert_eq!(
+        (reply.status, reply.use_errorfile, reply.raw),
+        (200, false, false)
+    );
+    assert_eq!(reply.content_type, None, "ignored without a payload");
+    assert_eq!(reply.headers, vec![("X-P".into(), b"/p".to_vec())]);
+    assert!(reply.body.is_empty());
+    // `default-errorfiles`: the proxy's page, the line's headers ignored.
+    let (v, _) = run(
+        "    http-request return status 503 default-errorfiles hdr X-P x",
+        get("/"),
+    );
+    let Verdict::Return(reply) = v else {
+        panic!("{v:?}")
+    };
+    assert!(reply.use_errorfile && reply.headers.is_empty(), "{reply:?}");
+    // `errorfile`: a whole response sent as written; an empty file needs no content-type.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let page = dir.path().join("403.http");
+    std::fs::write(&page, "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n").expect("write");
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").expect("write");
+    let r = common::rules_in(
+        &format!(
+            "    http-request deny deny_status 403 errorfile {} if {{ path /a }}\n    http-request return file {} if {{ path /b }}",
+            page.display(),
+            empty.display()
+        ),
+        None,
+    );
+    let c = SimpleConnection::new("203.0.113.5:4000", "127.0.0.1:8080");
+    match r.run_http_request(&mut get("/a"), &c, &mut Txn::new()) {
+        Verdict::Deny {
+            status: 403,
+            reply: Some(reply),
+        } => {
+            assert!(reply.raw);
+            assert!(reply.body.starts_with(b"HTTP/1.1 403 Forbidden\r\n"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match r.run_http_request(&mut get("/b"), &c, &mut Txn::new()) {
+        Verdict::Return(reply) => assert!(reply.body.is_empty() && !reply.raw),
+        other => panic!("{other:?}"),
+    }
+    // An error page reply needs a status HAProxy has a page for.
+    let e = common::compile_error("    http-request return status 299 default-errorfiles");
+    assert!(e.contains("299"), "{e}");
+    let e = common::compile_error("    http-request return status 404 errorfiles nosuch");
+    assert!(e.contains("nosuch"), "{e}");
+}

@@ -286,3 +286,48 @@ fn dispatch_sends_connections_of_a_serverless_backend_to_its_address() {
         assert!(body.starts_with("GET /d HTTP/1.1"), "{body}");
     }
 }
+
+#[test]
+fn connection_rules_see_the_real_peer_and_expect_proxy_follows_its_condition() {
+    let (trusted, untrusted, bind) = (free_port(), free_port(), free_port());
+    // `fe_trusted` expects a PROXY header from the loopback only; `fe_other` from a network
+    // no test client is on; `fe_bind` from everyone (`accept-proxy`), and its connection
+    // rule sees the real peer, not the announced one (it would reject 192.168.0.1).
+    let cfg = format!(
+        "{DEFAULTS}\
+frontend fe_trusted\n    bind 127.0.0.1:{trusted}\n    tcp-request connection expect-proxy layer4 if {{ src 127.0.0.0/8 }}\n    http-request return status 200 hdr x-src \"%[src]\" hdr x-fcsrc \"%[fc_src]\"\n\
+frontend fe_other\n    bind 127.0.0.1:{untrusted}\n    tcp-request connection expect-proxy layer4 if {{ src 10.0.0.0/8 }}\n    http-request return status 200 hdr x-src \"%[src]\"\n\
+frontend fe_bind\n    bind 127.0.0.1:{bind} accept-proxy\n    tcp-request connection reject if {{ src 192.168.0.0/16 }}\n    http-request return status 200 hdr x-src \"%[src]\" hdr x-fcsrc \"%[fc_src]\"\n"
+    );
+    let _sluice = Sluice::start(&cfg, &[trusted, untrusted, bind]);
+    let header = "PROXY TCP4 192.168.0.1 10.0.0.2 1234 81\r\n";
+
+    let mut s = connect(trusted);
+    s.write_all(header.as_bytes()).expect("send the header");
+    let (head, _) = request(&mut s, "/", "");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("x-src: 192.168.0.1\r\n"), "{head}");
+    assert!(head.contains("x-fcsrc: 127.0.0.1\r\n"), "{head}");
+
+    // Without the header a trusted source's request is not taken for one.
+    let mut s = connect(trusted);
+    s.write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
+        .expect("send");
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    assert!(
+        !String::from_utf8_lossy(&rest).contains(" 200 "),
+        "{rest:?}"
+    );
+
+    // The condition does not match: no header expected, real addresses.
+    let mut s = connect(untrusted);
+    let (head, _) = request(&mut s, "/", "");
+    assert!(head.contains("x-src: 127.0.0.1\r\n"), "{head}");
+
+    let mut s = connect(bind);
+    s.write_all(header.as_bytes()).expect("send the header");
+    let (head, _) = request(&mut s, "/", "");
+    assert!(head.contains("x-src: 192.168.0.1\r\n"), "{head}");
+    assert!(head.contains("x-fcsrc: 127.0.0.1\r\n"), "{head}");
+}

@@ -9,7 +9,6 @@ mod acl_unknown;
 mod backend_unknown;
 mod check_reuse_pool;
 mod cookie_duplicate;
-mod expect_proxy_conditional;
 mod mode_mismatch;
 mod proxy_duplicate;
 mod references;
@@ -43,7 +42,6 @@ const AFTER_PARSE: &[Check] = &[
     timeouts_missing::check,
     tls::check,
     server_sni::check,
-    expect_proxy_conditional::check,
 ];
 
 /// `-dD` checks HAProxy runs while parsing.

@@ -186,8 +186,24 @@ pub struct ServerOptions {
     pub sni: Option<String>,
     /// Where the `sni` keyword was written (for `checks::server_sni`).
     pub sni_location: Option<Location>,
+    /// `init-state`: the state a checked server starts in (`None`: HAProxy's default, up
+    /// with one failure taking it down).
+    pub init_state: Option<InitState>,
     /// Other options as written: name, value, location.
     pub other: Vec<(String, Option<String>, Location)>,
+}
+
+/// `init-state` values other than `none`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitState {
+    /// Up; `fall` failures take it down.
+    FullyUp,
+    /// Up; one failure takes it down.
+    Up,
+    /// Down; one success brings it up.
+    Down,
+    /// Down; `rise` successes bring it up.
+    FullyDown,
 }
 
 /// Parses `server <name> <addr> [options]`, starting from the proxy's `default-server` values.
@@ -319,6 +335,28 @@ pub fn parse_options(
                 options.check_port = Some(uint(1, 65535, "port")? as u16);
             }
             "cookie" => options.cookie = Some(spanned),
+            "init-state" => {
+                options.init_state = match v.as_str() {
+                    "fully-up" => Some(InitState::FullyUp),
+                    "up" => Some(InitState::Up),
+                    "down" => Some(InitState::Down),
+                    "fully-down" => Some(InitState::FullyDown),
+                    // HAProxy keeps whatever `default-server` set: `none` changes nothing.
+                    "none" => options.init_state,
+                    _ => {
+                        return Err(statement::syntax_error(
+                            stmt,
+                            index + 1,
+                            "value-invalid",
+                            format!(
+                                "'init-state' takes 'fully-up', 'up', 'down', 'fully-down' or 'none' (got '{v}')."
+                            ),
+                            "write e.g. 'init-state down' to keep the server out until its first check passes",
+                        )
+                        .into())
+                    }
+                }
+            }
             "verify" => {
                 if !matches!(v.as_str(), "none" | "required") {
                     return Err(statement::syntax_error(

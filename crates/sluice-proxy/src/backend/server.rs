@@ -153,6 +153,7 @@ impl Server {
                     .unwrap_or(3)
                     .max(1),
                 checked: o.check,
+                init: o.init_state,
             }),
             tls: None,
             check_tls: None,

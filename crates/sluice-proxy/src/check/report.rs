@@ -1,10 +1,96 @@
 //! HAProxy's health messages, printed on stderr as `[WARNING]  (pid) : ...` (and `[ALERT]`
-//! when a backend has no server left), and handed to whoever subscribed (tests; the log
-//! helper's syslog routing can subscribe the same way).
+//! when a backend has no server left), sent to the backend's `log` targets at HAProxy's
+//! syslog level ([`notify`]), and handed to whoever subscribed (tests).
 
 use super::Outcome;
+use crate::log::direct::Direct;
+use sluice_model::Model;
+use std::collections::HashMap;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Mutex;
+
+/// Syslog levels of HAProxy's health messages.
+pub mod syslog {
+    /// `backend ... has no server available!`.
+    pub const EMERG: u8 = 0;
+    /// A server goes down (check, tracking or maintenance).
+    pub const ALERT: u8 = 1;
+    /// A check result (`option log-health-checks`), a server comes up.
+    pub const NOTICE: u8 = 5;
+}
+
+/// One backend's logging for health messages.
+struct Sink {
+    /// `backend`, or `proxy` for a `listen` section (HAProxy's proxy type word).
+    kind: &'static str,
+    log: Option<Direct>,
+}
+
+/// The process's backends by name (installed when the worker starts).
+static SINKS: Mutex<Option<HashMap<String, Sink>>> = Mutex::new(None);
+
+/// Resolves every backend's log targets for health messages. Returns the targets that could
+/// not be resolved (one message per backend); those backends log nothing.
+pub fn install(model: &Model) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut map = HashMap::new();
+    for p in model.proxies.iter().filter(|p| !p.disabled) {
+        if !p.kind.is_backend() {
+            continue;
+        }
+        let log = Direct::build(model, p).unwrap_or_else(|e| {
+            errors.push(e.to_string());
+            None
+        });
+        let kind = if p.kind.is_frontend() {
+            "proxy"
+        } else {
+            "backend"
+        };
+        map.insert(p.name.clone(), Sink { kind, log });
+    }
+    if let Ok(mut s) = SINKS.lock() {
+        *s = Some(map);
+    }
+    errors
+}
+
+/// Sends `text` to `backend`'s log targets at syslog `level` (nothing when it has none).
+pub fn log(backend: &str, level: u8, text: &str) {
+    if let Ok(mut s) = SINKS.lock() {
+        if let Some(d) = s
+            .as_mut()
+            .and_then(|m| m.get_mut(backend))
+            .and_then(|k| k.log.as_mut())
+        {
+            d.send(level, text);
+        }
+    }
+}
+
+/// Prints `text` on stderr at `level` and logs it to `backend`'s targets at `syslog`.
+pub fn notify(backend: &str, level: Level, syslog: u8, text: &str) {
+    emit(level, text);
+    log(backend, syslog, text);
+}
+
+/// `backend 'be' has no server available!` on stderr, and its unquoted form in the logs.
+pub fn no_server(backend: &str) {
+    let kind = SINKS
+        .lock()
+        .ok()
+        .and_then(|s| s.as_ref()?.get(backend).map(|k| k.kind))
+        .unwrap_or("backend");
+    emit(
+        Level::Alert,
+        &format!("{kind} '{backend}' has no server available!"),
+    );
+    log(
+        backend,
+        syslog::EMERG,
+        &format!("{kind} {backend} has no server available!"),
+    );
+}
 
 /// The severity HAProxy gives a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +151,9 @@ pub struct Counts {
 /// Where a transition comes from.
 pub enum Cause<'a> {
     Check(&'a Outcome),
+    /// A check whose result was already logged (`option log-health-checks`): HAProxy then
+    /// leaves the reason out of the transition line.
+    Logged,
     /// `track`: the tracked server's `backend/server`.
     Via(&'a str),
 }
@@ -77,6 +166,7 @@ pub fn down(backend: &str, server: &str, backup: bool, cause: Cause<'_>, c: Coun
     );
     match cause {
         Cause::Check(o) => s.push_str(&status_text(o)),
+        Cause::Logged => {}
         Cause::Via(t) => s.push_str(&format!(" via {t}")),
     }
     s.push_str(&format!(
@@ -98,6 +188,7 @@ pub fn up(backend: &str, server: &str, backup: bool, cause: Cause<'_>, c: Counts
     );
     match cause {
         Cause::Check(o) => s.push_str(&status_text(o)),
+        Cause::Logged => {}
         Cause::Via(t) => s.push_str(&format!(" via {t}")),
     }
     s.push_str(&format!(

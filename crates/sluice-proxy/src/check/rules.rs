@@ -41,6 +41,16 @@ pub struct Expect {
     pub on_error: Option<String>,
     /// HAProxy's presets describe a mismatch with the first line of the reply.
     pub error_shows_reply: bool,
+    /// The preset also describes a match with the reply's first line.
+    pub success_shows_reply: bool,
+    /// Bytes skipped at the start of the reply for those descriptions (the SMTP code), the
+    /// spaces after them trimmed.
+    pub reply_skip: usize,
+    /// The reply's first three bytes are its status code (`status-code res.payload(0,3)`).
+    pub code_from_reply: bool,
+    /// A server that closed without replying ends the check with what it had (HAProxy's
+    /// SMTP preset after `QUIT`).
+    pub close_ends: bool,
     /// The step number in the ruleset, for the default message.
     pub step: usize,
 }
@@ -95,10 +105,38 @@ impl Default for HttpRequest {
 }
 
 impl HttpRequest {
+    /// The request target: an absolute URI takes the `Host` header's value as its authority,
+    /// as HAProxy keeps the two in agreement.
+    pub fn target(&self) -> std::borrow::Cow<'_, str> {
+        let host = self
+            .headers
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+            .map(|(_, v)| v.as_str());
+        let (Some(host), Some(at)) = (host, self.uri.find("://")) else {
+            return self.uri.as_str().into();
+        };
+        let (scheme, rest) = self.uri.split_at(at + 3);
+        if scheme.len() <= 3
+            || !scheme
+                .bytes()
+                .take(at)
+                .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
+        {
+            return self.uri.as_str().into();
+        }
+        let path = rest
+            .find(['/', '?', '#'])
+            .map_or("", |i| rest.get(i..).unwrap_or(""));
+        format!("{scheme}{host}{path}").into()
+    }
+
     /// The bytes on the wire. `Connection: close` unless a `Connection` header is given, and
     /// `Content-Length` for a body, as HAProxy does.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = format!("{} {} {}\r\n", self.method, self.uri, self.version).into_bytes();
+        let mut out =
+            format!("{} {} {}\r\n", self.method, self.target(), self.version).into_bytes();
         let mut connection = false;
         for (n, v) in &self.headers {
             if n.eq_ignore_ascii_case("content-length")
@@ -197,10 +235,12 @@ pub fn of(proxy: &Proxy) -> (Ruleset, Vec<String>) {
                 _ => "HELO",
             };
             let domain = args.get(1).map_or("localhost", String::as_str);
-            smtp_reply(&mut rules, 1);
+            // HAProxy's preset: greeting, HELO/EHLO, QUIT, each reply checked.
+            smtp_reply(&mut rules, 1, false, false);
             rules.push(Rule::Send(format!("{hello} {domain}\r\n").into_bytes()));
-            smtp_reply(&mut rules, 3);
+            smtp_reply(&mut rules, 3, true, false);
             rules.push(Rule::Send(b"QUIT\r\n".to_vec()));
+            smtp_reply(&mut rules, 6, false, true);
         }
         Some(("ssl-hello-chk", _)) => {
             rules.push(Rule::Send(client_hello()));
@@ -219,6 +259,7 @@ pub fn of(proxy: &Proxy) -> (Ruleset, Vec<String>) {
             let user = (args.first().map(String::as_str) == Some("user"))
                 .then(|| args.get(1).cloned())
                 .flatten();
+            // The 4.1 login unless `pre-41` asks for the old one.
             let pre41 = args.get(2).map(String::as_str) == Some("pre-41");
             rules.push(Rule::Proto(Proto::Mysql { user, pre41 }));
         }
@@ -272,23 +313,42 @@ fn expect(pattern: Pattern, step: usize) -> Expect {
         on_success: None,
         on_error: None,
         error_shows_reply: false,
+        success_shows_reply: false,
+        reply_skip: 0,
+        code_from_reply: false,
+        close_ends: false,
         step,
     }
 }
 
-/// An SMTP reply: any code, then a 2xx one (a multi-line `250-` reply counts).
-fn smtp_reply(rules: &mut Vec<Rule>, step: usize) {
-    if let Ok(re) = Regex::new(r"^[0-9]{3}[- \r]") {
-        let mut e = expect(Pattern::RString(re), step);
-        e.min_recv = Some(4);
-        e.error_shows_reply = true;
-        rules.push(Rule::Expect(e));
+/// An SMTP reply, as HAProxy's preset reads it: a code (else `L7RSP` with the line), then a
+/// 2xx code (else `L7STS` with the code and the text after it). `multi`: a multi-line reply
+/// (`250-...`) is accepted, as after `EHLO`. `last`: the text of the reply describes a
+/// passed check too.
+fn smtp_reply(rules: &mut Vec<Rule>, step: usize, multi: bool, last: bool) {
+    if !multi {
+        if let Ok(re) = Regex::new(r"^[0-9]{3}[ \r]") {
+            let mut e = expect(Pattern::RString(re), step);
+            e.min_recv = Some(4);
+            e.error_shows_reply = true;
+            e.close_ends = last;
+            rules.push(Rule::Expect(e));
+        }
     }
-    if let Ok(re) = Regex::new(r"^2[0-9]{2}[- \r]") {
+    let re = if multi {
+        r"^(2[0-9]{2}-[^\r]*\r\n)*2[0-9]{2}[ \r]"
+    } else {
+        r"^2[0-9]{2}[ \r]"
+    };
+    if let Ok(re) = Regex::new(re) {
         let mut e = expect(Pattern::RString(re), step + 1);
-        e.min_recv = Some(4);
+        e.min_recv = (!multi).then_some(4);
         e.error = Status::L7Sts;
         e.error_shows_reply = true;
+        e.success_shows_reply = last;
+        e.close_ends = last;
+        e.reply_skip = 4;
+        e.code_from_reply = true;
         rules.push(Rule::Expect(e));
     }
 }
@@ -615,6 +675,27 @@ fn client_hello() -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absolute_uri_takes_the_host_header_as_authority() {
+        let r = HttpRequest {
+            method: "POST".into(),
+            uri: "http://a/chk?x=1".into(),
+            version: "HTTP/1.1".into(),
+            headers: vec![("host".into(), "long-name.example.org".into())],
+            body: b"hello".to_vec(),
+        };
+        assert_eq!(
+            r.encode(),
+            b"POST http://long-name.example.org/chk?x=1 HTTP/1.1\r\nhost: long-name.example.org\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello".to_vec()
+        );
+        let plain = HttpRequest {
+            uri: "/chk".into(),
+            headers: vec![("Host".into(), "h".into())],
+            ..HttpRequest::default()
+        };
+        assert_eq!(plain.target(), "/chk");
+    }
 
     #[test]
     fn http_request_gets_connection_close_and_length() {

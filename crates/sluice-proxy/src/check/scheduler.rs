@@ -59,6 +59,9 @@ pub fn start(
     plan: Arc<Plan>,
     stop: watch::Receiver<StopLevel>,
 ) -> io::Result<Option<JoinHandle<()>>> {
+    for e in report::install(model) {
+        report::emit(Level::Warning, &format!("health messages not logged: {e}"));
+    }
     let specs = specs(model, &plan);
     if specs.is_empty() {
         return Ok(None);
@@ -152,8 +155,7 @@ fn specs(model: &Model, plan: &Plan) -> Vec<Spec> {
                 .unwrap_or(3)
                 .max(1);
             let inter = o.inter.filter(|d| !d.is_zero()).unwrap_or(DEFAULT_INTER);
-            // HAProxy's start: up, and one failure takes the server down.
-            srv.health.set_counter(rise);
+            // The server starts as `init-state` says (its health was built with it).
             specs.push(Spec {
                 backend: pi,
                 server: si,
@@ -384,7 +386,7 @@ fn apply(plan: &Plan, spec: &Spec, o: &Outcome, last: &mut Option<super::Status>
             o,
             (counter, spec.rise, spec.fall, up),
         );
-        report::emit(Level::Notice, &line);
+        report::notify(&be.name, Level::Warning, report::syslog::NOTICE, &line);
     }
     *last = Some(o.status);
     if up == was_up {
@@ -402,17 +404,27 @@ fn apply(plan: &Plan, spec: &Spec, o: &Outcome, last: &mut Option<super::Status>
         }
     }
     let c = counts(plan, spec.backend, spec.server);
-    let line = if up {
-        report::up(&be.name, &srv.name, srv.backup, Cause::Check(o), c)
-    } else {
-        report::down(&be.name, &srv.name, srv.backup, Cause::Check(o), c)
+    let cause = || {
+        if spec.log_checks {
+            Cause::Logged
+        } else {
+            Cause::Check(o)
+        }
     };
-    report::emit(Level::Warning, &line);
+    let (line, level) = if up {
+        (
+            report::up(&be.name, &srv.name, srv.backup, cause(), c),
+            report::syslog::NOTICE,
+        )
+    } else {
+        (
+            report::down(&be.name, &srv.name, srv.backup, cause(), c),
+            report::syslog::ALERT,
+        )
+    };
+    report::notify(&be.name, Level::Warning, level, &line);
     if !up && c.active == 0 && c.backup == 0 {
-        report::emit(
-            Level::Alert,
-            &format!("backend '{}' has no server available!", be.name),
-        );
+        report::no_server(&be.name);
     }
     let via = format!("{}/{}", be.name, srv.name);
     for (b, s) in &spec.trackers {
@@ -421,17 +433,20 @@ fn apply(plan: &Plan, spec: &Spec, o: &Outcome, last: &mut Option<super::Status>
             continue;
         };
         let c = counts(plan, *b, *s);
-        let line = if up {
-            report::up(&tb.name, &t.name, t.backup, Cause::Via(&via), c)
+        let (line, level) = if up {
+            (
+                report::up(&tb.name, &t.name, t.backup, Cause::Via(&via), c),
+                report::syslog::NOTICE,
+            )
         } else {
-            report::down(&tb.name, &t.name, t.backup, Cause::Via(&via), c)
+            (
+                report::down(&tb.name, &t.name, t.backup, Cause::Via(&via), c),
+                report::syslog::ALERT,
+            )
         };
-        report::emit(Level::Warning, &line);
+        report::notify(&tb.name, Level::Warning, level, &line);
         if !up && c.active == 0 && c.backup == 0 {
-            report::emit(
-                Level::Alert,
-                &format!("backend '{}' has no server available!", tb.name),
-            );
+            report::no_server(&tb.name);
         }
     }
     (counter, !up)

@@ -106,6 +106,26 @@ pub struct Settings {
     pub fall: u32,
     /// A primary health check is configured (`check`).
     pub checked: bool,
+    /// `init-state` (checked servers only; `None`: up, one failure takes it down).
+    pub init: Option<InitState>,
+}
+
+pub use sluice_model::proxy::server::InitState;
+
+impl Settings {
+    /// The state and health counter a checked server starts with (`init-state`).
+    pub fn initial(&self) -> (State, u32) {
+        let (rise, fall) = (self.rise.max(1), self.fall.max(1));
+        if !self.checked {
+            return (State::Up, rise);
+        }
+        match self.init {
+            None | Some(InitState::Up) => (State::Up, rise),
+            Some(InitState::FullyUp) => (State::Up, rise + fall - 1),
+            Some(InitState::Down) => (State::Down, rise - 1),
+            Some(InitState::FullyDown) => (State::Down, 0),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -116,6 +136,7 @@ impl Default for Settings {
             rise: 2,
             fall: 3,
             checked: false,
+            init: None,
         }
     }
 }
@@ -160,9 +181,10 @@ impl Health {
 
     /// A server with its configured weight, `rise`, `fall` and checks.
     pub fn with(settings: Settings) -> Health {
+        let (state, counter) = settings.initial();
         Health {
-            state: AtomicU8::new(State::Up as u8),
-            counter: AtomicU32::new(settings.rise),
+            state: AtomicU8::new(state as u8),
+            counter: AtomicU32::new(counter),
             admin: AtomicU8::new(if settings.disabled {
                 admin::CMAINT | admin::FMAINT
             } else {
@@ -400,7 +422,43 @@ impl LocalBalancer {
 
 #[cfg(test)]
 mod tests {
-    use super::step;
+    use super::{step, Health, InitState, Settings, State};
+
+    #[test]
+    fn init_state_sets_the_first_state_and_counter() {
+        let at = |init, checked| {
+            let h = Health::with(Settings {
+                rise: 4,
+                fall: 5,
+                checked,
+                init,
+                ..Settings::default()
+            });
+            (h.state(), h.counter())
+        };
+        assert_eq!(at(None, true), (State::Up, 4));
+        assert_eq!(at(Some(InitState::Up), true), (State::Up, 4));
+        assert_eq!(at(Some(InitState::FullyUp), true), (State::Up, 8));
+        assert_eq!(at(Some(InitState::Down), true), (State::Down, 3));
+        assert_eq!(at(Some(InitState::FullyDown), true), (State::Down, 0));
+        // Without checks nothing could bring the server up: the setting does not apply.
+        assert_eq!(at(Some(InitState::FullyDown), false), (State::Up, 4));
+        // `down`: one success brings it up; `fully-down`: `rise` successes.
+        assert_eq!(step(3, 4, 5, true), (8, true));
+        let mut c = 0;
+        for _ in 0..3 {
+            c = step(c, 4, 5, true).0;
+        }
+        assert_eq!(step(c, 4, 5, true), (8, true));
+        // `fully-up`: `fall` failures take it down.
+        let mut c = 8;
+        for _ in 0..4 {
+            let (n, up) = step(c, 4, 5, false);
+            assert!(up);
+            c = n;
+        }
+        assert_eq!(step(c, 4, 5, false), (0, false));
+    }
 
     #[test]
     fn rise_and_fall_follow_haproxy() {

@@ -78,7 +78,15 @@ impl Session<'_> {
             i += 1;
             let r = match rule {
                 Rule::Connect(c) => self.connect(c).await,
-                Rule::Send(data) => self.send(data).await,
+                Rule::Send(data) => match self.send(data).await {
+                    // The server closed first: the SMTP preset's `QUIT` needs no answer.
+                    Err(_) if matches!(rules.get(i), Some(Rule::Expect(e)) if e.close_ends) => {
+                        self.eof = true;
+                        self.buf.clear();
+                        Ok(None)
+                    }
+                    r => r,
+                },
                 Rule::Expect(e) => self.expect(e).await,
                 Rule::HttpSend(req) => match self.http(&req.encode()).await {
                     // No `http-check expect` follows: HAProxy's implicit 2xx/3xx rule.
@@ -128,7 +136,7 @@ impl Session<'_> {
         };
         let stream = match tokio::time::timeout_at(limit, TcpStream::connect(addr)).await {
             Err(_) => return Err(Outcome::new(Status::L4Tout, "")),
-            Ok(Err(e)) => return Err(Outcome::new(Status::L4Con, strerror(&e))),
+            Ok(Err(e)) => return Err(Outcome::new(Status::L4Con, connect_error(&e))),
             Ok(Ok(s)) => s,
         };
         let _ = stream.set_nodelay(true);
@@ -216,6 +224,9 @@ impl Session<'_> {
 
     async fn expect(&mut self, e: &Expect) -> Result<Option<Outcome>, Outcome> {
         loop {
+            if e.close_ends && self.eof && self.buf.is_empty() {
+                return Ok(None);
+            }
             let found = matches(&e.pattern, &self.buf);
             let full = self.buf.len() >= self.t.bufsize;
             let done = self.eof || full;
@@ -225,15 +236,36 @@ impl Session<'_> {
                 && (e.min_recv.is_some_and(|m| self.buf.len() < m)
                     || (!found && e.min_recv.is_none()));
             if !wait {
+                let code = e
+                    .code_from_reply
+                    .then(|| {
+                        std::str::from_utf8(self.buf.get(..3)?)
+                            .ok()?
+                            .parse::<u32>()
+                            .ok()
+                    })
+                    .flatten();
+                let with_code = |o: Outcome| match code {
+                    Some(c) => o.with_code(c),
+                    None => o,
+                };
                 if found != e.negate {
-                    let info = e.on_success.clone().unwrap_or_default();
-                    return Ok(Some(Outcome::new(e.ok, info)));
+                    let info = match &e.on_success {
+                        Some(m) => m.clone(),
+                        None if e.success_shows_reply => self.reply_text(e.reply_skip),
+                        None => String::new(),
+                    };
+                    return Ok(Some(with_code(Outcome::new(e.ok, info))));
                 }
-                return Err(Outcome::new(e.error, self.mismatch(e)));
+                return Err(with_code(Outcome::new(e.error, self.mismatch(e))));
             }
             match self.read_more().await {
                 Ok(_) => {}
                 Err(ReadError::Timeout) => return Err(Outcome::new(e.tout, "")),
+                Err(ReadError::Io(_)) if e.close_ends && self.buf.is_empty() => {
+                    self.eof = true;
+                    return Ok(None);
+                }
                 Err(ReadError::Io(err)) => return Err(Outcome::new(Status::L4Con, strerror(&err))),
             }
         }
@@ -244,7 +276,7 @@ impl Session<'_> {
             return m.clone();
         }
         if e.error_shows_reply {
-            return first_line(&self.buf);
+            return self.reply_text(e.reply_skip);
         }
         if self.buf.is_empty() {
             return format!("TCPCHK got an empty response at step {}", e.step);
@@ -259,6 +291,17 @@ impl Session<'_> {
         } else {
             format!("TCPCHK did not match content {what} at step {}", e.step)
         }
+    }
+
+    /// The reply's first line after `skip` bytes (and the spaces after them).
+    fn reply_text(&self, skip: usize) -> String {
+        let rest = self.buf.get(skip..).unwrap_or_default();
+        let start = if skip > 0 {
+            rest.iter().position(|c| *c != b' ').unwrap_or(rest.len())
+        } else {
+            0
+        };
+        first_line(rest.get(start..).unwrap_or_default())
     }
 
     /// Sends an HTTP request and reads the response.
@@ -313,20 +356,24 @@ impl Session<'_> {
     async fn proto(&mut self, p: &Proto) -> Result<Option<Outcome>, Outcome> {
         match p {
             Proto::Mysql { user, pre41 } => {
+                // As HAProxy does, the login goes out at once, before the server's greeting
+                // is read.
+                if let Some(user) = user {
+                    self.write(&mysql_login(user, *pre41)).await?;
+                }
                 let hello = self.mysql_packet().await?;
                 let version = match hello.first() {
                     Some(0x0a) => cstr(hello.get(1..).unwrap_or_default()),
-                    Some(0xff) => return Err(Outcome::new(Status::L7Sts, mysql_error(&hello))),
+                    Some(0xff) => return Err(mysql_failure(&hello)),
                     _ => return Err(Outcome::new(Status::L7Rsp, "Not a MySQL handshake")),
                 };
-                let Some(user) = user else {
+                if user.is_none() {
                     return Ok(Some(Outcome::new(Status::L7Ok, version)));
-                };
-                self.write(&mysql_login(user, *pre41)).await?;
+                }
                 let reply = self.mysql_packet().await?;
                 match reply.first() {
                     Some(0x00) => Ok(Some(Outcome::new(Status::L7Ok, version))),
-                    Some(0xff) => Err(Outcome::new(Status::L7Sts, mysql_error(&reply))),
+                    Some(0xff) => Err(mysql_failure(&reply)),
                     _ => Err(Outcome::new(Status::L7Rsp, "Unknown MySQL reply")),
                 }
             }
@@ -340,9 +387,15 @@ impl Session<'_> {
                 msg.extend_from_slice(&body);
                 self.write(&msg).await?;
                 self.fill(9).await?;
+                // HAProxy's preset: an error reply (`E`) is an invalid response told by the
+                // text from its sixth byte; an authentication request (`R`) of any kind
+                // passes; anything else is a wrong status.
                 match self.buf.first() {
                     Some(b'R') => Ok(Some(Outcome::new(Status::L7Ok, "PostgreSQL server is ok"))),
-                    Some(b'E') => Err(Outcome::new(Status::L7Sts, pgsql_error(&self.buf))),
+                    Some(b'E') => Err(Outcome::new(
+                        Status::L7Rsp,
+                        cstr(self.buf.get(6..).unwrap_or_default()),
+                    )),
                     _ => Err(Outcome::new(Status::L7Sts, "PostgreSQL unknown error")),
                 }
             }
@@ -351,7 +404,18 @@ impl Session<'_> {
                 self.write(b"\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00")
                     .await?;
                 self.fill(14).await?;
-                ldap_reply(&self.buf)
+                // Long-form lengths need more than the first 14 bytes: read until the
+                // result code is there (or the server stops sending).
+                loop {
+                    if let Some(r) = ldap_reply(&self.buf) {
+                        return r;
+                    }
+                    let before = self.buf.len();
+                    self.fill(before + 1).await?;
+                    if self.buf.len() == before {
+                        return Err(Outcome::new(Status::L7Rsp, "Not LDAPv3 protocol"));
+                    }
+                }
             }
         }
     }
@@ -399,21 +463,30 @@ fn mysql_error(p: &[u8]) -> String {
     String::from_utf8_lossy(rest).into_owned()
 }
 
+/// An error packet as a check result: its code (2 bytes, little endian) and message.
+fn mysql_failure(p: &[u8]) -> Outcome {
+    let o = Outcome::new(Status::L7Sts, mysql_error(p));
+    match p.get(1..3) {
+        Some([lo, hi]) => o.with_code(u32::from(*lo) | u32::from(*hi) << 8),
+        _ => o,
+    }
+}
+
 /// The client's login (no password) and a QUIT, as HAProxy sends them.
 fn mysql_login(user: &str, pre41: bool) -> Vec<u8> {
     let mut p = Vec::new();
     if pre41 {
-        p.extend_from_slice(&[0x80, 0x00, 0x00, 0x00, 0x01]);
+        // Capabilities (2 bytes): SECURE_CONNECTION; largest packet (3 bytes): 64 KiB.
+        p.extend_from_slice(&[0x00, 0x80, 0x00, 0x00, 0x01]);
     } else {
-        // PROTOCOL_41 | TRANSACTIONS | SECURE_CONNECTION, 16 MB packets, charset 8.
-        p.extend_from_slice(&[0x00, 0xa2, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08]);
+        // Capabilities (4 bytes): PROTOCOL_41 | SECURE_CONNECTION; largest packet (4
+        // bytes): 16 MiB + 32 KiB; charset 0x21 (utf8); 23 reserved bytes.
+        p.extend_from_slice(&[0x00, 0x82, 0x00, 0x00, 0x00, 0x80, 0x00, 0x01, 0x21]);
         p.extend_from_slice(&[0u8; 23]);
     }
     p.extend_from_slice(user.as_bytes());
     p.push(0);
-    if !pre41 {
-        p.push(0); // empty auth response
-    }
+    p.push(0); // no password
     let len = u32::try_from(p.len()).unwrap_or(0).to_le_bytes();
     let mut out = vec![len[0], len[1], len[2], 1];
     out.extend_from_slice(&p);
@@ -421,46 +494,50 @@ fn mysql_login(user: &str, pre41: bool) -> Vec<u8> {
     out
 }
 
-/// The `M` field of a PostgreSQL ErrorResponse.
-fn pgsql_error(b: &[u8]) -> String {
-    let fields = b.get(5..).unwrap_or_default();
-    fields
-        .split(|c| *c == 0)
-        .find_map(|f| f.strip_prefix(b"M"))
-        .map(|m| String::from_utf8_lossy(m).into_owned())
-        .unwrap_or_else(|| "PostgreSQL unknown error".into())
-}
-
-/// HAProxy's reading of an LDAPv3 bind response.
-fn ldap_reply(b: &[u8]) -> Result<Option<Outcome>, Outcome> {
-    let not_ldap = || Outcome::new(Status::L7Rsp, "Not LDAPv3 protocol");
-    let at = |i: usize| b.get(i).copied().ok_or_else(not_ldap);
-    let mut len = if at(1)? & 0x80 != 0 {
-        usize::from(at(1)? & 0x7f)
-    } else {
-        0
-    };
-    if len > 2 || b.get(2 + len..6 + len) != Some(b"\x02\x01\x01\x61") {
-        return Err(not_ldap());
+/// HAProxy's reading of an LDAPv3 bind response; `None` while the bytes it needs have not
+/// all arrived.
+fn ldap_reply(b: &[u8]) -> Option<Result<Option<Outcome>, Outcome>> {
+    let not_ldap = || Err(Outcome::new(Status::L7Rsp, "Not LDAPv3 protocol"));
+    if b.first() != Some(&0x30) {
+        return Some(not_ldap());
     }
-    let more = at(len + 6)?;
-    len += if more & 0x80 != 0 {
-        usize::from(more & 0x7f)
-    } else {
-        0
+    let long = |x: u8| {
+        if x & 0x80 != 0 {
+            usize::from(x & 0x7f)
+        } else {
+            0
+        }
     };
-    if len > 4 || b.get(7 + len..9 + len) != Some(b"\x0a\x01") {
-        return Err(not_ldap());
+    let mut len = long(*b.get(1)?);
+    // messageID 1, then a bindResponse.
+    if b.get(2 + len..6 + len)? != b"\x02\x01\x01\x61" {
+        return Some(not_ldap());
     }
-    let code = at(len + 9)?;
+    len += long(*b.get(len + 6)?);
+    if b.get(7 + len..9 + len)? != b"\x0a\x01" {
+        return Some(not_ldap());
+    }
+    let code = *b.get(len + 9)?;
     if code != 0 {
-        return Err(Outcome::new(
+        return Some(Err(Outcome::new(
             Status::L7Sts,
             "See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9",
         )
-        .with_code(u32::from(code)));
+        .with_code(u32::from(code))));
     }
-    Ok(Some(Outcome::new(Status::L7Ok, "Success").with_code(0)))
+    Some(Ok(Some(Outcome::new(Status::L7Ok, "Success").with_code(0))))
+}
+
+/// A failed connection's description: errors the `connect()` call itself returns (no route
+/// to the network, refused by the local firewall) are socket errors to HAProxy, and the
+/// others (refused or reset by the peer) are told as they are.
+fn connect_error(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ENETUNREACH | libc::EACCES | libc::EPERM) => {
+            format!("General socket error ({})", strerror(e))
+        }
+        _ => strerror(e),
+    }
 }
 
 /// The OS error's text without Rust's `(os error N)` (HAProxy prints `strerror`).
@@ -479,10 +556,19 @@ mod tests {
     #[test]
     fn ldap_bind_success_and_failure() {
         let ok = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00";
-        assert!(ldap_reply(ok).is_ok());
+        assert!(matches!(ldap_reply(ok), Some(Ok(_))));
         let bad = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00";
-        assert_eq!(ldap_reply(bad).err().and_then(|o| o.code), Some(0x31));
-        assert!(ldap_reply(b"\x30").is_err());
+        let code = ldap_reply(bad).and_then(|r| r.err()).and_then(|o| o.code);
+        assert_eq!(code, Some(0x31));
+        assert!(matches!(ldap_reply(b"\x31"), Some(Err(_))));
+        // Incomplete: more bytes are needed.
+        assert!(ldap_reply(b"\x30").is_none());
+        // Four-byte lengths, the result code in a later segment.
+        let long = b"\x30\x84\x00\x00\x00\x10\x02\x01\x01\x61\x84\x00\x00\x00\x07\x0a\x01";
+        assert!(ldap_reply(long).is_none());
+        let mut whole = long.to_vec();
+        whole.extend_from_slice(b"\x00\x04\x00\x04\x00");
+        assert!(matches!(ldap_reply(&whole), Some(Ok(_))));
     }
 
     #[test]
@@ -491,11 +577,22 @@ mod tests {
             mysql_error(b"\xff\x15\x04#28000Access denied"),
             "Access denied"
         );
-        assert_eq!(
-            pgsql_error(b"E\0\0\0\x20SFATAL\0Mrole \"x\" does not exist\0\0"),
-            "role \"x\" does not exist"
-        );
         let login = mysql_login("haproxy", false);
         assert_eq!(usize::from(login[0]) + 4 + 5, login.len());
+        // HAProxy's bytes for user `user`, both forms.
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+        assert_eq!(
+            hex(&mysql_login("user", true)),
+            "0B00000100800000017573657200000100000001"
+        );
+        assert_eq!(
+            hex(&mysql_login("user", false)),
+            "2600000100820000008000012100000000000000000000000000000000000000000000007573657200000100000001"
+        );
+        let o = mysql_failure(b"\xff\xe3\x04#08S01Client does not support");
+        assert_eq!(
+            (o.code, o.info.as_str()),
+            (Some(1251), "Client does not support")
+        );
     }
 }

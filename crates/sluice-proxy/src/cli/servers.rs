@@ -322,8 +322,10 @@ fn enter_maintenance(be: &Backend, s: &Server) {
     be.epoch.bump();
     let c = counts(be);
     let sessions = s.connections.load(Ordering::Relaxed);
-    report::emit(
+    report::notify(
+        &be.name,
         Level::Warning,
+        report::syslog::ALERT,
         &format!(
             "{}Server {}/{} is going DOWN for maintenance. {} active and {} backup servers left.{} {sessions} sessions active, 0 requeued, {} remaining in queue.",
             if s.backup { "Backup " } else { "" },
@@ -336,10 +338,7 @@ fn enter_maintenance(be: &Backend, s: &Server) {
         ),
     );
     if was_usable && c.active == 0 && c.backup == 0 {
-        report::emit(
-            Level::Alert,
-            &format!("backend '{}' has no server available!", be.name),
-        );
+        report::no_server(&be.name);
     }
 }
 
@@ -356,8 +355,10 @@ fn leave_maintenance(be: &Backend, s: &Server) {
     h.set_admin(0, admin::MAINT);
     be.epoch.bump();
     let c = counts(be);
-    report::emit(
+    report::notify(
+        &be.name,
         Level::Warning,
+        report::syslog::NOTICE,
         &format!(
             "{}Server {}/{} is UP/READY (leaving forced maintenance). {} active and {} backup servers online.{} 0 sessions requeued, {} total in queue.",
             if s.backup { "Backup " } else { "" },

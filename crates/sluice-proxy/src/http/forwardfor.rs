@@ -49,6 +49,39 @@ impl ForwardFor {
     }
 }
 
+/// The `x-forwarded-for` header one request gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Xff<'a> {
+    /// The header name.
+    pub header: &'a str,
+    /// The client's address.
+    pub ip: IpAddr,
+    /// Add it only when the request has none.
+    pub if_none: bool,
+}
+
+impl ForwardFor {
+    /// The header a request from `ip` gets when the frontend and the backend say `fe` and
+    /// `be`, as HAProxy combines them: the backend's header name wins, an `except` of
+    /// either leaves the header out, and `if-none` holds only when every side that has the
+    /// option says it.
+    pub fn combine<'a>(
+        fe: Option<&'a ForwardFor>,
+        be: Option<&'a ForwardFor>,
+        ip: IpAddr,
+    ) -> Option<Xff<'a>> {
+        let named = be.or(fe)?;
+        if [fe, be].into_iter().flatten().any(|f| !f.applies(ip)) {
+            return None;
+        }
+        Some(Xff {
+            header: &named.header,
+            ip,
+            if_none: [fe, be].into_iter().flatten().all(|f| f.if_none),
+        })
+    }
+}
+
 /// What `option originalto` asks for: the address the client connected to, in a header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OriginalTo {
@@ -144,6 +177,27 @@ fn in_net(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frontend_and_backend_options_combine() {
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let opt = |header: &str, except: Option<&str>, if_none: bool| ForwardFor {
+            header: header.into(),
+            except: except.and_then(parse_net),
+            if_none,
+        };
+        let (fe, be) = (opt("x-fe", None, true), opt("x-be", None, false));
+        let x = ForwardFor::combine(Some(&fe), Some(&be), ip);
+        assert_eq!(x.map(|x| (x.header, x.if_none)), Some(("x-be", false)));
+        let be = opt("x-be", None, true);
+        let x = ForwardFor::combine(Some(&fe), Some(&be), ip);
+        assert_eq!(x.map(|x| x.if_none), Some(true));
+        let x = ForwardFor::combine(Some(&fe), None, ip);
+        assert_eq!(x.map(|x| (x.header, x.if_none)), Some(("x-fe", true)));
+        let fe = opt("x-fe", Some("10.0.0.0/8"), false);
+        assert_eq!(ForwardFor::combine(Some(&fe), Some(&be), ip), None);
+        assert_eq!(ForwardFor::combine(None, None, ip), None);
+    }
 
     #[test]
     fn except_networks() {

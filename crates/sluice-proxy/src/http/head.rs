@@ -6,7 +6,7 @@
 //! field list ([`Edits`]) whose new names and values live in one reused arena, so a rewrite
 //! allocates nothing once the arena has grown. The writers below apply the edits.
 
-use crate::http::forwardfor::ForwardFor;
+pub use crate::http::forwardfor::Xff;
 use sluice_http::Header;
 use sluice_http::{RequestHead, ResponseHead, Version};
 use sluice_rules::HttpMessage;
@@ -139,6 +139,27 @@ impl<'a> Msg<'a> {
         }
     }
 
+    /// A request whose target is an absolute URI keeps its authority equal to a Host header
+    /// a rule wrote, as HAProxy does.
+    fn sync_uri_host(&mut self, host: &[u8]) {
+        if self.method.is_empty() {
+            return;
+        }
+        let uri = self.uri();
+        let Some((start, end)) = authority_host(uri) else {
+            return;
+        };
+        let host = host.trim_ascii();
+        if uri.get(start..end) == Some(host) {
+            return;
+        }
+        let mut new = Vec::with_capacity(uri.len() + host.len());
+        new.extend_from_slice(uri.get(..start).unwrap_or_default());
+        new.extend_from_slice(host);
+        new.extend_from_slice(uri.get(end..).unwrap_or_default());
+        self.edits.uri = Some(self.edits.push(&new));
+    }
+
     /// Switches from the received spans to an editable field list (once per head).
     fn materialize(&mut self) {
         if !self.edits.active {
@@ -179,7 +200,9 @@ impl HttpMessage for Msg<'_> {
     fn header(&self, index: usize) -> Option<(&[u8], &[u8])> {
         if self.edits.active {
             let f = *self.edits.fields.get(index)?;
-            Some(self.edits.field(f, self.buf, self.spans))
+            // A value a rule wrote is read back without its outer blanks, as a parsed one.
+            let (name, value) = self.edits.field(f, self.buf, self.spans);
+            Some((name, value.trim_ascii()))
         } else {
             let h = self.spans.get(index)?;
             Some((h.name.slice(self.buf), h.value.slice(self.buf)))
@@ -190,6 +213,14 @@ impl HttpMessage for Msg<'_> {
     }
     fn set_uri(&mut self, uri: &[u8]) {
         self.edits.uri = Some(self.edits.push(uri));
+        // An absolute URI brings its authority to the Host header.
+        if let Some((start, end)) = authority_host(uri) {
+            let host = uri.get(start..end).unwrap_or_default();
+            match self.find_header(b"host", 0) {
+                Some(i) => self.set_header_value(i, host),
+                None => self.add_header(b"Host", host),
+            }
+        }
     }
     fn set_status(&mut self, status: u16, reason: Option<&[u8]>) {
         self.edits.status = Some(status);
@@ -200,8 +231,17 @@ impl HttpMessage for Msg<'_> {
         let n = self.edits.push(name);
         let v = self.edits.push(value);
         self.edits.fields.push(Field::New(n, v));
+        if name.eq_ignore_ascii_case(b"host") {
+            self.sync_uri_host(value);
+        }
     }
     fn set_header_value(&mut self, index: usize, value: &[u8]) {
+        if self
+            .header(index)
+            .is_some_and(|(n, _)| n.eq_ignore_ascii_case(b"host"))
+        {
+            self.sync_uri_host(value);
+        }
         self.materialize();
         let v = self.edits.push(value);
         if let Some(f) = self.edits.fields.get_mut(index) {
@@ -217,6 +257,32 @@ impl HttpMessage for Msg<'_> {
             self.edits.fields.remove(index);
         }
     }
+}
+
+/// In an absolute URI (`scheme://[userinfo@]host[:port]/path`), where the host and port are.
+pub fn authority_host(uri: &[u8]) -> Option<(usize, usize)> {
+    let colon = uri.iter().position(|&b| b == b':')?;
+    let scheme = uri.get(..colon)?;
+    let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if !scheme_ok || uri.get(colon..colon + 3) != Some(b"://") {
+        return None;
+    }
+    let start = colon + 3;
+    let rest = uri.get(start..)?;
+    let end = start
+        + rest
+            .iter()
+            .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(rest.len());
+    let auth = uri.get(start..end)?;
+    let host_start = auth
+        .iter()
+        .rposition(|&b| b == b'@')
+        .map_or(start, |at| start + at + 1);
+    Some((host_start, end))
 }
 
 /// Whether rules may not touch a header: the body framing was decided from the received
@@ -278,8 +344,8 @@ pub fn reason(status: u16) -> &'static [u8] {
 
 /// What the request head sent to the server gets.
 pub struct RequestOut<'a> {
-    /// `option forwardfor` with the client's address.
-    pub forwardfor: Option<(&'a ForwardFor, IpAddr)>,
+    /// `option forwardfor` of the frontend and backend, combined (see [`ForwardFor::combine`]).
+    pub forwardfor: Option<Xff<'a>>,
     /// `option originalto`: the header name and the address the client connected to.
     pub originalto: Option<(&'a str, IpAddr)>,
     /// Ask the server to close after the response.
@@ -324,7 +390,7 @@ pub fn request(out: &mut Vec<u8>, req: &RequestHead, buf: &[u8], o: &RequestOut<
         None => out.extend_from_slice(start_line(buf)),
     }
     let mut has_xff = false;
-    let xff_name = o.forwardfor.map(|(f, _)| f.header.as_bytes());
+    let xff_name = o.forwardfor.map(|f| f.header.as_bytes());
     each_header(
         req.forward_headers(buf),
         edits,
@@ -342,9 +408,14 @@ pub fn request(out: &mut Vec<u8>, req: &RequestHead, buf: &[u8], o: &RequestOut<
             header(out, name, value);
         },
     );
-    if let Some((ff, ip)) = o.forwardfor {
-        if ff.applies(ip) && !(ff.if_none && has_xff) {
-            out.extend_from_slice(ff.header.as_bytes());
+    if let Some(Xff {
+        header,
+        ip,
+        if_none,
+    }) = o.forwardfor
+    {
+        if !(if_none && has_xff) {
+            out.extend_from_slice(header.as_bytes());
             out.extend_from_slice(b": ");
             let ip = match ip {
                 IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
@@ -421,4 +492,44 @@ pub fn response_edited(
         }
     }
     out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authority_of_absolute_uris() {
+        let host = |uri: &str| {
+            authority_host(uri.as_bytes()).and_then(|(s, e)| uri.get(s..e).map(str::to_string))
+        };
+        assert_eq!(host("http://a.b:81/p?q").as_deref(), Some("a.b:81"));
+        assert_eq!(host("https://u:p@a.b?q").as_deref(), Some("a.b"));
+        assert_eq!(host("http://a.b").as_deref(), Some("a.b"));
+        assert_eq!(host("/p?u=http://x/"), None);
+        assert_eq!(host("a.b:443"), None);
+        assert_eq!(host("1x://a/"), None);
+    }
+
+    #[test]
+    fn host_rewrites_and_absolute_uris_stay_in_sync() {
+        let buf = b"GET http://old.example/p HTTP/1.1\r\nhost: old.example\r\nx-a:  v  \r\n\r\n";
+        let mut req = RequestHead::new();
+        let parsed = req.parse(buf, &sluice_http::Config::default());
+        assert!(
+            matches!(parsed, sluice_http::Parsed::Complete { .. }),
+            "{parsed:?}"
+        );
+        let mut edits = Edits::default();
+        let mut msg = Msg::request(&req, buf, &mut edits);
+        msg.set_header(b"host", b"new.example");
+        assert_eq!(msg.uri(), b"http://new.example/p");
+        msg.set_uri(b"http://third.example:8080/q");
+        let host = msg.find_header(b"host", 0).and_then(|i| msg.header(i));
+        assert_eq!(host.map(|h| h.1), Some(&b"third.example:8080"[..]));
+        // A value a rule wrote reads back without its outer blanks.
+        msg.add_header(b"x-b", b" w ");
+        let b = msg.find_header(b"x-b", 0).and_then(|i| msg.header(i));
+        assert_eq!(b.map(|h| h.1), Some(&b"w"[..]));
+    }
 }

@@ -56,6 +56,12 @@ pub struct Conn<'a> {
     pub payload: Option<&'a [u8]>,
     /// The client connection's TLS handshake (`ssl_fc*`); `None` in plaintext.
     pub tls: Option<&'a crate::tls::TlsInfo>,
+    /// The exchange is the first of its client connection (`http_first_req`).
+    pub first_req: bool,
+    /// Whether the server connection was reused (`bc_reused`), once there is one.
+    pub bc_reused: Option<bool>,
+    /// The client socket's descriptor and bind line (`fc_rtt`..., `so_name`).
+    pub socket: crate::stream::Socket,
 }
 
 impl<'a> Conn<'a> {
@@ -70,6 +76,9 @@ impl<'a> Conn<'a> {
             srv: None,
             payload: None,
             tls: None,
+            first_req: true,
+            bc_reused: None,
+            socket: crate::stream::Socket::default(),
         }
     }
 
@@ -95,6 +104,23 @@ impl Connection for Conn<'_> {
     }
     fn ssl_alpn(&self) -> Option<&[u8]> {
         self.tls?.alpn.as_deref()
+    }
+    fn fc_tcp_info(&self, field: sluice_rules::TcpInfoField) -> Option<i64> {
+        crate::stream::ioutil::tcp_info(self.socket.fd?, field)
+    }
+    fn http_first_req(&self) -> Option<bool> {
+        Some(self.first_req)
+    }
+    fn bc_reused(&self) -> Option<bool> {
+        self.bc_reused
+    }
+    fn listener_name(&self) -> Option<&str> {
+        let bind = usize::try_from(self.socket.bind?).ok()?;
+        self.plan
+            .frontend(self.fe)?
+            .bind_names
+            .get(bind)?
+            .as_deref()
     }
     fn src(&self) -> Option<SocketAddr> {
         self.addrs.peer
@@ -200,6 +226,10 @@ pub struct RequestIn<'a> {
     pub keep_alive: bool,
     /// The client connection's TLS handshake, `None` in plaintext.
     pub tls: Option<&'a crate::tls::TlsInfo>,
+    /// The connection's first request.
+    pub first: bool,
+    /// The client socket's descriptor and bind line.
+    pub socket: crate::stream::Socket,
 }
 
 /// Runs the request stage. `edits` and `txn` are the exchange's (cleared here).
@@ -216,6 +246,8 @@ pub fn request(
     let mut conn = Conn::new(plan, fe.index, input.addrs);
     conn.fc = input.fc;
     conn.tls = input.tls;
+    conn.first_req = input.first;
+    conn.socket = input.socket;
     // In HTTP mode `tcp-request content` rules run for each request, on its bytes.
     if let Some(r) = fe_rules.filter(|r| !r.compiled.tcp_content.is_empty()) {
         conn.payload = Some(input.buf);
@@ -346,7 +378,12 @@ fn final_decision(
             b.extend_from_slice(b"\r\n");
             (b, !keep_alive)
         }
-        Verdict::Return(reply) => (reply_bytes(pages, reply.status, Some(&reply)), !keep_alive),
+        // A whole response from an error file is sent as written (its framing is not
+        // checked): the connection closes after it.
+        Verdict::Return(reply) => (
+            reply_bytes(pages, reply.status, Some(&reply)),
+            !keep_alive || reply.raw,
+        ),
         Verdict::Auth { realm } => {
             const BODY: &str = "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n";
             let mut b = Vec::with_capacity(256);
@@ -393,6 +430,10 @@ fn reply_bytes(pages: Pages<'_>, status: u16, reply: Option<&Reply>) -> Vec<u8> 
     let Some(r) = reply.filter(|r| !r.use_errorfile) else {
         return page_bytes(pages, reply.map_or(status, |r| r.status));
     };
+    if r.raw {
+        // A whole response from an error file, sent as written.
+        return r.body.to_vec();
+    }
     let mut b = Vec::with_capacity(128 + r.body.len());
     let _ = write!(b, "HTTP/1.1 {} ", r.status);
     b.extend_from_slice(head::reason(r.status));

@@ -18,6 +18,7 @@ use crate::error::{Error, ErrorKind, Side};
 use crate::errors::{ErrorPages, Pages};
 use crate::frontend::Frontend;
 use crate::http::buf::Buf;
+use crate::http::forwardfor::ForwardFor;
 use crate::plan::ConnMode;
 use crate::stream::idle::{IdleEnd, ReadableOrIdle};
 use crate::stream::io::ClientIo;
@@ -53,10 +54,19 @@ pub async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, mut client: S, addrs:
     let Some(fe) = plan.frontend(fe_idx) else {
         return;
     };
-    let Some(accepted) = crate::tcp::rules::on_accept(&plan, fe_idx, addrs) else {
-        return;
+    // The session's addresses and the connection's own (the session's unless a PROXY header
+    // said otherwise), one pair for the connection's life: every copy of them would sit in
+    // the task of every idle connection.
+    let own_addrs = |client: &S| client.meter().and_then(|m| m.connection_addrs());
+    let peers = match crate::tcp::rules::on_session(
+        &plan,
+        fe_idx,
+        addrs,
+        own_addrs(&client).unwrap_or(addrs),
+    ) {
+        Some(accepted) => (accepted.session, accepted.fc),
+        None => return,
     };
-    let (fc, addrs) = (accepted.fc, accepted.session);
     let mut scratch: Option<Box<Scratch>> = None;
     // Boxed between requests (`http-reuse never` only): 8 bytes in the idle task, not 48.
     let mut own: Option<Box<Own>> = None;
@@ -84,9 +94,13 @@ pub async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, mut client: S, addrs:
                 Ok(s) => scratch = Some(s),
                 Err(Idle::Ended(IdleEnd::Timeout)) => {
                     if first {
-                        log::early(fe_idx, addrs, client.meter(), 408, *b"cR");
-                        // Boxed, as the exchange: kept out of the idle connection's task.
-                        Box::pin(reply(&ctx, &mut client, &fe.errors, 408, fe, None)).await;
+                        log::early(fe_idx, peers.0, client.meter(), 408, *b"cR");
+                        // Boxed, as the exchange: kept out of the idle connection's task. Built
+                        // in its own statement: a temporary lives to the end of its statement,
+                        // and one that spans an `.await` takes room in the task.
+                        let timeout_reply =
+                            Box::pin(reply(&ctx, &mut client, &fe.errors, 408, fe, None));
+                        timeout_reply.await;
                     }
                     break;
                 }
@@ -97,8 +111,16 @@ pub async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, mut client: S, addrs:
         // Boxed: the exchange's state (~2.5 KiB: every step's locals and nested futures)
         // exists only while a request is in flight, instead of inflating the task that an
         // idle connection keeps. Costs one allocation per request (~100 instructions).
-        let peers = (addrs, fc);
-        match Box::pin(exchange_owning(&ctx, fe, &mut client, peers, s, &mut own)).await {
+        let exchange = Box::pin(exchange_owning(
+            &ctx,
+            fe,
+            &mut client,
+            peers,
+            s,
+            &mut own,
+            first,
+        ));
+        match exchange.await {
             Next::KeepAlive => first = false,
             Next::Close => break,
         }
@@ -229,15 +251,17 @@ async fn exchange_owning<S: ClientIo>(
     peers: (Addrs, Addrs),
     s: &mut Scratch,
     own: &mut Option<Box<Own>>,
+    first: bool,
 ) -> Next {
     let mut mine = own.take().map(|b| *b);
-    let next = exchange(ctx, fe, client, peers, s, &mut mine).await;
+    let next = exchange(ctx, fe, client, peers, s, &mut mine, first).await;
     *own = mine.map(Box::new);
     next
 }
 
 /// One request and its response. `peers`: the session's addresses (rules may change them
-/// for this request) and the client connection's own (`fc_src`, `fc_dst`).
+/// for this request) and the client connection's own (`fc_src`, `fc_dst`). `first`: the
+/// connection's first request.
 async fn exchange<S: ClientIo>(
     ctx: &Rc<Ctx>,
     fe: &Frontend,
@@ -245,6 +269,7 @@ async fn exchange<S: ClientIo>(
     peers: (Addrs, Addrs),
     s: &mut Scratch,
     own: &mut Option<Own>,
+    first: bool,
 ) -> Next {
     let (mut addrs, fc) = peers;
     let plan = ctx.plan.clone();
@@ -326,6 +351,8 @@ async fn exchange<S: ClientIo>(
             fc,
             keep_alive,
             tls: tls.as_deref(),
+            first,
+            socket: client.meter().map(|m| m.socket).unwrap_or_default(),
         };
         let decision = rules::request(&plan, fe, &input, edits, txn);
         // `set-src`, `set-dst`...: the request goes on (and is logged) with its new addresses.
@@ -386,11 +413,9 @@ async fn exchange<S: ClientIo>(
     let mut client_close = mode == ConnMode::Close || !framing.keep_alive;
     // An error answered in place of the response may leave the connection open (`errorloc`).
     let keepable = !client_close && framing.body == Body::None && !upgrade;
-    let forwardfor = fe
-        .forwardfor
-        .as_ref()
-        .or(be.forwardfor.as_ref())
-        .zip(addrs.peer.map(|p| p.ip()));
+    let forwardfor = addrs
+        .peer
+        .and_then(|p| ForwardFor::combine(fe.forwardfor.as_ref(), be.forwardfor.as_ref(), p.ip()));
     head::request(
         out,
         req,
@@ -415,7 +440,10 @@ async fn exchange<S: ClientIo>(
     let replayable = framing.body == Body::None;
     let reuse = match be.reuse {
         Reuse::Never => false,
-        Reuse::Safe => replayable,
+        // The first request of a connection gets a connection of its own unless it can be
+        // replayed on a new one; the next ones may use any idle connection (HAProxy's
+        // "safe": the client retries a failed later request as it would with keep-alive).
+        Reuse::Safe => replayable || !first,
         Reuse::Always => true,
     };
     let acquired = {
@@ -632,6 +660,9 @@ async fn exchange<S: ClientIo>(
         info.tls = tls.as_deref();
         info.be = Some(be_idx);
         info.srv = Some(conn.server);
+        info.first_req = first;
+        info.bc_reused = Some(conn.reused);
+        info.socket = client.meter().map(|m| m.socket).unwrap_or_default();
         let answered = rules::response(&plan, fe, &info, resp, sbuf.filled(), edits, txn);
         // `http-response set-timeout` applies to the rest of the exchange.
         record.changes = txn.changes;

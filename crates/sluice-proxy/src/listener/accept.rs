@@ -15,20 +15,30 @@ pub enum Listener {
     Unix(UnixListener),
 }
 
+/// Which bind line a listener serves: the proxy's index and the line's index in it.
+#[derive(Clone, Copy, Debug)]
+pub struct Bound {
+    pub proxy: usize,
+    pub bind: usize,
+}
+
 /// Accepts until the worker stops; each connection becomes a task of this thread.
 /// `accept_proxy`: each connection starts with a PROXY header, read before anything else.
 /// `tls`: the bind's acceptor; each connection is then a TLS handshake first.
 pub async fn run(
     listener: Listener,
-    fe: usize,
+    bound: Bound,
     accept_proxy: bool,
     tls: Option<TlsAcceptor>,
     ctx: Rc<Ctx>,
 ) {
+    let fe = bound.proxy;
+    let bind = u32::try_from(bound.bind).ok();
     let plan = ctx.plan.clone();
     let Some(frontend) = plan.frontend(fe) else {
         return;
     };
+    let first = FirstBytes { accept_proxy, tls };
     // The listener's own address serves as the connection's local address unless it is a
     // wildcard: saves a getsockname() per connection.
     let fixed_local = match &listener {
@@ -61,46 +71,16 @@ pub async fn run(
                 if !inherits_nodelay {
                     let _ = s.set_nodelay(true);
                 }
-                if let Some(tls) = &tls {
-                    let (acceptor, limit) = (tls.clone(), frontend.client);
-                    tokio::task::spawn_local(crate::tls::acceptor::serve(
-                        ctx.clone(),
-                        fe,
-                        s,
-                        addrs,
-                        permits,
-                        acceptor,
-                        accept_proxy,
-                        limit,
-                    ));
-                } else if accept_proxy {
-                    let limit = frontend.client;
-                    tokio::task::spawn_local(proxied(ctx.clone(), fe, s, addrs, permits, limit));
-                } else {
-                    tokio::task::spawn_local(stream::serve(ctx.clone(), fe, s, addrs, permits));
-                }
+                let socket = stream::Socket {
+                    fd: Some(std::os::fd::AsRawFd::as_raw_fd(&s)),
+                    bind,
+                };
+                start(&ctx, fe, s, (addrs, socket), permits, &first);
             }
             Ok(Accepted::Unix(s)) => {
                 ctx.count(Counter::Accepted);
-                let addrs = Addrs::default();
-                if let Some(tls) = &tls {
-                    let (acceptor, limit) = (tls.clone(), frontend.client);
-                    tokio::task::spawn_local(crate::tls::acceptor::serve(
-                        ctx.clone(),
-                        fe,
-                        s,
-                        addrs,
-                        permits,
-                        acceptor,
-                        accept_proxy,
-                        limit,
-                    ));
-                } else if accept_proxy {
-                    let limit = frontend.client;
-                    tokio::task::spawn_local(proxied(ctx.clone(), fe, s, addrs, permits, limit));
-                } else {
-                    tokio::task::spawn_local(stream::serve(ctx.clone(), fe, s, addrs, permits));
-                }
+                let socket = stream::Socket { fd: None, bind };
+                start(&ctx, fe, s, (Addrs::default(), socket), permits, &first);
             }
             Err(e) => {
                 // Out of file descriptors or memory: back off instead of spinning, as
@@ -116,18 +96,70 @@ pub async fn run(
     }
 }
 
+/// What a bind line puts before the session on each of its connections.
+struct FirstBytes {
+    /// `accept-proxy`: a PROXY header.
+    accept_proxy: bool,
+    /// `ssl`: a TLS handshake.
+    tls: Option<TlsAcceptor>,
+}
+
+/// Runs the `tcp-request connection` rules on a connection just accepted (on its real
+/// addresses, before anything is read), then starts its task: PROXY header (`accept-proxy`
+/// on the bind, or an `expect-proxy` rule that matched), TLS handshake, session.
+fn start<S: stream::io::ClientIo + Peek>(
+    ctx: &Rc<Ctx>,
+    fe: usize,
+    s: S,
+    (addrs, socket): (Addrs, stream::Socket),
+    permits: stream::Permits,
+    first: &FirstBytes,
+) {
+    let FirstBytes { accept_proxy, tls } = first;
+    let Some(stage) = crate::tcp::rules::connection_stage(&ctx.plan, fe, addrs, socket) else {
+        // `reject`/`silent-drop`: closed before a byte is read.
+        return;
+    };
+    let header = *accept_proxy || stage.expect_proxy;
+    let limit = ctx.plan.frontend(fe).and_then(|f| f.client);
+    if let Some(tls) = tls {
+        let acceptor = tls.clone();
+        tokio::task::spawn_local(crate::tls::acceptor::serve(
+            ctx.clone(),
+            fe,
+            s,
+            stage.fc,
+            socket,
+            permits,
+            acceptor,
+            header,
+            limit,
+        ));
+    } else if header {
+        let fc = stage.fc;
+        tokio::task::spawn_local(proxied(ctx.clone(), fe, s, fc, socket, permits, limit));
+    } else {
+        let serve = stream::serve(ctx.clone(), fe, s, stage.fc, None, socket, permits);
+        tokio::task::spawn_local(serve);
+    }
+}
+
 /// Reads the PROXY header (within `timeout client`), then serves the connection as the
-/// client the header names; a bad header closes it.
+/// client the header names (`fc_src`/`fc_dst` keep the real ones); a bad header closes it.
 async fn proxied<S: stream::io::ClientIo + Peek>(
     ctx: Rc<Ctx>,
     fe: usize,
     mut s: S,
     addrs: Addrs,
+    socket: stream::Socket,
     permits: stream::Permits,
     limit: Option<Duration>,
 ) {
     match read_header(&mut s, limit).await {
-        Ok(header) => stream::serve(ctx, fe, s, apply(addrs, header), permits).await,
+        Ok(header) => {
+            let session = apply(addrs, header);
+            stream::serve(ctx, fe, s, session, Some(addrs), socket, permits).await
+        }
         Err(_) => ctx.count(Counter::ProxyHeaderErrors),
     }
 }

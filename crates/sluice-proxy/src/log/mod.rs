@@ -8,6 +8,7 @@
 //! takes no lock shared with other threads and, once warm, allocates nothing. Sends are
 //! non-blocking: a line that does not fit in the socket is dropped and counted.
 
+pub mod direct;
 pub mod format;
 mod source;
 pub mod target;

@@ -1,6 +1,7 @@
 //! `accept-proxy` (and `tcp-request connection expect-proxy layer4`): the header is read
 //! first, within `timeout client`, and its addresses replace the connection's own for
-//! everything after (logs, `X-Forwarded-For`, rules, `send-proxy` to servers).
+//! everything after (logs, `X-Forwarded-For`, rules, `send-proxy` to servers), except the
+//! `tcp-request connection` rules, which ran before it, and `fc_src`/`fc_dst`.
 //!
 //! The socket is peeked, the header parsed, and exactly its bytes are read: what follows
 //! belongs to the application and stays in the socket. A malformed header, a timeout or
@@ -8,7 +9,6 @@
 
 use super::{parse, Parsed, V2_FIXED_LEN};
 use crate::stream::Addrs;
-use sluice_model::proxy::rules::RuleSet;
 use sluice_model::Model;
 use std::future::Future;
 use std::io;
@@ -27,20 +27,16 @@ const MAX_HEADER: usize = 16384;
 /// peeking does not consume the readiness, so waiting is by time.
 const PEEK_PAUSE: Duration = Duration::from_millis(2);
 
-/// Whether connections on bind line `bind` of proxy `proxy` start with a PROXY header:
-/// `accept-proxy` on the bind, or an unconditional `tcp-request connection expect-proxy
-/// layer4` in the frontend.
+/// Whether every connection on bind line `bind` of proxy `proxy` starts with a PROXY
+/// header (`accept-proxy`). `tcp-request connection expect-proxy layer4` rules are run per
+/// connection, in their order among the other connection rules
+/// ([`crate::tcp::rules::connection_stage`]).
 pub fn expected(model: &Model, proxy: usize, bind: usize) -> bool {
-    let Some(p) = model.proxies.get(proxy) else {
-        return false;
-    };
-    let on_bind = p.binds.get(bind).is_some_and(|b| b.options.accept_proxy);
-    on_bind
-        || p.rules.iter().any(|r| {
-            r.set == RuleSet::TcpRequestConnection
-                && r.action == "expect-proxy"
-                && r.condition.is_none()
-        })
+    model
+        .proxies
+        .get(proxy)
+        .and_then(|p| p.binds.get(bind))
+        .is_some_and(|b| b.options.accept_proxy)
 }
 
 /// A socket the header can be peeked from.

@@ -108,3 +108,38 @@ pub async fn write_two<W: AsyncWrite + Unpin>(
     };
     within(limit, side, job).await
 }
+
+/// One counter of the kernel's `TCP_INFO` on socket `fd` (times in microseconds); `None`
+/// when the call fails (not a TCP socket, closed).
+pub fn tcp_info(fd: std::os::fd::RawFd, field: sluice_rules::TcpInfoField) -> Option<i64> {
+    use sluice_rules::TcpInfoField as F;
+    // SAFETY: `tcp_info` is plain data, valid when zeroed; the kernel writes at most `len`
+    // bytes into it and reports how many.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `info` and `len` are live locals of the right sizes; a bad `fd` only makes the
+    // call fail.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            std::ptr::addr_of_mut!(info).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    let v = match field {
+        F::Rtt => info.tcpi_rtt,
+        F::RttVar => info.tcpi_rttvar,
+        F::Unacked => info.tcpi_unacked,
+        F::Sacked => info.tcpi_sacked,
+        F::Lost => info.tcpi_lost,
+        F::Retrans => info.tcpi_retrans,
+        F::Fackets => info.tcpi_fackets,
+        F::Reordering => info.tcpi_reordering,
+    };
+    Some(i64::from(v))
+}

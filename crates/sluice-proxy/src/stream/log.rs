@@ -36,13 +36,23 @@ pub struct Meter {
     pub ready: Cell<Instant>,
     /// First byte read since `ready` (the idle time `Ti` ends there).
     pub first_byte: Cell<Option<Instant>>,
-    /// `Th`: handshakes at the start (PROXY protocol), reported by the first stream only.
-    pub handshake: Cell<Duration>,
+    /// `Th`: handshakes at the start (PROXY protocol), reported by the first stream only, in
+    /// microseconds (a `Duration` would make the meter a size class larger).
+    pub handshake_us: Cell<u32>,
+    /// The connection's own addresses when a PROXY header announced others (`fc_src`,
+    /// `fc_dst`); boxed: rare, and every connection has a meter.
+    connection: Option<Box<crate::stream::Addrs>>,
+    /// The client socket's descriptor and bind line.
+    pub socket: crate::stream::Socket,
 }
 
 impl Meter {
-    /// A meter for a connection accepted now.
-    pub fn new() -> Rc<Meter> {
+    /// A meter for a connection accepted now; `connection`: its own addresses when a PROXY
+    /// header replaced them for the session.
+    pub fn new(
+        connection: Option<crate::stream::Addrs>,
+        socket: crate::stream::Socket,
+    ) -> Rc<Meter> {
         let now = Instant::now();
         Rc::new(Meter {
             read: Cell::new(0),
@@ -51,8 +61,15 @@ impl Meter {
             accepted_wall: SystemTime::now(),
             ready: Cell::new(now),
             first_byte: Cell::new(None),
-            handshake: Cell::new(Duration::ZERO),
+            handshake_us: Cell::new(0),
+            connection: connection.map(Box::new),
+            socket,
         })
+    }
+
+    /// The connection's own addresses, when a PROXY header announced others.
+    pub fn connection_addrs(&self) -> Option<crate::stream::Addrs> {
+        self.connection.as_deref().copied()
     }
 
     /// The wall-clock time of `at` (derived from the one capture at accept).
@@ -260,7 +277,7 @@ impl Record {
             r.t.start_wall = m.wall(start);
             // Th is reported by the first stream of a connection only.
             if start == m.accepted {
-                r.t.handshake = m.handshake.get();
+                r.t.handshake = Duration::from_micros(u64::from(m.handshake_us.get()));
             }
             r.t.first_byte = m.first_byte.get();
             r.base = (m.read.get(), m.written.get());

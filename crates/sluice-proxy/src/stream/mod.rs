@@ -208,6 +208,17 @@ pub struct Addrs {
     pub local: Option<SocketAddr>,
 }
 
+/// What the accept knew of a client socket, kept in its [`log::Meter`] (not beside the
+/// addresses, which every idle connection's task holds several copies of).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Socket {
+    /// The client socket, for the kernel's counters on it (`fc_rtt`...); `None` when not
+    /// TCP. Only read while the connection it came with is open.
+    pub fd: Option<std::os::fd::RawFd>,
+    /// The bind line (its index in the frontend) that accepted the connection.
+    pub bind: Option<u32>,
+}
+
 /// What a connection holds for its whole life, dropped when its task ends.
 struct Held {
     _live: Live,
@@ -221,11 +232,16 @@ struct Held {
 /// the connection keeps for its whole life, nothing more: an `async` block that captured the
 /// arguments and then called the session would keep a dead copy of each (the client socket,
 /// its addresses) in every idle connection's task (see `docs/performance.md`).
+///
+/// `addrs` are the session's addresses; `connection`, the connection's own when a PROXY
+/// header announced others.
 pub fn serve<S: ClientIo>(
     ctx: Rc<Ctx>,
     fe: usize,
     client: S,
     addrs: Addrs,
+    connection: Option<Addrs>,
+    socket: Socket,
     permits: Permits,
 ) -> impl std::future::Future<Output = ()> {
     let held = Held {
@@ -235,7 +251,7 @@ pub fn serve<S: ClientIo>(
     };
     let mode = ctx.plan.frontend(fe).map(|f| f.mode);
     // Byte counts and instants for the log lines; `%ac`/`%fc`; the legacy accept line.
-    let client = log::Counted::new(client, log::Meter::new());
+    let client = log::Counted::new(client, log::Meter::new(connection, socket));
     if mode.is_some() {
         crate::log::accepted(fe, addrs);
     }

@@ -28,41 +28,71 @@ pub fn changed(addrs: Addrs, txn: &Txn) -> Addrs {
     Addrs { peer, local }
 }
 
-/// Runs the frontend's `tcp-request connection` then `session` rules on a new client
-/// connection; `None`: close it now (`reject`, `silent-drop`).
-pub fn on_accept(plan: &Plan, fe: usize, addrs: Addrs) -> Option<Accepted> {
-    let same = Accepted {
+/// What the `tcp-request connection` rules decided for a new connection.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionStage {
+    /// The connection's addresses, with the rules' `set-src`/`set-dst`.
+    pub fc: Addrs,
+    /// An `expect-proxy layer4` rule matched: a PROXY header comes first.
+    pub expect_proxy: bool,
+}
+
+/// Runs the frontend's `tcp-request connection` rules on a connection just accepted, before
+/// anything is read from it (no PROXY header, no TLS handshake yet: they see the real
+/// addresses, as in HAProxy); `None`: close it now (`reject`, `silent-drop`).
+pub fn connection_stage(
+    plan: &Plan,
+    fe: usize,
+    addrs: Addrs,
+    socket: crate::stream::Socket,
+) -> Option<ConnectionStage> {
+    let plain = ConnectionStage {
         fc: addrs,
-        session: addrs,
+        expect_proxy: false,
     };
     let Some(r) = plan.rules(fe) else {
-        return Some(same);
+        return Some(plain);
     };
-    let c = &r.compiled;
-    if c.tcp_connection.is_empty() && c.tcp_session.is_empty() {
-        return Some(same);
+    if r.compiled.tcp_connection.is_empty() {
+        return Some(plain);
     }
-    // `expect-proxy` is the PROXY protocol stage's: it runs before these rules see `src`.
     let mut txn = Txn::new();
-    let conn = Conn::new(plan, fe, addrs);
+    let mut conn = Conn::new(plan, fe, addrs);
+    conn.socket = socket;
     if matches!(
-        c.tcp_connection.run_tcp(&conn, &mut txn),
+        r.compiled.tcp_connection.run_tcp(&conn, &mut txn),
         Verdict::Reject | Verdict::SilentDrop
     ) {
         return None;
     }
-    let fc = changed(addrs, &txn);
-    txn.changes = Default::default();
-    let conn = Conn::new(plan, fe, fc);
+    Some(ConnectionStage {
+        fc: changed(addrs, &txn),
+        expect_proxy: txn.expect_proxy,
+    })
+}
+
+/// Runs the frontend's `tcp-request session` rules once the session starts (after the PROXY
+/// header and the TLS handshake): `session` are its addresses (the PROXY header's, if any),
+/// `fc` the connection's own; `None`: close it now.
+pub fn on_session(plan: &Plan, fe: usize, session: Addrs, fc: Addrs) -> Option<Accepted> {
+    let same = Accepted { fc, session };
+    let Some(r) = plan.rules(fe) else {
+        return Some(same);
+    };
+    if r.compiled.tcp_session.is_empty() {
+        return Some(same);
+    }
+    let mut txn = Txn::new();
+    let conn = Conn::new(plan, fe, session);
     if matches!(
-        c.tcp_session.run_tcp(&conn, &mut txn),
+        r.compiled.tcp_session.run_tcp(&conn, &mut txn),
         Verdict::Reject | Verdict::SilentDrop
     ) {
         return None;
     }
     Some(Accepted {
         fc,
-        session: changed(fc, &txn),
+        session: changed(session, &txn),
     })
 }
 
@@ -107,11 +137,14 @@ pub async fn inspect<S: ClientIo>(
             payload: Some(data),
             tls: conn.tls,
             fc: conn.fc,
+            socket: conn.socket,
             ..Conn::new(plan, conn.fe, conn.addrs)
         };
         txn.clear();
         match list.run_tcp(&view, txn) {
-            Verdict::Reject | Verdict::SilentDrop => return false,
+            // Before the contents settle, a rule whose condition reads them has not decided
+            // yet (HAProxy's "may change": it waits there), so a later refusal waits too.
+            Verdict::Reject | Verdict::SilentDrop if settled => return false,
             Verdict::Allow => return true,
             _ if settled => return true,
             _ => {}

@@ -16,7 +16,16 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     let Some(fe) = plan.frontend(fe_idx) else {
         return;
     };
-    let Some(accepted) = super::rules::on_accept(&plan, fe_idx, addrs) else {
+    let Some(accepted) = super::rules::on_session(
+        &plan,
+        fe_idx,
+        addrs,
+        // The connection's own addresses: the session's unless a PROXY header said otherwise.
+        client
+            .meter()
+            .and_then(|m| m.connection_addrs())
+            .unwrap_or(addrs),
+    ) else {
         return;
     };
     let (fc, mut addrs) = (accepted.fc, accepted.session);
@@ -122,10 +131,12 @@ async fn route<S: ClientIo>(
     };
     let fe_rules = plan.rules(fe_idx);
     let tls = client.tls().cloned();
+    let socket = client.meter().map(|m| m.socket).unwrap_or_default();
     if let Some(r) = fe_rules {
         let mut conn = Conn::new(plan, fe_idx, addrs);
         conn.fc = fc;
         conn.tls = tls.as_deref();
+        conn.socket = socket;
         if !super::rules::inspect(client, buf, plan, r, conn, txn).await {
             return Err(());
         }
@@ -135,6 +146,7 @@ async fn route<S: ClientIo>(
     conn.fc = fc;
     conn.payload = Some(buf.filled());
     conn.tls = tls.as_deref();
+    conn.socket = socket;
     let be = match fe_rules.filter(|r| r.routes) {
         Some(r) => {
             let src = Stream {

@@ -178,15 +178,21 @@ pub async fn serve<S: ClientIo + Peek>(
     fe: usize,
     mut s: S,
     mut addrs: Addrs,
+    socket: crate::stream::Socket,
     permits: Permits,
     acceptor: TlsAcceptor,
     accept_proxy: bool,
     limit: Option<Duration>,
 ) {
+    // The connection's own addresses, when a PROXY header announces the session's.
+    let mut connection = None;
     let handshake = async {
         if accept_proxy {
             match read_header(&mut s, None).await {
-                Ok(h) => addrs = apply(addrs, h),
+                Ok(h) => {
+                    connection = Some(addrs);
+                    addrs = apply(addrs, h);
+                }
                 Err(_) => return Err(Counter::ProxyHeaderErrors),
             }
         }
@@ -213,5 +219,14 @@ pub async fn serve<S: ClientIo + Peek>(
         sni: conn.server_name().map(|n| n.as_bytes().into()),
         alpn: conn.alpn_protocol().map(Into::into),
     };
-    stream::serve(ctx, fe, TlsClient::new(tls, Rc::new(info)), addrs, permits).await;
+    stream::serve(
+        ctx,
+        fe,
+        TlsClient::new(tls, Rc::new(info)),
+        addrs,
+        connection,
+        socket,
+        permits,
+    )
+    .await;
 }

@@ -1,7 +1,7 @@
 //! Sample fetch implementations (see [`registry::FETCHES`](super::registry::FETCHES)).
 
 use super::{Arg, Fetched, Value};
-use crate::message::{HttpMessage, SampleSource};
+use crate::message::{HttpMessage, SampleSource, TcpInfoField};
 use std::borrow::Cow;
 
 type Emit<'e, 'a> = &'e mut dyn FnMut(Value<'a>) -> bool;
@@ -38,6 +38,21 @@ pub(crate) fn str_const<'a>(
     emit: Emit<'_, 'a>,
 ) -> Fetched {
     one(args.first().and_then(Arg::bytes).map(Value::str), emit)
+}
+
+/// `bin(<hex>)`: the bytes the hexadecimal text stands for.
+pub(crate) fn bin_const<'a>(
+    args: &'a [Arg],
+    _: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let v = args
+        .first()
+        .and_then(Arg::bytes)
+        .and_then(super::conv::hex_decode)
+        .map(|b| Value::Bin(std::borrow::Cow::Owned(b)));
+    one(v, emit)
 }
 
 pub(crate) fn int_const<'a>(
@@ -430,6 +445,153 @@ pub(crate) fn req_proto_http<'a>(
     emit: Emit<'_, 'a>,
 ) -> Fetched {
     one(Some(Value::Bool(s.request().is_some())), emit)
+}
+
+/// `http_auth_bearer([<header>])`: the token of a `Bearer` credential in `Authorization`
+/// (or the named header); the scheme is matched without case, spaces after it skipped.
+pub(crate) fn http_auth_bearer<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let Some(msg) = request(s) else {
+        return Fetched::Done;
+    };
+    let name = args
+        .first()
+        .and_then(Arg::bytes)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(b"authorization");
+    let mut token = None;
+    for_each_value(msg, Some(name), false, &mut |v| {
+        let v = trim(v);
+        let scheme_end = v.iter().position(|&b| b == b' ').unwrap_or(v.len());
+        let (scheme, rest) = v.split_at(scheme_end);
+        if scheme.eq_ignore_ascii_case(b"bearer") {
+            let t = trim(rest);
+            token = (!t.is_empty()).then_some(t);
+        }
+        true
+    });
+    one(token.map(Value::str), emit)
+}
+
+pub(crate) fn http_first_req<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().http_first_req().map(Value::Bool), emit)
+}
+
+pub(crate) fn bc_reused<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(s.connection().bc_reused().map(Value::Bool), emit)
+}
+
+/// `so_name`: the name of the bind line that accepted the connection.
+pub(crate) fn so_name<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    one(
+        s.connection()
+            .listener_name()
+            .map(|n| Value::str(n.as_bytes())),
+        emit,
+    )
+}
+
+fn tcp_info<'a>(s: &'a dyn SampleSource, field: TcpInfoField, emit: Emit<'_, 'a>) -> Fetched {
+    one(s.connection().fc_tcp_info(field).map(Value::Sint), emit)
+}
+
+/// `fc_rtt`/`fc_rttvar([unit])`: milliseconds unless the unit is `us`.
+fn tcp_time<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    field: TcpInfoField,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let us = s.connection().fc_tcp_info(field);
+    let v = match args.first().and_then(Arg::bytes) {
+        Some(b"us") => us,
+        _ => us.map(|us| us / 1000),
+    };
+    one(v.map(Value::Sint), emit)
+}
+
+pub(crate) fn fc_rtt<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    tcp_time(args, s, TcpInfoField::Rtt, emit)
+}
+pub(crate) fn fc_rttvar<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    tcp_time(args, s, TcpInfoField::RttVar, emit)
+}
+pub(crate) fn fc_unacked<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    tcp_info(s, TcpInfoField::Unacked, emit)
+}
+pub(crate) fn fc_sacked<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    tcp_info(s, TcpInfoField::Sacked, emit)
+}
+pub(crate) fn fc_lost<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    tcp_info(s, TcpInfoField::Lost, emit)
+}
+pub(crate) fn fc_retrans<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    tcp_info(s, TcpInfoField::Retrans, emit)
+}
+pub(crate) fn fc_fackets<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    tcp_info(s, TcpInfoField::Fackets, emit)
+}
+pub(crate) fn fc_reordering<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    tcp_info(s, TcpInfoField::Reordering, emit)
 }
 
 fn request(s: &dyn SampleSource) -> Option<&dyn HttpMessage> {
@@ -1163,6 +1325,26 @@ fn header_ints<'a>(
     )
 }
 
+/// An address in a header value: plain, IPv4 with a `:port`, or IPv6 in brackets (with or
+/// without a port).
+fn header_ip(t: &str) -> Option<std::net::IpAddr> {
+    if let Ok(ip) = t.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = t.strip_prefix('[') {
+        let (v6, _) = rest.split_once(']')?;
+        return v6
+            .parse::<std::net::Ipv6Addr>()
+            .ok()
+            .map(std::net::IpAddr::V6);
+    }
+    let (v4, port) = t.split_once(':')?;
+    port.parse::<u16>().ok()?;
+    v4.parse::<std::net::Ipv4Addr>()
+        .ok()
+        .map(std::net::IpAddr::V4)
+}
+
 fn header_ips<'a>(
     msg: Option<&'a dyn HttpMessage>,
     args: &'a [Arg],
@@ -1173,7 +1355,7 @@ fn header_ips<'a>(
         let ip = v
             .as_bytes()
             .and_then(|b| std::str::from_utf8(b).ok())
-            .and_then(|t| t.trim().parse::<std::net::IpAddr>().ok());
+            .and_then(|t| header_ip(t.trim()));
         match ip {
             Some(ip) => emit(Value::Ip(ip)),
             None => false,

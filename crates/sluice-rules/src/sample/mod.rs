@@ -465,10 +465,15 @@ fn compile_args(
                 crate::pattern::parse_net(&format!("0.0.0.0/{}", text.trim()))
                     .map_err(|_| bad("an IPv4 mask"))?,
             ),
-            ArgKind::Mask6 => Arg::Mask(
-                crate::pattern::parse_net(&format!("::/{}", text.trim()))
-                    .map_err(|_| bad("an IPv6 prefix length"))?,
-            ),
+            // A prefix length, or a mask written as an address (which may have holes):
+            // kept as the address with a /128 prefix, applied bit by bit.
+            ArgKind::Mask6 => Arg::Mask(match text.trim().parse::<std::net::Ipv6Addr>() {
+                Ok(mask) => {
+                    IpNet::new(std::net::IpAddr::V6(mask), 128).map_err(|_| bad("an IPv6 mask"))?
+                }
+                Err(_) => crate::pattern::parse_net(&format!("::/{}", text.trim()))
+                    .map_err(|_| bad("an IPv6 prefix length or mask"))?,
+            }),
         };
         args.push(arg);
     }

@@ -133,6 +133,7 @@ const OPT_INT: &[ArgSpec] = &[opt(ArgKind::Int)];
 const INT: &[ArgSpec] = &[req(ArgKind::Int)];
 const INT_OR_VAR: &[ArgSpec] = &[req(ArgKind::IntOrVar)];
 const OPT_BACKEND: &[ArgSpec] = &[opt(ArgKind::Backend)];
+const CHUNKED: &[ArgSpec] = &[req(ArgKind::Str), req(ArgKind::Int), opt(ArgKind::Int)];
 const MAP: &[ArgSpec] = &[req(ArgKind::MapFile), opt(ArgKind::Str)];
 
 /// Signature of a fetch: emits its values (several when `all` and the fetch is
@@ -252,6 +253,8 @@ pub static FETCHES: &[FetchDef] = &[
     fe("be_server_timeout", NONE, Sint, CONN, f::server_timeout),
     fe("be_tarpit_timeout", NONE, Sint, CONN, f::tarpit_timeout),
     fe("be_tunnel_timeout", NONE, Sint, CONN, f::tunnel_timeout),
+    fe("bc_reused", NONE, Bool, CONN, f::bc_reused),
+    fe("bin", STR, Bin, CONN, f::bin_const),
     fe("bool", &[req(ArgKind::Str)], Bool, CONN, f::bool_const),
     fe("cook", OPT_STR, Str, REQ, f::req_cook),
     fe("connslots", OPT_BACKEND, Sint, CONN, f::connslots),
@@ -297,8 +300,16 @@ pub static FETCHES: &[FetchDef] = &[
     fe("env", STR, Str, CONN, f::env),
     fe("fc_dst", NONE, Ip, CONN, f::fc_dst),
     fe("fc_dst_port", NONE, Sint, CONN, f::fc_dst_port),
+    fe("fc_fackets", NONE, Sint, CONN, f::fc_fackets),
+    fe("fc_lost", NONE, Sint, CONN, f::fc_lost),
+    fe("fc_reordering", NONE, Sint, CONN, f::fc_reordering),
+    fe("fc_retrans", NONE, Sint, CONN, f::fc_retrans),
+    fe("fc_rtt", OPT_STR, Sint, CONN, f::fc_rtt),
+    fe("fc_rttvar", OPT_STR, Sint, CONN, f::fc_rttvar),
+    fe("fc_sacked", NONE, Sint, CONN, f::fc_sacked),
     fe("fc_src", NONE, Ip, CONN, f::fc_src),
     fe("fc_src_port", NONE, Sint, CONN, f::fc_src_port),
+    fe("fc_unacked", NONE, Sint, CONN, f::fc_unacked),
     fe("fe_client_timeout", NONE, Sint, CONN, f::client_timeout),
     fe("fe_conn", NONE, Sint, CONN, f::fe_conn),
     fe("fe_id", NONE, Sint, CONN, f::fe_id),
@@ -309,6 +320,8 @@ pub static FETCHES: &[FetchDef] = &[
     fe("hdr_ip", HDR, Ip, HTTP, f::hdr_ip),
     fe("hdr_val", HDR, Sint, HTTP, f::hdr_val),
     fe("hostname", NONE, Str, CONN, f::hostname),
+    fe("http_auth_bearer", OPT_STR, Str, REQ, f::http_auth_bearer),
+    fe("http_first_req", NONE, Bool, CONN, f::http_first_req),
     fe("int", INT, Sint, CONN, f::int_const),
     fe("ipv4", STR, Ip, CONN, f::ip_const),
     fe("ipv6", STR, Ip, CONN, f::ip_const),
@@ -368,6 +381,7 @@ pub static FETCHES: &[FetchDef] = &[
     fe("res.ver", NONE, Str, RES, f::res_ver),
     fe("resp_ver", NONE, Str, RES, f::res_ver),
     fe("shdr", HDR, Str, RES, f::res_hdr),
+    fe("so_name", NONE, Str, CONN, f::so_name),
     fe("src", NONE, Ip, CONN, f::src),
     fe("src_port", NONE, Sint, CONN, f::src_port),
     fe(
@@ -413,9 +427,34 @@ pub static FETCHES: &[FetchDef] = &[
 /// Every converter Sluice implements.
 pub static CONVERTERS: &[ConvDef] = &[
     cv("add", INT_OR_VAR, Sint, Sint, c::add),
+    ConvDef {
+        prepare: Some(c::prepare_add_item),
+        ..cv(
+            "add_item",
+            &[req(ArgKind::Str), opt(ArgKind::Var), opt(ArgKind::Str)],
+            Str,
+            Str,
+            c::add_item,
+        )
+    },
     cv("and", INT_OR_VAR, Sint, Sint, c::and),
     cv("b64dec", NONE, Str, Bin, c::b64dec),
+    cv("base2", NONE, Bin, Str, c::base2),
     cv("base64", NONE, Bin, Str, c::base64),
+    ConvDef {
+        prepare: Some(c::prepare_chunked),
+        ..cv("be2dec", CHUNKED, Bin, Str, c::be2dec)
+    },
+    ConvDef {
+        prepare: Some(c::prepare_chunked),
+        ..cv(
+            "be2hex",
+            &[opt(ArgKind::Str), opt(ArgKind::Int), opt(ArgKind::Int)],
+            Bin,
+            Str,
+            c::be2hex,
+        )
+    },
     cv("bool", NONE, Sint, Bool, c::to_bool),
     cv(
         "bytes",
@@ -432,7 +471,9 @@ pub static CONVERTERS: &[ConvDef] = &[
         c::concat,
     ),
     cv("cpl", NONE, Sint, Sint, c::cpl),
+    cv("cut_crlf", NONE, Str, Str, c::cut_crlf),
     cv("crc32", OPT_INT, Bin, Sint, c::crc32),
+    cv("crc32c", OPT_INT, Bin, Sint, c::crc32c),
     ConvDef {
         prepare: Some(c::prepare_digest),
         ..cv("digest", STR, Bin, Bin, c::digest)
@@ -447,8 +488,15 @@ pub static CONVERTERS: &[ConvDef] = &[
         Str,
         c::field,
     ),
+    cv("fix_is_valid", NONE, Bin, Bool, c::fix_is_valid),
+    ConvDef {
+        prepare: Some(c::prepare_fix_tag),
+        ..cv("fix_tag_value", STR, Bin, Bin, c::fix_tag_value)
+    },
     cv("hex", NONE, Bin, Str, c::hex),
+    cv("hex2i", NONE, Bin, Sint, c::hex2i),
     cv("host_only", NONE, Str, Str, c::host_only),
+    cv("htonl", NONE, Sint, Bin, c::htonl),
     cv(
         "iif",
         &[req(ArgKind::Str), req(ArgKind::Str)],
@@ -470,6 +518,17 @@ pub static CONVERTERS: &[ConvDef] = &[
         prepare: Some(c::prepare_json),
         ..cv("json", OPT_STR, Str, Str, c::json)
     },
+    ConvDef {
+        prepare: Some(c::prepare_chunked),
+        ..cv("le2dec", CHUNKED, Bin, Str, c::le2dec)
+    },
+    cv(
+        "language",
+        &[req(ArgKind::Str), opt(ArgKind::Str)],
+        Str,
+        Str,
+        c::language,
+    ),
     cv("length", NONE, Str, Sint, c::length),
     cv("lower", NONE, Str, Str, c::lower),
     cv("ltrim", STR, Str, Str, c::ltrim),
@@ -529,7 +588,10 @@ pub static CONVERTERS: &[ConvDef] = &[
         prepare: Some(c::prepare_sha2),
         ..cv("sha2", OPT_INT, Bin, Bin, c::sha2)
     },
+    cv("strcmp", &[req(ArgKind::Var)], Str, Sint, c::strcmp),
     cv("sub", INT_OR_VAR, Sint, Sint, c::sub),
+    cv("ub64dec", NONE, Str, Bin, c::ub64dec),
+    cv("ub64enc", NONE, Bin, Str, c::ub64enc),
     cv("upper", NONE, Str, Str, c::upper),
     cv("url_dec", OPT_INT, Str, Str, c::url_dec),
     cv("url_enc", OPT_STR, Str, Str, c::url_enc),
@@ -542,6 +604,7 @@ pub static CONVERTERS: &[ConvDef] = &[
     ),
     cv("wt6", OPT_INT, Bin, Sint, c::wt6),
     cv("xor", INT_OR_VAR, Sint, Sint, c::xor),
+    cv("xxh3", OPT_INT, Bin, Sint, c::xxh3),
     cv("xxh32", OPT_INT, Bin, Sint, c::xxh32),
     cv("xxh64", OPT_INT, Bin, Sint, c::xxh64),
 ];

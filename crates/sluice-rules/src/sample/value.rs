@@ -180,7 +180,11 @@ impl<'a> Value<'a> {
             return Some(self);
         }
         match to {
-            SampleType::Str => self.to_str(),
+            // As HAProxy: a NUL byte ends the string.
+            SampleType::Str => match self {
+                Value::Bin(s) => Some(Value::Str(until_nul(s))),
+                other => other.to_str(),
+            },
             SampleType::Sint => self.to_int().map(Value::Sint),
             SampleType::Bool => self.to_bool().map(Value::Bool),
             SampleType::Ip => self.to_ip().map(Value::Ip),
@@ -201,11 +205,10 @@ impl<'a> Value<'a> {
         use std::io::Write;
         match self {
             Value::Str(s) | Value::Meth(s) => out.extend_from_slice(s),
+            // Printed as cast to a string: up to the first NUL byte.
             Value::Bin(s) => {
-                // HAProxy prints binary samples in log-format as hex.
-                for b in s.iter() {
-                    let _ = write!(out, "{b:02X}");
-                }
+                let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
+                out.extend_from_slice(s.get(..end).unwrap_or(&[]));
             }
             Value::Bool(b) => out.push(if *b { b'1' } else { b'0' }),
             Value::Sint(i) => {
@@ -215,6 +218,20 @@ impl<'a> Value<'a> {
                 let _ = write!(out, "{ip}");
             }
         }
+    }
+}
+
+/// The bytes before the first NUL, keeping the borrow.
+fn until_nul(s: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
+    match s.iter().position(|&b| b == 0) {
+        None => s,
+        Some(end) => match s {
+            Cow::Borrowed(b) => Cow::Borrowed(b.get(..end).unwrap_or(&[])),
+            Cow::Owned(mut o) => {
+                o.truncate(end);
+                Cow::Owned(o)
+            }
+        },
     }
 }
 

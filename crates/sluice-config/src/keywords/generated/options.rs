@@ -145,7 +145,7 @@ pub(in crate::keywords) static SERVER: &[Keyword] = &[
     entry("id", &["id <value>"], Support::Ignored("server ids are not applied: srv_id and logs give the server's position"), Sections(0b01111), 0, None),
     entry("idle-ping", &["idle-ping <delay>"], Support::Ignored("server tuning"), Sections(0b01111), 0, None),
     entry("init-addr", &["init-addr {last | libc | none | <ip>},[...]*"], Support::Ignored("the address is resolved once at start by the system resolver"), Sections(0b01111), 0, None),
-    entry("init-state", &["init-state { fully-up | up | down | fully-down | none }"], Support::Refused("server option not implemented; connections to the server would behave differently"), Sections(0b01111), 0, None),
+    entry("init-state", &["init-state { fully-up | up | down | fully-down | none }"], Support::Supported, Sections(0b01111), 0, None),
     entry("inter", &["inter <delay>"], Support::Supported, Sections(0b01111), 0, None),
     entry("ktls", &["ktls <on|off>"], Support::Refused("kernel TLS is not available"), Sections(0b01111), EXPERIMENTAL, None),
     entry("log-bufsize", &["log-bufsize <bufsize>"], Support::Ignored("server tuning"), Sections(0b01111), 0, None),
