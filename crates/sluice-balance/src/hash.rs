@@ -192,7 +192,8 @@ impl HashTable {
         let candidates = snapshot.candidates();
         HashTable {
             params: *params,
-            rotation: Rotation::new(candidates, 0),
+            // Map-based hashing indexes the table: no position.
+            rotation: Rotation::new(candidates, Default::default()),
             ring: match params.hash_type.method {
                 HashMethod::MapBased => None,
                 HashMethod::Consistent => Some(Ring::new(candidates)),

@@ -19,10 +19,11 @@ pub struct RoundRobin {
 }
 
 impl RoundRobin {
-    /// Builds from `snapshot`, continuing where `self` stopped.
+    /// Builds from `snapshot`; the position is the backend's shared one, so the cycle goes
+    /// on where it stopped.
     pub fn rebuild(&self, snapshot: &Snapshot) -> Self {
         RoundRobin {
-            rotation: Rotation::new(snapshot.candidates(), self.rotation.position()),
+            rotation: Rotation::new(snapshot.candidates(), snapshot.turn()),
         }
     }
 }
@@ -32,7 +33,7 @@ impl Algorithm for RoundRobin {
 
     fn build(_: &(), snapshot: &Snapshot) -> Self {
         RoundRobin {
-            rotation: Rotation::new(snapshot.candidates(), 0),
+            rotation: Rotation::new(snapshot.candidates(), snapshot.turn()),
         }
     }
 

@@ -8,6 +8,7 @@ use crate::snapshot::{ServerId, ServerState};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicUsize, Ordering as Atomic};
+use std::sync::Arc;
 
 /// Above this many steps (entries × servers) the exact interleaving costs too much to build;
 /// the heap-based one is used instead.
@@ -23,22 +24,18 @@ const EXACT_BUDGET: u64 = 1 << 26;
 pub(crate) struct Rotation {
     table: Vec<u32>,
     candidates: Vec<ServerState>,
-    next: AtomicUsize,
+    next: Arc<AtomicUsize>,
 }
 
 impl Rotation {
-    pub(crate) fn new(candidates: &[ServerState], start: usize) -> Self {
+    /// `next`: the position counter, shared with the other rotations of the same backend
+    /// (see [`Snapshot::sharing_turn_of`](crate::snapshot::Snapshot::sharing_turn_of)).
+    pub(crate) fn new(candidates: &[ServerState], next: Arc<AtomicUsize>) -> Self {
         Rotation {
             table: build(candidates, true),
             candidates: candidates.to_vec(),
-            next: AtomicUsize::new(start),
+            next,
         }
-    }
-
-    /// Where the next selection starts; carried into a rebuilt rotation so that frequent
-    /// rebuilds (weight changes) do not favour the first servers.
-    pub(crate) fn position(&self) -> usize {
-        self.next.load(Atomic::Relaxed)
     }
 
     /// The next server in turn that is not at its `maxconn`.

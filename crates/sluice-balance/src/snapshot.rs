@@ -6,7 +6,7 @@
 //! to the server opens and decrements it when it closes.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// HAProxy's largest server weight.
@@ -123,6 +123,10 @@ pub struct Snapshot {
     candidates: Vec<ServerState>,
     using_backups: bool,
     allbackups: bool,
+    /// Round robin's position in its cycle, shared by every snapshot of the backend (each
+    /// thread's, each rebuild's): the servers are taken in turn across the threads, as with
+    /// HAProxy's one shared round robin, and a weight change does not restart the cycle.
+    turn: Arc<AtomicUsize>,
 }
 
 impl Snapshot {
@@ -149,7 +153,20 @@ impl Snapshot {
             candidates,
             using_backups,
             allbackups,
+            turn: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// This snapshot, taking servers in turn with `other` (another thread's or an earlier
+    /// snapshot of the same backend).
+    pub fn sharing_turn_of(mut self, other: &Snapshot) -> Self {
+        self.turn = other.turn.clone();
+        self
+    }
+
+    /// Round robin's shared position.
+    pub(crate) fn turn(&self) -> Arc<AtomicUsize> {
+        self.turn.clone()
     }
 
     /// Every server, in declaration order.

@@ -8,9 +8,8 @@ use crate::snapshot::{ServerId, Snapshot};
 ///
 /// In HAProxy, `static-rr` differs from `roundrobin` by ignoring weight changes made at run
 /// time and by having no limit on the number of servers. Here both algorithms walk the same
-/// precomputed cycle and both are rebuilt with the snapshot, so they choose alike; the
-/// difference left is that a rebuilt `StaticRr` starts its map from the top, as HAProxy's
-/// recomputed map does.
+/// precomputed cycle, rebuilt with the snapshot, with the backend's shared position, so they
+/// choose alike.
 ///
 /// Shared state: one position counter, one relaxed `fetch_add` per selection.
 #[derive(Debug)]
@@ -23,7 +22,7 @@ impl Algorithm for StaticRr {
 
     fn build(_: &(), snapshot: &Snapshot) -> Self {
         StaticRr {
-            rotation: Rotation::new(snapshot.candidates(), 0),
+            rotation: Rotation::new(snapshot.candidates(), snapshot.turn()),
         }
     }
 

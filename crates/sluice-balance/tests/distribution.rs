@@ -385,3 +385,29 @@ fn rebuild_keeps_the_round_robin_position() {
     }
     assert_eq!(seen, [1, 2, 3, 1, 2, 3]);
 }
+
+#[test]
+fn balancers_sharing_a_turn_take_servers_in_turn_together() {
+    // Each worker thread builds its own balancer from its own snapshot of the backend; round
+    // robin must still go a, b, c across them, as HAProxy's one shared round robin does.
+    let servers = weighted(&[1, 1, 1]);
+    let config = Balance::parse(&["roundrobin"]).expect("roundrobin");
+    let first = Snapshot::new(servers.clone(), false);
+    let second = Snapshot::new(servers, false).sharing_turn_of(&first);
+    let (a, b) = (
+        Balancer::build(&config, &first),
+        Balancer::build(&config, &second),
+    );
+    let order: String = [&a, &b, &b, &a, &b, &a]
+        .iter()
+        .filter_map(|x| x.select(&RequestKey::new()))
+        .map(|ServerId(id)| char::from(b'a' + id as u8 - 1))
+        .collect();
+    assert_eq!(order, "abcabc");
+    // A rebuild (weight change) goes on where the cycle stopped.
+    let rebuilt = a.rebuild(
+        &config,
+        &Snapshot::new(weighted(&[1, 1, 1]), false).sharing_turn_of(&first),
+    );
+    assert_eq!(rebuilt.select(&RequestKey::new()), Some(ServerId(1)));
+}

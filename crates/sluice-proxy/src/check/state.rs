@@ -361,6 +361,8 @@ pub fn snapshot(backend: &Backend) -> Snapshot {
         backend.servers.iter().map(|s| s.state()).collect(),
         backend.snapshot.allbackups(),
     )
+    // Every thread takes the backend's servers in turn with the others.
+    .sharing_turn_of(&backend.snapshot)
 }
 
 /// A thread's balancer and the snapshot it was built from.
