@@ -88,6 +88,32 @@ pub struct Plan {
     pub original_to: Vec<Option<OriginalTo>>,
     /// By proxy index: the frontend's `monitor-uri`.
     pub monitor_uri: Vec<Option<Box<[u8]>>>,
+    /// By proxy index: the frontend's `unique-id-format` and `unique-id-header`.
+    pub unique_id: Vec<Option<UniqueIdConf>>,
+}
+
+/// A frontend's unique request IDs: the format, and the header that carries the ID to the
+/// server when `unique-id-header` names one.
+pub struct UniqueIdConf {
+    pub format: sluice_rules::LogFormat,
+    pub header: Option<Box<str>>,
+}
+
+/// The last `keyword` line of `proxy`, else of its defaults section: its first argument.
+fn own_or_inherited<'m>(model: &'m Model, proxy: &'m Proxy, keyword: &str) -> Option<&'m str> {
+    let defaults = proxy
+        .defaults
+        .as_deref()
+        .and_then(|d| model.defaults.iter().rev().find(|p| p.name == d));
+    let inherited = defaults.map(|d| d.other.as_slice()).unwrap_or_default();
+    proxy
+        .other
+        .iter()
+        .rev()
+        .chain(inherited.iter().rev())
+        .find(|s| s.keyword() == keyword)
+        .and_then(|s| s.words.get(1))
+        .map(|w| w.text.as_str())
 }
 
 /// One proxy's compiled rules and the settings that go with them. Compiled once per worker
@@ -243,7 +269,15 @@ impl Plan {
         })?;
         let mut rules = Vec::with_capacity(model.proxies.len());
         let mut backend_names = HashMap::new();
-        for ((i, p), c) in model.proxies.iter().enumerate().zip(compiled) {
+        let mut unique_id = Vec::with_capacity(model.proxies.len());
+        for ((i, p), mut c) in model.proxies.iter().enumerate().zip(compiled) {
+            let header = own_or_inherited(model, p, "unique-id-header").map(Box::from);
+            unique_id.push(
+                c.unique_id_format
+                    .take()
+                    .filter(|_| !p.disabled)
+                    .map(|format| UniqueIdConf { format, header }),
+            );
             if p.kind.is_backend() && backends.get(i).is_some_and(Option::is_some) {
                 backend_names.entry(p.name.clone()).or_insert(i);
             }
@@ -258,6 +292,7 @@ impl Plan {
             backend_names,
             original_to,
             monitor_uri,
+            unique_id,
             frontends,
             backends,
             bufsize,
@@ -297,6 +332,12 @@ impl Plan {
     #[inline]
     pub fn monitor_uri(&self, i: usize) -> Option<&[u8]> {
         self.monitor_uri.get(i).and_then(Option::as_deref)
+    }
+
+    /// The `unique-id-format` (and header) of the frontend at proxy index `i`.
+    #[inline]
+    pub fn unique_id(&self, i: usize) -> Option<&UniqueIdConf> {
+        self.unique_id.get(i).and_then(Option::as_ref)
     }
 
     /// The frontend at proxy index `i`.

@@ -8,7 +8,7 @@
 use crate::condition::{self, Condition};
 use crate::logformat::LogFormat;
 use crate::message::Stream;
-use crate::message::{HttpMessage, StreamChanges, TimeoutKind, Txn};
+use crate::message::{HttpMessage, StreamChanges, TimeoutKind, Txn, TxnCaptures};
 use crate::pattern::{MatchMethod, PatternSet};
 use crate::problem::{compile_regex, not_in_registry, Problem};
 use crate::sample::fetch::{uri_path, uri_query, CommaValues};
@@ -260,7 +260,10 @@ pub struct RuleList {
 /// Compile-time facts a rule needs from its proxy.
 pub(crate) struct RuleEnv<'a> {
     pub proxy_name: &'a str,
+    /// Request capture slots so far (the next `capture ... len N` takes this one).
     pub captures: usize,
+    /// The limits of the slots `capture ... len N` rules added, in order.
+    pub capture_lens: Vec<usize>,
 }
 
 impl RuleList {
@@ -313,6 +316,7 @@ impl RuleList {
                 response: None,
                 vars: Some(&txn.vars),
                 changes: Some(&txn.changes),
+                captures: Some(&txn.captures),
             };
             if !condition::holds(&rule.condition, &src) {
                 continue;
@@ -330,6 +334,9 @@ impl RuleList {
                         set_addr(&mut txn.changes, *part, &v.reborrow(), conn);
                     }
                 }
+                Action::Capture { expr, len, slot } => {
+                    capture(&src, expr, *len, *slot, false, &txn.captures);
+                }
                 Action::ExpectProxy => txn.expect_proxy = true,
                 Action::Allow => return Verdict::Allow,
                 Action::Reject => return Verdict::Reject,
@@ -338,6 +345,31 @@ impl RuleList {
             }
         }
         Verdict::Continue
+    }
+}
+
+/// Stores the sample of `expr` in capture slot `slot` of the request (or response), `len`
+/// bytes at most; a missing sample empties the slot. No such slot: nothing happens.
+fn capture(
+    src: &Stream<'_>,
+    expr: &SampleExpr,
+    len: usize,
+    slot: usize,
+    response: bool,
+    caps: &TxnCaptures,
+) {
+    let slots = if response {
+        &caps.response
+    } else {
+        &caps.request
+    };
+    match expr.eval(src) {
+        Some(v) => {
+            let mut out = Vec::new();
+            v.write_to(&mut out);
+            slots.set(slot, &out, len);
+        }
+        None => slots.unset(slot),
     }
 }
 
@@ -353,6 +385,7 @@ fn stream<'a>(
         response: is_response.then_some(msg),
         vars: Some(&txn.vars),
         changes: Some(&txn.changes),
+        captures: Some(&txn.captures),
     }
 }
 
@@ -494,18 +527,8 @@ fn apply(
         }
         Action::UnsetVar { name } => txn.vars.unset(name),
         Action::Capture { expr, len, slot } => {
-            let captured = expr.eval(&stream(&*msg, is_response, conn, txn)).map(|v| {
-                let mut out = Vec::new();
-                v.write_to(&mut out);
-                out.truncate(*len);
-                out
-            });
-            if txn.captures.len() <= *slot {
-                txn.captures.resize(*slot + 1, None);
-            }
-            if let Some(c) = txn.captures.get_mut(*slot) {
-                *c = captured;
-            }
+            let src = stream(&*msg, is_response, conn, txn);
+            capture(&src, expr, *len, *slot, is_response, &txn.captures);
         }
         Action::SetStatus { status, reason } => msg.set_status(*status, reason.as_deref()),
         Action::SetAddr { part, expr } => {
@@ -967,6 +990,7 @@ fn compile_action(
                         .parse::<usize>()
                         .map_err(|_| "length must be a positive integer".to_string())?;
                     renv.captures += 1;
+                    renv.capture_lens.push(len);
                     (len, renv.captures - 1)
                 }
                 Some("id") => {

@@ -95,6 +95,7 @@ fn every_supported_action_is_implemented() {
             let mut renv = RuleEnv {
                 proxy_name: "web",
                 captures: 0,
+                capture_lens: Vec::new(),
             };
             // Without arguments most actions fail, but on their arguments (syntax), never
             // as an action the engine does not know (compatibility).

@@ -49,15 +49,17 @@ pub mod pattern;
 mod problem;
 pub mod sample;
 mod tls;
+pub mod unique_id;
 
 pub use actions::{Reply, RuleList, Verdict};
 pub use condition::Condition;
 pub use logformat::LogFormat;
 pub use message::{
-    Connection, HttpMessage, NoConnection, SampleSource, SimpleConnection, SimpleMessage, Stream,
-    StreamChanges, TcpInfoField, TimeoutKind, Txn, Vars,
+    CaptureSlots, Connection, HttpMessage, NoConnection, SampleSource, SimpleConnection,
+    SimpleMessage, Stream, StreamChanges, TcpInfoField, TimeoutKind, Txn, TxnCaptures, Vars,
 };
 pub use sample::{SampleExpr, SampleType, Value};
+pub use unique_id::UniqueId;
 
 use acl::{AclExpr, NamedAcl};
 use pattern::MatchMethod;
@@ -279,6 +281,101 @@ impl Target {
     }
 }
 
+/// A frontend's capture slots, numbered from 0 per direction: `capture request header`,
+/// `capture response header` and `declare capture` lines in their order, then one request
+/// slot per `http-request capture ... len N` rule. Each slot is its length limit.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureLayout {
+    /// Request slots' limits.
+    pub request: Vec<usize>,
+    /// Response slots' limits.
+    pub response: Vec<usize>,
+    /// Request header captures: slot and header name.
+    pub request_headers: Vec<(usize, Box<str>)>,
+    /// Response header captures: slot and header name.
+    pub response_headers: Vec<(usize, Box<str>)>,
+}
+
+impl CaptureLayout {
+    /// The slots `proxy`'s `capture ... header` and `declare capture` lines declare.
+    fn declared(proxy: &Proxy) -> CaptureLayout {
+        let mut c = CaptureLayout::default();
+        for st in &proxy.other {
+            let w = |i: usize| st.words.get(i).map(|w| w.text.as_str());
+            let len_at = |i: usize| {
+                (w(i) == Some("len"))
+                    .then(|| w(i + 1)?.parse::<usize>().ok())
+                    .flatten()
+            };
+            match (st.keyword(), w(1), w(2)) {
+                ("capture", Some("request"), Some("header")) => {
+                    if let (Some(name), Some(len)) = (w(3), len_at(4)) {
+                        c.request_headers.push((c.request.len(), name.into()));
+                        c.request.push(len);
+                    }
+                }
+                ("capture", Some("response"), Some("header")) => {
+                    if let (Some(name), Some(len)) = (w(3), len_at(4)) {
+                        c.response_headers.push((c.response.len(), name.into()));
+                        c.response.push(len);
+                    }
+                }
+                ("declare", Some("capture"), Some(side)) => {
+                    if let Some(len) = len_at(3) {
+                        match side {
+                            "request" => c.request.push(len),
+                            "response" => c.response.push(len),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        c
+    }
+
+    /// Whether no slot is declared.
+    pub fn is_empty(&self) -> bool {
+        self.request.is_empty() && self.response.is_empty()
+    }
+}
+
+/// The value of the last `name` field of `msg`.
+fn last_header<'m>(msg: &'m dyn HttpMessage, name: &str) -> Option<&'m [u8]> {
+    (0..msg.header_count()).rev().find_map(|i| {
+        let (n, v) = msg.header(i)?;
+        n.eq_ignore_ascii_case(name.as_bytes()).then_some(v)
+    })
+}
+
+impl TxnCaptures {
+    /// A request starts: the frontend's request slots, emptied, its header captures filled
+    /// from `msg`, and the request line kept for the response side.
+    pub fn start_request(&mut self, layout: &CaptureLayout, msg: &dyn HttpMessage) {
+        self.clear();
+        self.request.reset(&layout.request);
+        self.response.reset(&layout.response);
+        self.keep_request_line(msg);
+        for (slot, name) in &layout.request_headers {
+            if let Some(v) = last_header(msg, name) {
+                self.request.set(*slot, v, usize::MAX);
+            }
+        }
+    }
+
+    /// The response head came: the frontend's response header captures filled from `msg`
+    /// and its version kept.
+    pub fn start_response(&mut self, layout: &CaptureLayout, msg: &dyn HttpMessage) {
+        self.keep_response_version(msg);
+        for (slot, name) in &layout.response_headers {
+            if let Some(v) = last_header(msg, name) {
+                self.response.set(*slot, v, usize::MAX);
+            }
+        }
+    }
+}
+
 /// Everything one proxy evaluates per request.
 #[derive(Debug)]
 pub struct CompiledProxyRules {
@@ -303,6 +400,13 @@ pub struct CompiledProxyRules {
     use_backends: Vec<(Target, Option<Condition>)>,
     default_backend: Option<Target>,
     use_servers: Vec<(String, Option<Condition>)>,
+    /// `unique-id-format` (own line, else the defaults section's) of a frontend.
+    pub unique_id_format: Option<LogFormat>,
+    /// Some rule's arguments read the unique ID (`unique-id`, `%ID`): the request stage
+    /// makes it while the request head is at hand.
+    pub reads_unique_id: bool,
+    /// The frontend's capture slots (see [`CaptureLayout`]).
+    pub captures: CaptureLayout,
     /// Warnings found while compiling (ACLs that can never match where they are used).
     pub warnings: Diagnostics,
 }
@@ -369,6 +473,7 @@ impl CompiledProxyRules {
             response: None,
             vars: Some(&txn.vars),
             changes: Some(&txn.changes),
+            captures: Some(&txn.captures),
         };
         self.select_backend_from(&src)
     }
@@ -458,6 +563,22 @@ pub fn check_all(model: &Model, options: &CompileOptions) -> Diagnostics {
     found
 }
 
+/// The `unique-id-format` line that applies to `proxy`: its own, else its defaults'.
+fn unique_id_line<'m>(model: &'m Model, proxy: &'m Proxy) -> Option<&'m sluice_config::Statement> {
+    let defaults = proxy
+        .defaults
+        .as_deref()
+        .and_then(|d| model.defaults.iter().rev().find(|p| p.name == d));
+    let own = proxy.other.iter().rev();
+    let inherited = defaults
+        .map(|d| d.other.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .rev();
+    own.chain(inherited)
+        .find(|s| s.keyword() == "unique-id-format")
+}
+
 fn compile_proxy(
     model: &Model,
     proxy: &Proxy,
@@ -488,11 +609,35 @@ fn compile_proxy_full(
         use_backends: Vec::new(),
         default_backend: None,
         use_servers: Vec::new(),
+        unique_id_format: None,
+        reads_unique_id: proxy.rules.iter().any(|r| {
+            r.args
+                .iter()
+                .any(|a| a.contains("unique-id") || a.contains("%ID"))
+        }),
+        captures: CaptureLayout::default(),
         warnings: Diagnostics::new(),
     };
+    if proxy.kind.is_frontend() {
+        if let Some(st) = unique_id_line(model, proxy) {
+            let text = st.words.get(1).map_or("", |w| w.text.as_str());
+            match LogFormat::compile(text, Place::HttpRequest, &mut env) {
+                Ok(f) => out.unique_id_format = Some(f),
+                Err(p) => errors.push(p.into_diagnostic(
+                    "unique-id-format-invalid",
+                    |m| format!("'unique-id-format': {m}"),
+                    st.location,
+                )),
+            }
+        }
+    }
+    if proxy.kind.is_frontend() {
+        out.captures = CaptureLayout::declared(proxy);
+    }
     let mut renv = actions::RuleEnv {
         proxy_name: &proxy.name,
-        captures: 0,
+        captures: out.captures.request.len(),
+        capture_lens: Vec::new(),
     };
     for rule in &proxy.rules {
         match actions::compile_rule(rule, &mut renv, &mut env, &mut warnings) {
@@ -509,6 +654,8 @@ fn compile_proxy_full(
         }
         env.flush_pending(rule.location, &mut warnings);
     }
+    // `http-request capture ... len N` lines add request slots after the declared ones.
+    out.captures.request.extend_from_slice(&renv.capture_lens);
     for ub in &proxy.use_backends {
         let cond = match &ub.condition {
             Some(c) => match Condition::compile(

@@ -113,6 +113,19 @@ impl LogFormat {
                 quote = flags.split(',').any(|f| f == "+Q");
                 i += close + 1;
             }
+            // `%{...}o`: options for the whole format, nothing printed.
+            if bytes.get(i) == Some(&b'o')
+                && !bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphanumeric())
+            {
+                i += 1;
+                // HAProxy prints no separator before the first field: `%{+X}o TEXT` is TEXT.
+                if nodes.is_empty() && lit.is_empty() {
+                    while bytes.get(i) == Some(&b' ') {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
             if !lit.is_empty() {
                 nodes.push(Node::Text(std::mem::take(&mut lit).into()));
             }
@@ -248,7 +261,7 @@ fn render_alias(alias: Alias, src: &dyn SampleSource, out: &mut Vec<u8>) {
             None => dash(out),
         },
         Alias::Hostname => out.extend_from_slice(crate::host::hostname().unwrap_or("").as_bytes()),
-        Alias::UniqueId => out.extend_from_slice(conn.unique_id().unwrap_or(b"-")),
+        Alias::UniqueId => out.extend_from_slice(crate::unique_id::of(src).unwrap_or(b"-")),
         Alias::Method => out.extend_from_slice(req.map_or(&b"-"[..], |r| r.method())),
         Alias::Uri => out.extend_from_slice(req.map_or(&b"-"[..], |r| r.uri())),
         Alias::Path => out

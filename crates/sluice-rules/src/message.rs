@@ -5,6 +5,7 @@
 
 use crate::sample::value::OwnedValue;
 use crate::sample::Value;
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -212,6 +213,11 @@ pub trait Connection {
     fn unique_id(&self) -> Option<&[u8]> {
         None
     }
+    /// Where the request's unique ID is kept and the format that makes it
+    /// (`unique-id-format`), when the frontend has one.
+    fn unique_id_source(&self) -> Option<(&crate::UniqueId, &crate::LogFormat)> {
+        None
+    }
     /// Numeric id of the frontend (`fe_id`): its `id` keyword, else HAProxy's automatic one.
     fn frontend_id(&self) -> Option<i64> {
         None
@@ -290,7 +296,9 @@ impl Connection for NoConnection {}
 /// Transaction variables (`set-var`, `var()`), keyed by their full name (`txn.user`).
 ///
 /// All scopes (`proc`, `sess`, `txn`, `req`, `res`) live here per transaction; `proc`
-/// variables are not yet shared between streams.
+/// variables are not yet shared between streams. `sess.*` variables outlive a request: the
+/// data plane keeps them with the client connection between requests
+/// ([`Vars::take_session`], [`Vars::put_session`]) and [`Txn::clear`] keeps them.
 #[derive(Clone, Debug, Default)]
 pub struct Vars {
     entries: Vec<(Box<str>, OwnedValue)>,
@@ -319,10 +327,52 @@ impl Vars {
         self.entries.retain(|(n, _)| n.as_ref() != name);
     }
 
-    /// Forgets every variable (a new transaction on a kept-alive connection).
+    /// Forgets every variable.
     pub fn clear(&mut self) {
         self.entries.clear();
     }
+
+    /// Whether no variable is set.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Forgets every variable but the session's (`sess.*`): a new transaction on a
+    /// kept-alive connection.
+    pub fn clear_request(&mut self) {
+        self.entries.retain(|(n, _)| is_session(n));
+    }
+
+    /// Whether a session variable (`sess.*`) is set.
+    pub fn has_session(&self) -> bool {
+        self.entries.iter().any(|(n, _)| is_session(n))
+    }
+
+    /// Moves the session variables (`sess.*`) into `into`, replacing what it held; the other
+    /// variables stay. Allocates only when `into` must grow.
+    pub fn take_session(&mut self, into: &mut Vars) {
+        into.entries.clear();
+        let mut i = 0;
+        while i < self.entries.len() {
+            if is_session(&self.entries[i].0) {
+                into.entries.push(self.entries.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Replaces every variable with the session variables of `from` (emptied): the start of
+    /// a transaction on a connection that has some.
+    pub fn put_session(&mut self, from: &mut Vars) {
+        self.entries.clear();
+        self.entries.append(&mut from.entries);
+    }
+}
+
+/// Whether `name` is a session-scoped variable.
+fn is_session(name: &str) -> bool {
+    name.starts_with("sess.")
 }
 
 /// Per-transaction state rules write: variables, captures and the server `use-server` picked.
@@ -331,8 +381,9 @@ impl Vars {
 pub struct Txn {
     /// Variables.
     pub vars: Vars,
-    /// `capture ... id N` / `capture ... len N` slots, in declaration order.
-    pub captures: Vec<Option<Vec<u8>>>,
+    /// Capture slots (`declare capture`, `capture ... id N` / `len N`, `capture-req()`...)
+    /// and the request and status lines the `capture.*` fetches read.
+    pub captures: TxnCaptures,
     /// Addresses and timeouts rules changed for this stream.
     pub changes: StreamChanges,
     /// Reused buffer for rendered values, so rules do not allocate per header.
@@ -348,11 +399,182 @@ impl Txn {
         Self::default()
     }
 
-    /// Resets for the next request on the same connection.
+    /// Resets for the next request on the same connection; the session variables
+    /// (`sess.*`) stay.
     pub fn clear(&mut self) {
-        self.vars.clear();
+        self.vars.clear_request();
         self.captures.clear();
         self.changes = StreamChanges::default();
+    }
+}
+
+/// One capture slot: its length limit and what it holds this transaction.
+#[derive(Clone, Debug, Default)]
+struct Slot {
+    limit: usize,
+    filled: bool,
+    value: Vec<u8>,
+}
+
+/// The capture slots of one direction (request or response), numbered from 0 in the order
+/// the frontend declares them. Written through a shared reference (the `capture-req()`
+/// converter runs where only the sample source is at hand); the buffers are kept between
+/// transactions, so a capture allocates only when a value outgrows its buffer.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureSlots {
+    slots: RefCell<Vec<Slot>>,
+}
+
+impl CaptureSlots {
+    /// Makes one empty slot per limit in `limits`, in order.
+    pub fn reset(&mut self, limits: &[usize]) {
+        let slots = self.slots.get_mut();
+        slots.truncate(limits.len());
+        for s in slots.iter_mut() {
+            s.filled = false;
+            s.value.clear();
+        }
+        for (i, limit) in limits.iter().enumerate() {
+            match slots.get_mut(i) {
+                Some(s) => s.limit = *limit,
+                None => slots.push(Slot {
+                    limit: *limit,
+                    ..Slot::default()
+                }),
+            }
+        }
+    }
+
+    /// Empties every slot (the slots stay).
+    pub fn clear(&mut self) {
+        for s in self.slots.get_mut().iter_mut() {
+            s.filled = false;
+            s.value.clear();
+        }
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.slots.borrow().len()
+    }
+
+    /// Whether there is no slot.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Stores `value` (truncated to the slot's length) in slot `id`, `limit` bytes at most;
+    /// `false` when there is no such slot.
+    pub fn set(&self, id: usize, value: &[u8], limit: usize) -> bool {
+        let Ok(mut slots) = self.slots.try_borrow_mut() else {
+            return false;
+        };
+        let Some(s) = slots.get_mut(id) else {
+            return false;
+        };
+        let n = value.len().min(s.limit).min(limit);
+        s.value.clear();
+        s.value.extend_from_slice(&value[..n]);
+        s.filled = true;
+        true
+    }
+
+    /// Empties slot `id` (a capture whose sample was missing).
+    pub fn unset(&self, id: usize) {
+        if let Ok(mut slots) = self.slots.try_borrow_mut() {
+            if let Some(s) = slots.get_mut(id) {
+                s.filled = false;
+                s.value.clear();
+            }
+        }
+    }
+
+    /// A copy of what slot `id` holds, `None` when it is empty or does not exist.
+    pub fn get(&self, id: usize) -> Option<Vec<u8>> {
+        let slots = self.slots.try_borrow().ok()?;
+        slots.get(id).filter(|s| s.filled).map(|s| s.value.clone())
+    }
+}
+
+/// A transaction's captures: the slots of both directions and the request and status
+/// lines kept for the response side (`capture.req.method`, `capture.req.uri`,
+/// `capture.req.ver`, `capture.res.ver`).
+#[derive(Clone, Debug, Default)]
+pub struct TxnCaptures {
+    /// Request slots.
+    pub request: CaptureSlots,
+    /// Response slots.
+    pub response: CaptureSlots,
+    /// The request's method.
+    pub method: Vec<u8>,
+    /// The request's URI from its first slash (no scheme or authority), up to a space.
+    pub uri: Vec<u8>,
+    /// The request's version (`HTTP/1.1`), empty when not valid.
+    pub req_version: Vec<u8>,
+    /// The response's version, empty when none was seen or not valid.
+    pub res_version: Vec<u8>,
+}
+
+impl TxnCaptures {
+    /// Empties everything for the next transaction (the buffers stay).
+    pub fn clear(&mut self) {
+        self.request.clear();
+        self.response.clear();
+        self.method.clear();
+        self.uri.clear();
+        self.req_version.clear();
+        self.res_version.clear();
+    }
+
+    /// Keeps the request line of `msg` for the response side.
+    pub fn keep_request_line(&mut self, msg: &dyn HttpMessage) {
+        self.method.clear();
+        self.method.extend_from_slice(msg.method());
+        self.uri.clear();
+        self.uri.extend_from_slice(uri_from_slash(msg.uri()));
+        self.req_version.clear();
+        if let Some(v) = valid_version(msg.version()) {
+            self.req_version.extend_from_slice(v);
+        }
+    }
+
+    /// Keeps the status line's version of `msg`.
+    pub fn keep_response_version(&mut self, msg: &dyn HttpMessage) {
+        self.res_version.clear();
+        if let Some(v) = valid_version(msg.version()) {
+            self.res_version.extend_from_slice(v);
+        }
+    }
+}
+
+/// The part of a request target from its first slash (the path of an absolute URI) up to
+/// the first space; empty when there is no slash.
+fn uri_from_slash(target: &[u8]) -> &[u8] {
+    let start = if target.first() == Some(&b'/') {
+        0
+    } else {
+        // Skip `scheme://authority`.
+        let after_scheme = target
+            .windows(3)
+            .position(|w| w == b"://")
+            .map_or(0, |i| i + 3);
+        match target[after_scheme..].iter().position(|b| *b == b'/') {
+            Some(i) => after_scheme + i,
+            None => return &[],
+        }
+    };
+    let rest = &target[start..];
+    let end = rest.iter().position(|b| *b == b' ').unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// `HTTP/<digit>.<digit>`, else `None`.
+fn valid_version(v: &[u8]) -> Option<&[u8]> {
+    match v {
+        [b'H', b'T', b'T', b'P', b'/', a, b'.', b] if a.is_ascii_digit() && b.is_ascii_digit() => {
+            Some(v)
+        }
+        _ => None,
     }
 }
 
@@ -370,6 +592,10 @@ pub trait SampleSource {
     fn changes(&self) -> Option<&StreamChanges> {
         None
     }
+    /// The transaction's captures.
+    fn captures(&self) -> Option<&TxnCaptures> {
+        None
+    }
 }
 
 /// The usual [`SampleSource`]: references to what the data plane has at hand.
@@ -385,6 +611,8 @@ pub struct Stream<'a> {
     pub vars: Option<&'a Vars>,
     /// Addresses and timeouts changed by rules, if any.
     pub changes: Option<&'a StreamChanges>,
+    /// The transaction's captures, if any.
+    pub captures: Option<&'a TxnCaptures>,
 }
 
 impl<'a> Stream<'a> {
@@ -396,6 +624,7 @@ impl<'a> Stream<'a> {
             response: None,
             vars: None,
             changes: None,
+            captures: None,
         }
     }
 
@@ -407,6 +636,7 @@ impl<'a> Stream<'a> {
             response: None,
             vars: None,
             changes: None,
+            captures: None,
         }
     }
 }
@@ -426,6 +656,9 @@ impl SampleSource for Stream<'_> {
     }
     fn changes(&self) -> Option<&StreamChanges> {
         self.changes
+    }
+    fn captures(&self) -> Option<&TxnCaptures> {
+        self.captures
     }
 }
 
@@ -591,5 +824,51 @@ impl Connection for SimpleConnection {
     }
     fn payload(&self) -> Option<&[u8]> {
         self.payload.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod session_vars_tests {
+    use super::*;
+
+    fn text(v: Option<&OwnedValue>) -> Option<Vec<u8>> {
+        v.map(|v| {
+            let mut out = Vec::new();
+            v.write_to(&mut out);
+            out
+        })
+    }
+
+    #[test]
+    fn clear_keeps_session_variables() {
+        let mut txn = Txn::new();
+        txn.vars.set("sess.a", Value::string(b"1".to_vec()));
+        txn.vars.set("txn.b", Value::string(b"2".to_vec()));
+        txn.vars.set("req.c", Value::string(b"3".to_vec()));
+        txn.clear();
+        assert_eq!(text(txn.vars.get("sess.a")), Some(b"1".to_vec()));
+        assert!(txn.vars.get("txn.b").is_none());
+        assert!(txn.vars.get("req.c").is_none());
+    }
+
+    #[test]
+    fn session_variables_move_between_connection_and_transaction() {
+        let mut txn = Vars::default();
+        txn.set("txn.x", Value::string(b"t".to_vec()));
+        txn.set("sess.a", Value::string(b"1".to_vec()));
+        txn.set("sess.b", Value::string(b"2".to_vec()));
+        let mut kept = Vars::default();
+        kept.set("sess.old", Value::string(b"0".to_vec()));
+        assert!(txn.has_session());
+        txn.take_session(&mut kept);
+        assert!(!txn.has_session());
+        assert!(kept.get("sess.old").is_none());
+        assert_eq!(text(kept.get("sess.b")), Some(b"2".to_vec()));
+        assert!(txn.get("txn.x").is_some());
+        // Another connection's transaction: everything replaced.
+        txn.put_session(&mut kept);
+        assert!(kept.is_empty());
+        assert!(txn.get("txn.x").is_none());
+        assert_eq!(text(txn.get("sess.a")), Some(b"1".to_vec()));
     }
 }

@@ -215,14 +215,57 @@ fn captures_and_stick_table_actions() {
     let c = SimpleConnection::new("1.2.3.4:5", "127.0.0.1:80");
     let mut txn = Txn::new();
     let mut req = get("/abc");
+    txn.captures.start_request(&r.captures, &req);
     assert_eq!(
         r.run_http_request(&mut req, &c, &mut txn),
         Verdict::Continue
     );
-    assert_eq!(
-        txn.captures,
-        vec![Some(b"exam".to_vec()), Some(b"/abc".to_vec())]
+    assert_eq!(txn.captures.request.get(0), Some(b"exam".to_vec()));
+    assert_eq!(txn.captures.request.get(1), Some(b"/abc".to_vec()));
+    assert_eq!(txn.captures.request.get(2), None);
+}
+
+#[test]
+fn declared_capture_slots_fetches_and_converters() {
+    let r = rules(
+        "    declare capture request len 3\n    capture request header host len 7\n\
+         \x20   declare capture response len 16\n\
+         \x20   http-request capture path id 0\n\
+         \x20   http-request capture str(big) id 9\n\
+         \x20   http-request set-var(txn.v) req.hdr(x-a),capture-req(3)\n\
+         \x20   http-request capture str(by-len) len 4\n\
+         \x20   http-request set-header x-c \"%[capture.req.hdr(0)]|%[capture.req.hdr(1)]|%[capture.req.hdr(2)]|%[capture.req.hdr(3)]|%[var(txn.v)]\"\n\
+         \x20   http-request set-header x-l \"%[capture.req.method] %[capture.req.uri] %[capture.req.ver]\"\n\
+         \x20   http-response set-var(txn.r) str(resp),capture-res(0)\n\
+         \x20   http-response set-header x-r \"%[capture.res.hdr(0)] %[capture.req.uri] %[capture.res.ver]\"",
     );
+    assert_eq!(r.captures.request, vec![3, 7, 4]);
+    assert_eq!(r.captures.response, vec![16]);
+    let c = SimpleConnection::new("1.2.3.4:5", "127.0.0.1:80");
+    let mut txn = Txn::new();
+    let mut req = get("/abc?x=1");
+    txn.captures.start_request(&r.captures, &req);
+    assert_eq!(
+        r.run_http_request(&mut req, &c, &mut txn),
+        Verdict::Continue
+    );
+    // Slot 0 is 3 bytes long; id 9 and slot 3 do not exist: nothing happens.
+    let hdr = |m: &SimpleMessage, n: &str| {
+        m.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n.as_bytes()))
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    };
+    assert_eq!(hdr(&req, "x-c").as_deref(), Some("/ab|example|by-l||3"));
+    assert_eq!(hdr(&req, "x-l").as_deref(), Some("GET /abc?x=1 HTTP/1.1"));
+    // The response side still sees the request's captures and line.
+    let mut resp = SimpleMessage::response(200, &[("X-Srv", "a")]);
+    txn.captures.start_response(&r.captures, &resp);
+    r.run_http_response(&mut resp, &c, &mut txn);
+    assert_eq!(hdr(&resp, "x-r").as_deref(), Some("resp /abc?x=1 HTTP/1.1"));
+    // The next transaction starts empty.
+    txn.clear();
+    assert_eq!(txn.captures.request.get(0), None);
 }
 
 #[test]

@@ -348,6 +348,8 @@ pub struct RequestOut<'a> {
     pub forwardfor: Option<Xff<'a>>,
     /// `option originalto`: the header name and the address the client connected to.
     pub originalto: Option<(&'a str, IpAddr)>,
+    /// `unique-id-header`: the header name and the request's unique ID.
+    pub unique_id: Option<(&'a str, &'a [u8])>,
     /// Ask the server to close after the response.
     pub close: bool,
     /// Forward `Connection`/`Upgrade` as they are (upgrade requests).
@@ -429,6 +431,12 @@ pub fn request(out: &mut Vec<u8>, req: &RequestHead, buf: &[u8], o: &RequestOut<
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
         let _ = write!(out, "{ip}");
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some((name, id)) = o.unique_id {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(id);
         out.extend_from_slice(b"\r\n");
     }
     if !o.upgrade {

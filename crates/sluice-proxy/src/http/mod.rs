@@ -18,7 +18,7 @@ pub mod session;
 use buf::Buf;
 use head::Edits;
 use sluice_http::{ChunkedDecoder, RequestHead, ResponseHead};
-use sluice_rules::Txn;
+use sluice_rules::{Txn, UniqueId};
 
 /// What one HTTP exchange works in: both buffers, the outgoing head, both parsed heads.
 /// Taken from the thread's free list when a request starts and given back when the
@@ -38,6 +38,8 @@ pub struct Scratch {
     pub edits: Edits,
     /// The rules' transaction (variables, captures).
     pub txn: Txn,
+    /// The request's unique ID (`unique-id-format`), made only when something reads it.
+    pub uid: UniqueId,
 }
 
 impl Scratch {
@@ -52,6 +54,7 @@ impl Scratch {
             chunks: ChunkedDecoder::new(),
             edits: Edits::default(),
             txn: Txn::new(),
+            uid: UniqueId::new(),
         }
     }
 

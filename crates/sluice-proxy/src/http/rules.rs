@@ -14,7 +14,9 @@ use crate::http::head::{self, Edits, Msg};
 use crate::plan::{Plan, ProxyRules};
 use crate::stream::{Addrs, Ctx};
 use sluice_http::{Parsed, RequestHead, ResponseHead};
-use sluice_rules::{Backend as Target, Connection, Reply, Stream, Txn, Verdict};
+use sluice_rules::{
+    Backend as Target, CaptureLayout, Connection, Reply, Stream, Txn, UniqueId, Verdict,
+};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -62,6 +64,8 @@ pub struct Conn<'a> {
     pub bc_reused: Option<bool>,
     /// The client socket's descriptor and bind line (`fc_rtt`..., `so_name`).
     pub socket: crate::stream::Socket,
+    /// The request's unique ID slot (`unique-id-format`).
+    pub uid: Option<&'a UniqueId>,
 }
 
 impl<'a> Conn<'a> {
@@ -79,6 +83,7 @@ impl<'a> Conn<'a> {
             first_req: true,
             bc_reused: None,
             socket: crate::stream::Socket::default(),
+            uid: None,
         }
     }
 
@@ -96,6 +101,9 @@ fn id_of(i: usize) -> Option<i64> {
 }
 
 impl Connection for Conn<'_> {
+    fn unique_id_source(&self) -> Option<(&UniqueId, &sluice_rules::LogFormat)> {
+        Some((self.uid?, &self.plan.unique_id(self.fe)?.format))
+    }
     fn ssl_fc(&self) -> bool {
         self.tls.is_some()
     }
@@ -195,6 +203,59 @@ impl Connection for Conn<'_> {
     }
 }
 
+/// The request's unique ID once the request stage is done: made now when the frontend's
+/// `unique-id-header` or its log line needs it (else only if a rule made it already), and
+/// kept in `record` for the log line. Returns the header to add to the request.
+#[allow(clippy::too_many_arguments)]
+pub fn unique_id<'u>(
+    plan: &'u Plan,
+    fe: &Frontend,
+    be: Option<usize>,
+    input: &RequestIn<'u>,
+    edits: Option<&mut Edits>,
+    txn: &Txn,
+    record: &mut crate::stream::log::Record,
+) -> Option<(&'u str, &'u [u8])> {
+    let conf = plan.unique_id(fe.index)?;
+    let log = crate::log::wants_unique_id(fe.index);
+    let reads = |i: usize| plan.rules(i).is_some_and(|r| r.compiled.reads_unique_id);
+    // Response rules no longer see the request head: make the ID now for them too.
+    let later = reads(fe.index) || be.is_some_and(reads);
+    let id = if conf.header.is_some() || log || later {
+        let mut own = Edits::default();
+        let msg = Msg::request(input.req, input.buf, edits.unwrap_or(&mut own));
+        let mut conn = Conn::new(plan, fe.index, input.addrs);
+        conn.fc = input.fc;
+        conn.tls = input.tls;
+        conn.first_req = input.first;
+        conn.socket = input.socket;
+        conn.be = be;
+        let src = Stream {
+            conn: &conn,
+            request: Some(&msg),
+            response: None,
+            vars: Some(&txn.vars),
+            changes: Some(&txn.changes),
+            captures: Some(&txn.captures),
+        };
+        input.uid.get_or_make(&conf.format, &src)?
+    } else {
+        input.uid.get()?
+    };
+    if log {
+        crate::log::on_unique_id(record, id);
+    }
+    Some((conf.header.as_deref()?, id))
+}
+
+/// The capture slots of a frontend without rules.
+static NO_CAPTURES: CaptureLayout = CaptureLayout {
+    request: Vec::new(),
+    response: Vec::new(),
+    request_headers: Vec::new(),
+    response_headers: Vec::new(),
+};
+
 /// What the request stage decided.
 pub enum Decision {
     /// Go on to `backend`, on `server` when `use-server` forced one.
@@ -230,6 +291,33 @@ pub struct RequestIn<'a> {
     pub first: bool,
     /// The client socket's descriptor and bind line.
     pub socket: crate::stream::Socket,
+    /// The request's unique ID slot.
+    pub uid: &'a UniqueId,
+}
+
+impl<'a> RequestIn<'a> {
+    /// The inputs of a request parsed from `buf`, on `peers` (the stream's addresses and
+    /// the client connection's own).
+    pub fn new(
+        req: &'a RequestHead,
+        buf: &'a [u8],
+        peers: (Addrs, Addrs),
+        tls: Option<&'a crate::tls::TlsInfo>,
+        first: bool,
+        uid: &'a UniqueId,
+    ) -> Self {
+        RequestIn {
+            req,
+            buf,
+            addrs: peers.0,
+            fc: peers.1,
+            keep_alive: false,
+            tls,
+            first,
+            socket: crate::stream::Socket::default(),
+            uid,
+        }
+    }
 }
 
 /// Runs the request stage. `edits` and `txn` are the exchange's (cleared here).
@@ -243,11 +331,18 @@ pub fn request(
     txn.clear();
     edits.clear();
     let fe_rules = plan.rules(fe.index);
+    {
+        // The frontend's capture slots, and the request line for the response side.
+        let msg = Msg::request(input.req, input.buf, edits);
+        let layout = fe_rules.map_or(&NO_CAPTURES, |r| &r.compiled.captures);
+        txn.captures.start_request(layout, &msg);
+    }
     let mut conn = Conn::new(plan, fe.index, input.addrs);
     conn.fc = input.fc;
     conn.tls = input.tls;
     conn.first_req = input.first;
     conn.socket = input.socket;
+    conn.uid = Some(input.uid);
     // In HTTP mode `tcp-request content` rules run for each request, on its bytes.
     if let Some(r) = fe_rules.filter(|r| !r.compiled.tcp_content.is_empty()) {
         conn.payload = Some(input.buf);
@@ -310,6 +405,7 @@ pub fn request(
             response: None,
             vars: Some(&txn.vars),
             changes: Some(&txn.changes),
+            captures: Some(&txn.captures),
         };
         let name = r.compiled.select_server(&src)?;
         plan.backend(be_idx)?
@@ -475,6 +571,7 @@ pub fn finish(plan: &Plan, conn: &Conn<'_>, txn: &mut Txn, bytes: Vec<u8>, close
     let mut edits = Edits::default();
     {
         let mut msg = Msg::response(&resp, &bytes, &mut edits);
+        txn.captures.keep_response_version(&msg);
         for r in [be_rules, fe_rules].into_iter().flatten() {
             r.compiled.run_http_after_response(&mut msg, conn, txn);
         }
@@ -505,6 +602,8 @@ pub fn response(
         .filter(|b| *b != fe.index)
         .and_then(|b| plan.rules(b));
     let mut msg = Msg::response(resp, buf, edits);
+    let layout = fe_rules.map_or(&NO_CAPTURES, |r| &r.compiled.captures);
+    txn.captures.start_response(layout, &msg);
     for (r, pages) in [
         (
             be_rules,

@@ -31,7 +31,7 @@ use crate::tls::connector::{ServerStream, Sni};
 use crate::worker::StopLevel;
 use sluice_balance::{Kind, RequestKey};
 use sluice_http::{Body, ChunkedDecoder, Method, Parsed, ResponseHead, Upgrade, Version};
-use sluice_rules::{StreamChanges, TimeoutKind};
+use sluice_rules::{StreamChanges, TimeoutKind, Vars};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
@@ -58,18 +58,24 @@ pub async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, mut client: S, addrs:
     // said otherwise), one pair for the connection's life: every copy of them would sit in
     // the task of every idle connection.
     let own_addrs = |client: &S| client.meter().and_then(|m| m.connection_addrs());
+    // What the connection keeps between requests, boxed and only when there is something
+    // (its own server connection, session variables): 8 bytes in the idle task.
+    let mut state: Option<Box<ConnState>> = None;
     let peers = match crate::tcp::rules::on_session(
         &plan,
         fe_idx,
         addrs,
         own_addrs(&client).unwrap_or(addrs),
     ) {
-        Some(accepted) => (accepted.session, accepted.fc),
+        Some((accepted, vars)) => {
+            if !vars.is_empty() {
+                state = Some(Box::new(ConnState { own: None, vars }));
+            }
+            (accepted.session, accepted.fc)
+        }
         None => return,
     };
     let mut scratch: Option<Box<Scratch>> = None;
-    // Boxed between requests (`http-reuse never` only): 8 bytes in the idle task, not 48.
-    let mut own: Option<Box<Own>> = None;
     let mut first = true;
     loop {
         let buffered = scratch.as_ref().is_some_and(|s| !s.cbuf.is_empty());
@@ -117,7 +123,7 @@ pub async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, mut client: S, addrs:
             &mut client,
             peers,
             s,
-            &mut own,
+            &mut state,
             first,
         ));
         match exchange.await {
@@ -243,19 +249,45 @@ fn status_for(e: &Error) -> u16 {
     }
 }
 
-/// [`exchange`] with the connection's own idle server connection unboxed for its length.
+/// What a client connection keeps between its requests.
+#[derive(Default)]
+struct ConnState {
+    /// Its own idle server connection (`http-reuse never`).
+    own: Option<Own>,
+    /// The session's variables (`sess.*`).
+    vars: Vars,
+}
+
+/// [`exchange`] with the connection's state unboxed for its length: its own idle server
+/// connection, and its session variables moved into the transaction and back.
 async fn exchange_owning<S: ClientIo>(
     ctx: &Rc<Ctx>,
     fe: &Frontend,
     client: &mut S,
     peers: (Addrs, Addrs),
     s: &mut Scratch,
-    own: &mut Option<Box<Own>>,
+    state: &mut Option<Box<ConnState>>,
     first: bool,
 ) -> Next {
-    let mut mine = own.take().map(|b| *b);
+    // The scratch area served other connections: none of their variables may show.
+    let mut kept = state.take();
+    let mut mine = match kept.as_mut() {
+        Some(k) => {
+            s.txn.vars.put_session(&mut k.vars);
+            k.own.take()
+        }
+        None => {
+            s.txn.vars.clear();
+            None
+        }
+    };
     let next = exchange(ctx, fe, client, peers, s, &mut mine, first).await;
-    *own = mine.map(Box::new);
+    if mine.is_some() || s.txn.vars.has_session() {
+        let k = kept.get_or_insert_with(Default::default);
+        s.txn.vars.take_session(&mut k.vars);
+        k.own = mine;
+        *state = kept;
+    }
     next
 }
 
@@ -284,6 +316,7 @@ async fn exchange<S: ClientIo>(
         chunks,
         edits,
         txn,
+        uid,
     } = s;
 
     // 1. The request head, within `timeout http-request` from its first byte.
@@ -329,6 +362,7 @@ async fn exchange<S: ClientIo>(
     ctx.count(Counter::Requests);
     let mut record = Record::start(fe.index, addrs, client.meter(), true);
     record.on_request(req, cbuf.filled());
+    uid.clear();
     let head_len = req.head_len();
     let framing = *req.framing();
     let method = req.method();
@@ -353,6 +387,7 @@ async fn exchange<S: ClientIo>(
             tls: tls.as_deref(),
             first,
             socket: client.meter().map(|m| m.socket).unwrap_or_default(),
+            uid,
         };
         let decision = rules::request(&plan, fe, &input, edits, txn);
         // `set-src`, `set-dst`...: the request goes on (and is logged) with its new addresses.
@@ -416,6 +451,21 @@ async fn exchange<S: ClientIo>(
     let forwardfor = addrs
         .peer
         .and_then(|p| ForwardFor::combine(fe.forwardfor.as_ref(), be.forwardfor.as_ref(), p.ip()));
+    // `unique-id-format`: the ID the header and the log line carry (made here if needed).
+    let uid_in = rules::RequestIn {
+        socket: client.meter().map(|m| m.socket).unwrap_or_default(),
+        ..rules::RequestIn::new(req, cbuf.filled(), (addrs, fc), tls.as_deref(), first, uid)
+    };
+    let edits_now = ruled.then_some(&mut *edits);
+    let unique_id = rules::unique_id(
+        &plan,
+        fe,
+        Some(be_idx),
+        &uid_in,
+        edits_now,
+        txn,
+        &mut record,
+    );
     head::request(
         out,
         req,
@@ -423,6 +473,7 @@ async fn exchange<S: ClientIo>(
         &RequestOut {
             forwardfor,
             originalto: plan.original_to(fe.index, be_idx, addrs.local.map(|a| a.ip())),
+            unique_id,
             close: mode != ConnMode::KeepAlive,
             upgrade,
             edits: ruled.then_some(&*edits),
@@ -662,6 +713,7 @@ async fn exchange<S: ClientIo>(
         info.srv = Some(conn.server);
         info.first_req = first;
         info.bc_reused = Some(conn.reused);
+        info.uid = Some(&*uid);
         info.socket = client.meter().map(|m| m.socket).unwrap_or_default();
         let answered = rules::response(&plan, fe, &info, resp, sbuf.filled(), edits, txn);
         // `http-response set-timeout` applies to the rest of the exchange.

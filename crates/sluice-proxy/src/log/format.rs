@@ -193,6 +193,8 @@ pub struct Needs {
     /// Response headers.
     pub response_head: bool,
     pub counters: bool,
+    /// The request's unique ID (`%ID`, `%[unique-id]`).
+    pub unique_id: bool,
 }
 
 /// A compiled format.
@@ -284,6 +286,7 @@ impl Format {
                 needs.request_head = true;
                 needs.response_head = true;
                 needs.request_line = true;
+                needs.unique_id |= inner.contains("unique-id");
                 items.push(Item::Sample(Box::new(expr), flags));
                 i = end + 1;
                 continue;
@@ -316,6 +319,7 @@ impl Format {
                     needs.response_head = true
                 }
                 Alias::LogCounter | Alias::RequestCounter => needs.counters = true,
+                Alias::UniqueId => needs.unique_id = true,
                 _ => {}
             }
             if *alias != Alias::O {

@@ -326,6 +326,8 @@ pub struct Copies {
     has_request: bool,
     response: Vec<u8>,
     has_response: bool,
+    unique_id: Vec<u8>,
+    has_unique_id: bool,
 }
 
 /// A record's copies (none unless the frontend's format reads heads).
@@ -432,8 +434,35 @@ fn copy_into<'e>(pool: &mut Vec<Box<Copies>>, extra: &'e mut Extra) -> &'e mut C
         let mut c = pool.pop().unwrap_or_default();
         c.has_request = false;
         c.has_response = false;
+        c.has_unique_id = false;
         c
     })
+}
+
+/// Whether the log line of frontend `fe` reads the request's unique ID (`%ID`,
+/// `%[unique-id]`).
+pub fn wants_unique_id(fe: usize) -> bool {
+    with_local(|l| l.logs.proxy(fe).is_some_and(|pl| pl.needs().unique_id)).unwrap_or(false)
+}
+
+/// Keeps the request's unique ID for the log line.
+pub(crate) fn on_unique_id(rec: &mut Record, id: &[u8]) {
+    with_local(|l| {
+        let c = copy_into(&mut l.pool, &mut rec.extra);
+        c.unique_id.clear();
+        c.unique_id.extend_from_slice(id);
+        c.has_unique_id = true;
+    });
+}
+
+impl Extra {
+    /// The request's unique ID, when kept.
+    pub fn unique_id(&self) -> Option<&[u8]> {
+        self.0
+            .as_ref()
+            .filter(|c| c.has_unique_id)
+            .map(|c| c.unique_id.as_slice())
+    }
 }
 
 /// The request head is complete: copy what the line will need.
@@ -616,7 +645,7 @@ fn view<'a>(
         request_counter,
         hostname: &logs.hostname,
         pid: logs.pid,
-        unique_id: None,
+        unique_id: rec.extra.unique_id(),
     }
 }
 

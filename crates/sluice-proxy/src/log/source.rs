@@ -19,6 +19,9 @@ pub struct Conn<'a> {
 }
 
 impl Connection for Conn<'_> {
+    fn unique_id(&self) -> Option<&[u8]> {
+        self.rec.extra.unique_id()
+    }
     fn timeout(&self, kind: TimeoutKind) -> Option<Duration> {
         self.timeouts.get(kind.index()).copied().flatten()
     }

@@ -7,7 +7,7 @@ use crate::http::rules::Conn;
 use crate::plan::{Plan, ProxyRules};
 use crate::stream::io::ClientIo;
 use crate::stream::Addrs;
-use sluice_rules::{Txn, Verdict};
+use sluice_rules::{Txn, Vars, Verdict};
 use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
@@ -73,14 +73,15 @@ pub fn connection_stage(
 
 /// Runs the frontend's `tcp-request session` rules once the session starts (after the PROXY
 /// header and the TLS handshake): `session` are its addresses (the PROXY header's, if any),
-/// `fc` the connection's own; `None`: close it now.
-pub fn on_session(plan: &Plan, fe: usize, session: Addrs, fc: Addrs) -> Option<Accepted> {
+/// `fc` the connection's own; `None`: close it now. The variables are the session's
+/// (`sess.*`) the rules set, for the connection's later rules.
+pub fn on_session(plan: &Plan, fe: usize, session: Addrs, fc: Addrs) -> Option<(Accepted, Vars)> {
     let same = Accepted { fc, session };
     let Some(r) = plan.rules(fe) else {
-        return Some(same);
+        return Some((same, Vars::default()));
     };
     if r.compiled.tcp_session.is_empty() {
-        return Some(same);
+        return Some((same, Vars::default()));
     }
     let mut txn = Txn::new();
     let conn = Conn::new(plan, fe, session);
@@ -90,10 +91,15 @@ pub fn on_session(plan: &Plan, fe: usize, session: Addrs, fc: Addrs) -> Option<A
     ) {
         return None;
     }
-    Some(Accepted {
-        fc,
-        session: changed(session, &txn),
-    })
+    let mut vars = Vars::default();
+    txn.vars.take_session(&mut vars);
+    Some((
+        Accepted {
+            fc,
+            session: changed(session, &txn),
+        },
+        vars,
+    ))
 }
 
 /// Whether the buffered bytes are all the rules could wait for: a whole TLS record when the

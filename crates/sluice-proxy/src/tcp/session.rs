@@ -16,7 +16,7 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     let Some(fe) = plan.frontend(fe_idx) else {
         return;
     };
-    let Some(accepted) = super::rules::on_session(
+    let Some((accepted, mut sess_vars)) = super::rules::on_session(
         &plan,
         fe_idx,
         addrs,
@@ -34,6 +34,9 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     let static_be = crate::http::rules::route_static(fe);
     let be_choice = if crate::http::rules::needed(&plan, fe_idx, static_be) {
         let mut txn = Txn::new();
+        // The session's variables (`tcp-request session set-var(sess.x)`) for the content
+        // rules: this stream is the session's only one.
+        txn.vars.put_session(&mut sess_vars);
         let peers = (addrs, fc);
         let routed = route(ctx, &mut client, &mut scratch.cbuf, fe_idx, peers, &mut txn).await;
         // `tcp-request content set-src`...: the connection goes on with its new addresses.
@@ -155,6 +158,7 @@ async fn route<S: ClientIo>(
                 response: None,
                 vars: Some(&txn.vars),
                 changes: Some(&txn.changes),
+                captures: Some(&txn.captures),
             };
             let found = match r.compiled.select_backend_from(&src) {
                 Some(Target::Static(n)) => plan.backend_names.get(n).copied(),

@@ -1205,6 +1205,28 @@ pub(crate) fn fix_tag_value<'a>(args: &'a [Arg], v: Value<'a>, _: &'a dyn Sample
     }))
 }
 
+/// The slot of `capture-req(N)`/`capture-res(N)`.
+fn capture_slot(args: &[Arg], src: &dyn SampleSource) -> Option<usize> {
+    usize::try_from(args.first()?.int(src)?).ok()
+}
+
+/// `capture-req(N)`: stores the sample in request capture slot N (when it exists) and
+/// passes it on unchanged.
+pub(crate) fn capture_req<'a>(args: &'a [Arg], v: Value<'a>, src: &'a dyn SampleSource) -> Out<'a> {
+    if let (Some(id), Some(caps)) = (capture_slot(args, src), src.captures()) {
+        caps.request.set(id, bytes_of(&v), usize::MAX);
+    }
+    Some(v)
+}
+
+/// `capture-res(N)`: as [`capture_req`], in response slot N.
+pub(crate) fn capture_res<'a>(args: &'a [Arg], v: Value<'a>, src: &'a dyn SampleSource) -> Out<'a> {
+    if let (Some(id), Some(caps)) = (capture_slot(args, src), src.captures()) {
+        caps.response.set(id, bytes_of(&v), usize::MAX);
+    }
+    Some(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -343,7 +343,7 @@ pub(crate) fn unique_id<'a>(
     _: bool,
     emit: Emit<'_, 'a>,
 ) -> Fetched {
-    one(s.connection().unique_id().map(Value::str), emit)
+    one(crate::unique_id::of(s).map(Value::str), emit)
 }
 
 pub(crate) fn ssl_fc<'a>(
@@ -394,6 +394,46 @@ pub(crate) fn rand<'a>(
         _ => i64::from(r),
     };
     one(Some(Value::Sint(v)), emit)
+}
+
+/// `uuid([version])`: a random UUID in its text form, version 4 (default) or 7 (time
+/// ordered); other versions give nothing.
+pub(crate) fn uuid<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let version = args.first().and_then(|a| a.int(s)).unwrap_or(4);
+    let mut b = [0u8; 16];
+    for chunk in b.chunks_mut(4) {
+        let r = crate::host::random_u32().to_be_bytes();
+        chunk.copy_from_slice(r.get(..chunk.len()).unwrap_or(&r));
+    }
+    match version {
+        4 => {}
+        7 => {
+            let ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+            let t = ms.to_be_bytes();
+            b[..6].copy_from_slice(&t[2..]);
+        }
+        _ => return one(None, emit),
+    }
+    b[6] = (b[6] & 0x0f) | ((version as u8) << 4);
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let mut out = Vec::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push(b'-');
+        }
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.push(HEX[usize::from(byte >> 4)]);
+        out.push(HEX[usize::from(byte & 0x0f)]);
+    }
+    one(Some(Value::string(out)), emit)
 }
 
 pub(crate) fn date<'a>(
@@ -1406,6 +1446,82 @@ pub(crate) fn req_hdr_ip<'a>(
     emit: Emit<'_, 'a>,
 ) -> Fetched {
     header_ips(s.request(), args, all, emit)
+}
+
+/// The slot number argument of `capture.req.hdr(N)`/`capture.res.hdr(N)`.
+fn slot_arg(args: &[Arg], src: &dyn SampleSource) -> Option<usize> {
+    usize::try_from(args.first()?.int(src)?).ok()
+}
+
+/// `capture.req.hdr(N)`: what request capture slot N holds.
+pub(crate) fn capture_req_hdr<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let v = slot_arg(args, s).and_then(|i| s.captures()?.request.get(i));
+    one(v.map(Value::string), emit)
+}
+
+/// `capture.res.hdr(N)`: what response capture slot N holds.
+pub(crate) fn capture_res_hdr<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let v = slot_arg(args, s).and_then(|i| s.captures()?.response.get(i));
+    one(v.map(Value::string), emit)
+}
+
+/// A kept line part, `None` when empty (not seen or not valid).
+fn kept(v: &[u8]) -> Option<&[u8]> {
+    (!v.is_empty()).then_some(v)
+}
+
+/// `capture.req.method`: the request's method, on both sides.
+pub(crate) fn capture_req_method<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let v = s.captures().and_then(|c| kept(&c.method));
+    one(v.map(Value::str), emit)
+}
+
+/// `capture.req.uri`: the request's URI from its first slash, on both sides.
+pub(crate) fn capture_req_uri<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let v = s.captures().filter(|c| !c.method.is_empty());
+    one(v.map(|c| Value::str(&c.uri)), emit)
+}
+
+/// `capture.req.ver`: the request's version (`HTTP/1.1`); fails when it was not valid.
+pub(crate) fn capture_req_ver<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let v = s.captures().and_then(|c| kept(&c.req_version));
+    one(v.map(Value::str), emit)
+}
+
+/// `capture.res.ver`: the response's version; fails when there was none or it was not valid.
+pub(crate) fn capture_res_ver<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let v = s.captures().and_then(|c| kept(&c.res_version));
+    one(v.map(Value::str), emit)
 }
 
 #[cfg(test)]

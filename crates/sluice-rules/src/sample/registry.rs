@@ -256,6 +256,12 @@ pub static FETCHES: &[FetchDef] = &[
     fe("bc_reused", NONE, Bool, CONN, f::bc_reused),
     fe("bin", STR, Bin, CONN, f::bin_const),
     fe("bool", &[req(ArgKind::Str)], Bool, CONN, f::bool_const),
+    fe("capture.req.hdr", INT, Str, HTTP, f::capture_req_hdr),
+    fe("capture.req.method", NONE, Str, HTTP, f::capture_req_method),
+    fe("capture.req.uri", NONE, Str, HTTP, f::capture_req_uri),
+    fe("capture.req.ver", NONE, Str, HTTP, f::capture_req_ver),
+    fe("capture.res.hdr", INT, Str, HTTP, f::capture_res_hdr),
+    fe("capture.res.ver", NONE, Str, HTTP, f::capture_res_ver),
     fe("cook", OPT_STR, Str, REQ, f::req_cook),
     fe("connslots", OPT_BACKEND, Sint, CONN, f::connslots),
     fe(
@@ -331,6 +337,7 @@ pub static FETCHES: &[FetchDef] = &[
     fe("query", NONE, Str, REQ, f::query),
     fe("queue", OPT_BACKEND, Sint, CONN, f::queue),
     fe("rand", OPT_INT, Sint, CONN, f::rand),
+    fe("uuid", OPT_INT, Str, CONN, f::uuid),
     fe("req.cook", OPT_STR, Str, REQ, f::req_cook),
     fe("req.fhdr", HDR, Str, REQ, f::req_fhdr),
     fe("req.fhdr_cnt", OPT_STR, Sint, REQ, f::req_fhdr_cnt),
@@ -441,6 +448,8 @@ pub static CONVERTERS: &[ConvDef] = &[
     cv("b64dec", NONE, Str, Bin, c::b64dec),
     cv("base2", NONE, Bin, Str, c::base2),
     cv("base64", NONE, Bin, Str, c::base64),
+    cv("capture-req", INT, Str, Str, c::capture_req),
+    cv("capture-res", INT, Str, Str, c::capture_res),
     ConvDef {
         prepare: Some(c::prepare_chunked),
         ..cv("be2dec", CHUNKED, Bin, Str, c::be2dec)

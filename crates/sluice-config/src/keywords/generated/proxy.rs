@@ -18,7 +18,7 @@ pub(in crate::keywords) static PROXY: &[Keyword] = &[
     entry("compression", &["compression algo <algorithm> ...", "compression algo-req <algorithm>", "compression algo-res <algorithm>", "compression type <mime type> ...", "compression minsize-req <size>", "compression minsize-res <size>", "compression offload", "compression direction <direction>"], Support::Ignored("responses are not compressed"), Sections(0b01111), 0, Some(Table::Compression)),
     entry("cookie", &["cookie <name> [ rewrite | insert | prefix ] [ indirect ] [ nocache ] [ postonly ] [ preserve ] [ httponly ] [ secure ] [ domain <domain> ]* [ maxidle <idle> ] [ maxlife <life> ] [ dynamic ] [ attr <value> ]*"], Support::Supported, Sections(0b01101), 0, None),
     entry("crt", &[], Support::Refused("certificates on proxies are not available; use 'crt' on bind lines"), Sections(0b00110), 0, None),
-    entry("declare", &["declare capture [ request | response ] len <length>"], Support::Ignored("captures declared here are not logged"), Sections(0b00110), 0, Some(Table::Declare)),
+    entry("declare", &["declare capture [ request | response ] len <length>"], Support::Supported, Sections(0b00110), 0, Some(Table::Declare)),
     entry("default-server", &["default-server [param*]"], Support::Supported, Sections(0b01101), 0, None),
     entry("default_backend", &["default_backend <backend>"], Support::Supported, Sections(0b00111), 0, None),
     entry("description", &["description <string>"], Support::Ignored("shown only on the statistics page, which is not served yet"), Sections(0b01110), 0, None),
@@ -87,8 +87,8 @@ pub(in crate::keywords) static PROXY: &[Keyword] = &[
     entry("tcp-response", &["tcp-response content <action> [{if | unless} <condition>]", "tcp-response inspect-delay <timeout>"], Support::Supported, Sections(0b11101), 0, Some(Table::TcpResponse)),
     entry("timeout", &["timeout check <timeout>", "timeout client <timeout>", "timeout client-fin <timeout>", "timeout client-hs <timeout>", "timeout connect <timeout>", "timeout http-keep-alive <timeout>", "timeout http-request <timeout>", "timeout queue <timeout>", "timeout server <timeout>", "timeout server-fin <timeout>", "timeout tarpit <timeout>", "timeout tunnel <timeout>"], Support::Supported, Sections(0b01111), 0, Some(Table::ProxyTimeout)),
     entry("transparent", &["transparent"], Support::Refused("transparent proxying to the original destination is not available"), Sections(0b01101), DEPRECATED, None),
-    entry("unique-id-format", &["unique-id-format <fmt>"], Support::Ignored("requests get no unique ID: no header is added, %ID and unique-id are empty"), Sections(0b01111), 0, None),
-    entry("unique-id-header", &["unique-id-header <name>"], Support::Ignored("requests get no unique ID: no header is added, %ID and unique-id are empty"), Sections(0b00111), 0, None),
+    entry("unique-id-format", &["unique-id-format <fmt>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("unique-id-header", &["unique-id-header <name>"], Support::Supported, Sections(0b00111), 0, None),
     entry("use-fcgi-app", &["use-fcgi-app <name>"], Support::Refused("FastCGI applications are not available"), Sections(0b01100), 0, None),
     entry("use-server", &["use-server <server> if <condition>", "use-server <server> unless <condition>"], Support::Supported, Sections(0b01100), 0, None),
     entry("use_backend", &["use_backend <backend> [{if | unless} <condition>]"], Support::Supported, Sections(0b00110), 0, None),
@@ -301,7 +301,7 @@ pub(in crate::keywords) static COMPRESSION_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static DECLARE: &[Keyword] = &[
-    entry("capture", &["declare capture [ request | response ] len <length>"], Support::Ignored("captures declared here are not logged"), Sections(0b00110), 0, None),
+    entry("capture", &["declare capture [ request | response ] len <length>"], Support::Supported, Sections(0b00110), 0, None),
 ];
 
 pub(in crate::keywords) static DECLARE_REMOVED: &[Removed] = &[
