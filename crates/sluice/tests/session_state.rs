@@ -5,52 +5,11 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// The binary serving `cfg` in the foreground; killed when dropped.
-struct Sluice {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Sluice {
-    fn start(cfg: &str, ports: &[u16]) -> Sluice {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let path = dir.path().join("haproxy.cfg");
-        std::fs::write(&path, cfg).expect("write the configuration");
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .arg("-f")
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sluice");
-        let s = Sluice { child, _dir: dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        for p in ports {
-            while TcpStream::connect(("127.0.0.1", *p)).is_err() {
-                assert!(Instant::now() < deadline, "sluice does not listen on {p}");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        s
-    }
-}
-
-impl Drop for Sluice {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::free_port;
+use common::http::Sluice;
 
 /// A server answering each request with 200, an `x-srv` header and an empty body.
 fn server() -> u16 {
