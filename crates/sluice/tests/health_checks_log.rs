@@ -4,61 +4,15 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+mod common;
+use common::free_port;
+use common::http::Sluice;
 
-/// A port nothing listens on (bound, then released).
 fn closed_port() -> u16 {
     free_port()
-}
-
-/// The binary serving `cfg` in the foreground; killed when dropped.
-struct Sluice {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Sluice {
-    fn start(cfg: &str, port: u16) -> Sluice {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let path = dir.path().join("haproxy.cfg");
-        std::fs::write(&path, cfg).expect("write the configuration");
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .arg("-f")
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sluice");
-        let s = Sluice { child, _dir: dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "sluice does not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        s
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Sluice {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A syslog server on 127.0.0.1.
@@ -195,7 +149,7 @@ fn check_results_and_transitions_reach_the_backend_logs() {
          backend be2\n  log 127.0.0.1:{} local0\n  server srv2 127.0.0.1:{down_srv} check inter 200ms rise 1 fall 1\n",
         s1.port, s2.port
     );
-    let sluice = Sluice::start(&cfg, fe);
+    let sluice = Sluice::start(&cfg, &[fe]);
     let pid = sluice.pid();
 
     // `option log-health-checks`: every result, at notice (daemon: <29>), HAProxy's wording.
@@ -251,7 +205,7 @@ fn smtp_check_reports_the_quit_reply_and_a_refusal() {
          backend be2\n  log 127.0.0.1:{} daemon\n  option log-health-checks\n  option smtpchk\n  server srv 127.0.0.1:{bad} check inter 200ms rise 1 fall 1\n",
         s1.port, s2.port
     );
-    let _sluice = Sluice::start(&cfg, fe);
+    let _sluice = Sluice::start(&cfg, &[fe]);
     let lines = s1.until("Health check for server be1/srv");
     let line = lines.last().expect("a line");
     assert!(
@@ -284,7 +238,7 @@ fn init_state_fully_down_keeps_traffic_away_until_rise_checks_pass() {
          backend be\n  log 127.0.0.1:{} daemon\n  option log-health-checks\n  default-server init-state up\n  server srv 127.0.0.1:{srv} check inter 400ms rise 3 fall 2 init-state fully-down\n",
         log.port
     );
-    let _sluice = Sluice::start(&cfg, fe);
+    let _sluice = Sluice::start(&cfg, &[fe]);
     // Down from the start: no server for the request.
     assert_eq!(status(fe), 503);
     // Each passed check is logged while the server is still down, then it comes up.
@@ -353,7 +307,7 @@ fn content_rules_wait_for_the_bytes_a_condition_reads_before_a_later_reject() {
         "defaults\n  mode tcp\n  timeout client 5s\n  timeout server 5s\n  timeout connect 1s\n\
          listen l\n  bind 127.0.0.1:{fe}\n  tcp-request inspect-delay 2s\n  tcp-request content accept if {{ req.len eq 4 }} {{ req.payload(0,4) -m str ping }}\n  tcp-request content reject\n  server s 127.0.0.1:{srv}\n"
     );
-    let _sluice = Sluice::start(&cfg, fe);
+    let _sluice = Sluice::start(&cfg, &[fe]);
     let talk = |first: &[u8]| {
         let mut c = TcpStream::connect(("127.0.0.1", fe)).expect("connect");
         c.set_read_timeout(Some(Duration::from_secs(5)))

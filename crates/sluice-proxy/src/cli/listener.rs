@@ -11,7 +11,6 @@ use sluice_model::address::{Address, Family, Host, Port};
 use sluice_model::global::StatsSocket;
 use sluice_model::Model;
 use socket2::{Domain, SockAddr, Socket, Type};
-use std::ffi::CString;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -278,64 +277,29 @@ fn apply_owner_and_mode(path: &str, line: &StatsSocket) -> Result<(), Failed> {
     Ok(())
 }
 
-fn c_name(name: &str) -> io::Result<CString> {
-    CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
-}
-
+/// The uid of user `name`, through the system's user database (as the master and the
+/// preflight look users up).
 fn user_id(name: &str) -> io::Result<u32> {
-    let c = c_name(name)?;
-    let mut pwd = std::mem::MaybeUninit::<libc::passwd>::uninit();
-    let mut buf = vec![0 as libc::c_char; 16384];
-    let mut out: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call; `buf` outlives the result's use.
-    let rc = unsafe {
-        libc::getpwnam_r(
-            c.as_ptr(),
-            pwd.as_mut_ptr(),
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut out,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::from_raw_os_error(rc));
-    }
-    if out.is_null() {
-        return Err(io::Error::new(
+    match nix::unistd::User::from_name(name) {
+        Ok(Some(u)) => Ok(u.uid.as_raw()),
+        Ok(None) => Err(io::Error::new(
             io::ErrorKind::NotFound,
             format!("no user '{name}'"),
-        ));
+        )),
+        Err(e) => Err(io::Error::from(e)),
     }
-    // SAFETY: getpwnam_r succeeded and filled `pwd`.
-    Ok(unsafe { pwd.assume_init() }.pw_uid)
 }
 
+/// The gid of group `name`.
 fn group_id(name: &str) -> io::Result<u32> {
-    let c = c_name(name)?;
-    let mut grp = std::mem::MaybeUninit::<libc::group>::uninit();
-    let mut buf = vec![0 as libc::c_char; 16384];
-    let mut out: *mut libc::group = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call; `buf` outlives the result's use.
-    let rc = unsafe {
-        libc::getgrnam_r(
-            c.as_ptr(),
-            grp.as_mut_ptr(),
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut out,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::from_raw_os_error(rc));
-    }
-    if out.is_null() {
-        return Err(io::Error::new(
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(g)) => Ok(g.gid.as_raw()),
+        Ok(None) => Err(io::Error::new(
             io::ErrorKind::NotFound,
             format!("no group '{name}'"),
-        ));
+        )),
+        Err(e) => Err(io::Error::from(e)),
     }
-    // SAFETY: getgrnam_r succeeded and filled `grp`.
-    Ok(unsafe { grp.assume_init() }.gr_gid)
 }
 
 /// The raw fd, for export.

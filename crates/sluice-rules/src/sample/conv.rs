@@ -656,20 +656,26 @@ fn hashed<'a>(args: &[Arg], h: u32) -> Out<'a> {
     Some(Value::Sint(i64::from(h)))
 }
 
-/// CRC-32 (IEEE 802.3), as `hash_crc32`.
-pub(crate) fn crc32_of(s: &[u8]) -> u32 {
+/// A reflected CRC-32 of `s` with the (reversed) polynomial `poly`: IEEE 802.3 for `crc32`
+/// (`hash_crc32`), Castagnoli for `crc32c` (`hash_crc32c`).
+fn crc32_reflected(poly: u32, s: &[u8]) -> u32 {
     let mut crc = !0u32;
     for &b in s {
         crc ^= u32::from(b);
         for _ in 0..8 {
             crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xedb8_8320
+                (crc >> 1) ^ poly
             } else {
                 crc >> 1
             };
         }
     }
     !crc
+}
+
+/// CRC-32 (IEEE 802.3), as `hash_crc32`.
+pub(crate) fn crc32_of(s: &[u8]) -> u32 {
+    crc32_reflected(0xedb8_8320, s)
 }
 
 pub(crate) fn crc32<'a>(args: &'a [Arg], v: Value<'a>, _: &'a dyn SampleSource) -> Out<'a> {
@@ -809,18 +815,7 @@ pub(crate) fn xxh64<'a>(args: &'a [Arg], v: Value<'a>, _: &'a dyn SampleSource) 
 
 /// CRC-32C (Castagnoli), as `hash_crc32c`.
 pub(crate) fn crc32c_of(s: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in s {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0x82f6_3b78
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
+    crc32_reflected(0x82f6_3b78, s)
 }
 
 pub(crate) fn crc32c<'a>(args: &'a [Arg], v: Value<'a>, _: &'a dyn SampleSource) -> Out<'a> {

@@ -36,6 +36,13 @@ impl Sluice {
     }
 }
 
+impl Sluice {
+    /// The process id of the running binary.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Sluice {
     fn drop(&mut self) {
         let _ = self.child.kill();
