@@ -52,7 +52,8 @@ impl Spec {
     }
 }
 
-/// Starts the checker when any server has `check`. Compatibility warnings (what a
+/// Announces the proxies in their logs, then starts the checker when any server has
+/// `check`. Compatibility warnings (what a
 /// configuration asks of checks that is not applied) are printed on stderr.
 pub fn start(
     model: &Model,
@@ -62,6 +63,7 @@ pub fn start(
     for e in report::install(model) {
         report::emit(Level::Warning, &format!("health messages not logged: {e}"));
     }
+    report::announce_started(model);
     let specs = specs(model, &plan);
     if specs.is_empty() {
         return Ok(None);
