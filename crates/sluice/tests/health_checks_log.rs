@@ -322,3 +322,57 @@ fn content_rules_wait_for_the_bytes_a_condition_reads_before_a_later_reject() {
     // The wrong bytes are refused once they are there.
     assert_eq!(talk(b"nope"), b"");
 }
+
+/// A TCP server that greets with `greeting` and keeps the connection open.
+fn greeting_server(greeting: &'static [u8]) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { return };
+            std::thread::spawn(move || {
+                let _ = s.write_all(greeting);
+                let mut buf = [0u8; 256];
+                while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn tcp_check_failures_name_the_step_and_its_comment() {
+    let fe = free_port();
+    let (srv, closed) = (greeting_server(b"HTTP/1.1 503 Busy\r\n\r\n"), closed_port());
+    let (s1, s2) = (Syslog::new(), Syslog::new());
+    let cfg = format!(
+        "defaults\n  mode tcp\n  timeout client 5s\n  timeout server 5s\n  timeout connect 1s\n  timeout check 300ms\n\
+         frontend fe\n  bind 127.0.0.1:{fe}\n  default_backend be1\n\
+         backend be1\n  log 127.0.0.1:{} local0\n  option log-health-checks\n  option tcp-check\n\
+         \x20 tcp-check connect\n  tcp-check connect port {closed} comment \"second port\"\n\
+         \x20 server srv1 127.0.0.1:{srv} check inter 200ms rise 1 fall 1\n\
+         backend be2\n  log 127.0.0.1:{} local0\n  option log-health-checks\n  option tcp-check\n\
+         \x20 tcp-check connect\n\
+         \x20 tcp-check expect !rstring \"HTTP/1\\\\.1 ([45][0-9]{{2}}) ([^\\r]*)\" comment \"code=\\\\1 reason=\\\\2\"\n\
+         \x20 server srv2 127.0.0.1:{srv} check inter 200ms rise 1 fall 1\n",
+        s1.port, s2.port
+    );
+    let _sluice = Sluice::start(&cfg, &[fe]);
+    let line = s1
+        .until("Health check for server be1/srv1")
+        .pop()
+        .expect("a line");
+    assert!(
+        line.contains(&format!("reason: Layer4 connection problem, info: \"Connection refused at step 2 of tcp-check (connect port {closed}) comment: 'second port'\"")),
+        "{line}"
+    );
+    // A regex comment quotes the groups the server's reply filled.
+    let line = s2
+        .until("Health check for server be2/srv2")
+        .pop()
+        .expect("a line");
+    assert!(
+        line.contains("reason: Layer7 invalid response, info: \"TCPCHK matched unwanted content (regex) at step 2 comment: code=503 reason=Busy\""),
+        "{line}"
+    );
+}

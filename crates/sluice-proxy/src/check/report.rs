@@ -55,21 +55,6 @@ pub fn install(model: &Model) -> Vec<String> {
     errors
 }
 
-/// Logs `Proxy <name> started.` to each enabled proxy's log targets at notice level, as
-/// HAProxy does when its proxies start: log readers (and HAProxy's tests) take this line as
-/// the sign that the process is up. Proxies whose targets cannot be resolved are skipped;
-/// [`install`] already reported them for backends, and the traffic logs report the others.
-pub fn announce_started(model: &Model) {
-    for p in model.proxies.iter().filter(|p| !p.disabled) {
-        let text = format!("Proxy {} started.", p.name);
-        if p.kind.is_backend() {
-            log(&p.name, syslog::NOTICE, &text);
-        } else if let Ok(Some(mut direct)) = Direct::build(model, p) {
-            direct.send(syslog::NOTICE, &text);
-        }
-    }
-}
-
 /// Sends `text` to `backend`'s log targets at syslog `level` (nothing when it has none).
 pub fn log(backend: &str, level: u8, text: &str) {
     if let Ok(mut s) = SINKS.lock() {

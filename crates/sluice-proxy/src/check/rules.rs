@@ -14,6 +14,7 @@ pub struct Connect {
     pub port: Option<u16>,
     pub addr: Option<IpAddr>,
     pub send_proxy: bool,
+    pub comment: Option<String>,
 }
 
 /// What an `expect` looks for in the received bytes.
@@ -53,6 +54,9 @@ pub struct Expect {
     pub close_ends: bool,
     /// The step number in the ruleset, for the default message.
     pub step: usize,
+    /// `comment <msg>`: added to the message of a failure (`\1`..`\9` take the regex's
+    /// groups).
+    pub comment: Option<String>,
 }
 
 /// `http-check expect` matches.
@@ -181,10 +185,25 @@ pub enum Rule {
     Proto(Proto),
 }
 
+/// Where a rule sits in the ruleset, for the messages of a failed check.
+#[derive(Clone, Debug, Default)]
+pub struct Step {
+    /// HAProxy's step number (the rule's line among the `tcp-check` lines); `None` for the
+    /// connection HAProxy adds in front of a ruleset that does not start with one.
+    pub number: Option<usize>,
+    /// The rule's `comment <msg>`.
+    pub comment: Option<String>,
+}
+
 /// A backend's check.
 #[derive(Clone, Debug, Default)]
 pub struct Ruleset {
     pub rules: Vec<Rule>,
+    /// One per rule, in the same order.
+    pub steps: Vec<Step>,
+    /// A plain `option tcp-check` ruleset (no preset): its failures name the step they
+    /// happened at, as HAProxy's do.
+    pub tcp_check: bool,
 }
 
 /// The options that choose the check type; the last one wins, as in HAProxy.
@@ -211,13 +230,22 @@ pub fn of(proxy: &Proxy) -> (Ruleset, Vec<String>) {
     let lines = own_lines(proxy, "tcp-check");
     let http_lines = own_lines(proxy, "http-check");
     let mut rules = Vec::new();
+    let mut steps = Vec::new();
+    let tcp_check = kind.is_some_and(|o| o.name == "tcp-check");
     match kind.map(|o| (o.name.as_str(), &o.args)) {
         None => {}
         Some(("httpchk", args)) => http(args, &http_lines, &mut rules, &mut warnings),
         Some(("tcp-check", _)) => {
             for (step, words) in lines.iter().enumerate() {
-                if let Err(e) = tcp_line(words, step + 1, &mut rules) {
-                    warnings.push(format!("'tcp-check {}': {e}", words.join(" ")));
+                match tcp_line(words, step + 1, &mut rules) {
+                    Ok(comment) => steps.resize(
+                        rules.len(),
+                        Step {
+                            number: Some(step + 1),
+                            comment,
+                        },
+                    ),
+                    Err(e) => warnings.push(format!("'tcp-check {}': {e}", words.join(" "))),
                 }
             }
         }
@@ -274,8 +302,21 @@ pub fn of(proxy: &Proxy) -> (Ruleset, Vec<String>) {
     // check address and port).
     if !matches!(rules.first(), Some(Rule::Connect(_))) {
         rules.insert(0, Rule::Connect(Connect::default()));
+        steps.insert(0, Step::default());
     }
-    (Ruleset { rules }, warnings)
+    // Presets number their rules in order.
+    while steps.len() < rules.len() {
+        steps.push(Step {
+            number: Some(steps.len() + 1),
+            comment: None,
+        });
+    }
+    let ruleset = Ruleset {
+        rules,
+        steps,
+        tcp_check,
+    };
+    (ruleset, warnings)
 }
 
 /// The lines `keyword` of the proxy itself; the defaults section's only when it has none
@@ -302,7 +343,8 @@ fn own_lines(proxy: &Proxy, keyword: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn expect(pattern: Pattern, step: usize) -> Expect {
+/// An expect rule with HAProxy's default statuses.
+pub(crate) fn expect(pattern: Pattern, step: usize) -> Expect {
     Expect {
         negate: false,
         pattern,
@@ -318,6 +360,7 @@ fn expect(pattern: Pattern, step: usize) -> Expect {
         code_from_reply: false,
         close_ends: false,
         step,
+        comment: None,
     }
 }
 
@@ -444,6 +487,7 @@ struct ExpectOptions {
     on_success: Option<String>,
     on_error: Option<String>,
     negate: bool,
+    comment: Option<String>,
     kind: String,
     pattern: String,
 }
@@ -457,6 +501,7 @@ fn expect_options(words: &[String]) -> Result<ExpectOptions, String> {
         on_success: None,
         on_error: None,
         negate: false,
+        comment: None,
         kind: String::new(),
         pattern: String::new(),
     };
@@ -470,7 +515,8 @@ fn expect_options(words: &[String]) -> Result<ExpectOptions, String> {
                 let v: i64 = need()?.parse().map_err(|_| "'min-recv' needs a number")?;
                 o.min_recv = usize::try_from(v).ok();
             }
-            "comment" | "status-code" => {
+            "comment" => o.comment = Some(need()?.clone()),
+            "status-code" => {
                 need()?;
             }
             "ok-status" => o.ok = Some(status(need()?)?),
@@ -488,18 +534,31 @@ fn expect_options(words: &[String]) -> Result<ExpectOptions, String> {
                     Some(k) => (true, k),
                     None => (false, kind),
                 };
+                if !o.kind.is_empty() {
+                    return Err(format!("unexpected '{w}' after the pattern"));
+                }
                 o.negate |= neg;
                 o.kind = kind.to_string();
-                o.pattern = words.get(i + 1..).unwrap_or_default().join(" ");
-                if o.pattern.is_empty() {
-                    return Err(format!("'{kind}' needs a pattern"));
+                if kind == "hdr" {
+                    // `hdr name <n> [value <v>]` takes the rest of the line.
+                    o.pattern = words.get(i + 1..).unwrap_or_default().join(" ");
+                    if o.pattern.is_empty() {
+                        return Err("'hdr' needs a pattern".into());
+                    }
+                    return Ok(o);
                 }
-                return Ok(o);
+                // The pattern is one word; options may follow it.
+                o.pattern = value
+                    .ok_or_else(|| format!("'{kind}' needs a pattern"))?
+                    .clone();
             }
         }
         i += 2;
     }
-    Err("a match and a pattern are needed".into())
+    if o.kind.is_empty() {
+        return Err("a match and a pattern are needed".into());
+    }
+    Ok(o)
 }
 
 fn regex(p: &str) -> Result<Regex, String> {
@@ -588,7 +647,10 @@ fn connect(words: &[String]) -> Result<Connect, String> {
                 c.addr = Some(v.parse().map_err(|_| format!("bad address '{v}'"))?);
                 i += 1;
             }
-            "comment" => i += 1,
+            "comment" => {
+                c.comment = Some(value.ok_or("'comment' needs a value")?.clone());
+                i += 1;
+            }
             other => return Err(format!("'{other}' is not supported yet")),
         }
         i += 1;
@@ -596,20 +658,34 @@ fn connect(words: &[String]) -> Result<Connect, String> {
     Ok(c)
 }
 
-fn tcp_line(words: &[String], step: usize, rules: &mut Vec<Rule>) -> Result<(), String> {
+/// Adds the rule of one `tcp-check` line; returns its comment.
+fn tcp_line(
+    words: &[String],
+    step: usize,
+    rules: &mut Vec<Rule>,
+) -> Result<Option<String>, String> {
     let Some(verb) = words.first() else {
-        return Ok(());
+        return Ok(None);
     };
     let rest = words.get(1..).unwrap_or_default();
     match verb.as_str() {
-        "connect" => rules.push(Rule::Connect(connect(rest)?)),
+        "connect" => {
+            let c = connect(rest)?;
+            let comment = c.comment.clone();
+            rules.push(Rule::Connect(c));
+            Ok(comment)
+        }
         "send" => {
             let data = rest.first().ok_or("'send' needs data")?;
+            let comment = send_comment(rest)?;
             rules.push(Rule::Send(data.clone().into_bytes()));
+            Ok(comment)
         }
         "send-binary" => {
             let data = rest.first().ok_or("'send-binary' needs data")?;
+            let comment = send_comment(rest)?;
             rules.push(Rule::Send(hex(data)?));
+            Ok(comment)
         }
         "expect" => {
             let o = expect_options(rest)?;
@@ -628,12 +704,26 @@ fn tcp_line(words: &[String], step: usize, rules: &mut Vec<Rule>) -> Result<(), 
             e.tout = o.tout.unwrap_or(Status::L7Tout);
             e.on_success = o.on_success;
             e.on_error = o.on_error;
+            e.comment = o.comment.clone();
             rules.push(Rule::Expect(e));
+            Ok(o.comment)
         }
-        "comment" => {}
-        other => return Err(format!("'{other}' is not supported yet; ignored")),
+        "comment" => Ok(None),
+        other => Err(format!("'{other}' is not supported yet; ignored")),
     }
-    Ok(())
+}
+
+/// The `comment <msg>` after a `send`/`send-binary` line's data.
+fn send_comment(rest: &[String]) -> Result<Option<String>, String> {
+    match rest.get(1).map(String::as_str) {
+        None => Ok(None),
+        Some("comment") => rest
+            .get(2)
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| "'comment' needs a value".to_string()),
+        Some(other) => Err(format!("unexpected '{other}' after the data")),
+    }
 }
 
 /// A TLS ClientHello (record version TLS 1.0, hello version TLS 1.2, common suites): any
@@ -714,11 +804,42 @@ mod tests {
     fn hex_and_expect_words() {
         assert_eq!(hex("2b504F4e47"), Ok(b"+PONG".to_vec()));
         assert!(hex("2b5").is_err());
-        let w: Vec<String> = ["!", "string", "SQL", "Error"].map(String::from).to_vec();
+        let w: Vec<String> = ["!", "string", "SQL Error"].map(String::from).to_vec();
         let o = expect_options(&w).map_err(|e| e.to_string());
         assert!(o
             .as_ref()
             .is_ok_and(|o| o.negate && o.kind == "string" && o.pattern == "SQL Error"));
+        // Options may follow the pattern, which is one word (quote spaces), as in HAProxy.
+        let w: Vec<String> = ["!rstring", "^error", "comment", "negative check"]
+            .map(String::from)
+            .to_vec();
+        let o = expect_options(&w).map_err(|e| e.to_string());
+        assert!(o.as_ref().is_ok_and(|o| o.negate
+            && o.pattern == "^error"
+            && o.comment.as_deref() == Some("negative check")));
+        let w: Vec<String> = ["string", "SQL", "Error"].map(String::from).to_vec();
+        assert!(expect_options(&w).is_err());
+    }
+
+    #[test]
+    fn tcp_check_steps_carry_numbers_and_comments() {
+        let mut rules = Vec::new();
+        let words = |l: &[&str]| l.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let c = tcp_line(
+            &words(&["connect", "port", "1", "comment", "c1"]),
+            1,
+            &mut rules,
+        );
+        assert_eq!(c, Ok(Some("c1".to_string())));
+        let c = tcp_line(&words(&["send", "PING", "comment", "ping"]), 2, &mut rules);
+        assert_eq!(c, Ok(Some("ping".to_string())));
+        let c = tcp_line(&words(&["expect", "string", "+PONG"]), 3, &mut rules);
+        assert_eq!(c, Ok(None));
+        assert!(tcp_line(&words(&["send", "PING", "extra"]), 4, &mut rules).is_err());
+        assert!(
+            matches!(rules.as_slice(), [Rule::Connect(c), Rule::Send(_), Rule::Expect(e)]
+            if c.port == Some(1) && e.step == 3)
+        );
     }
 
     #[test]

@@ -52,8 +52,7 @@ impl Spec {
     }
 }
 
-/// Announces the proxies in their logs, then starts the checker when any server has
-/// `check`. Compatibility warnings (what a
+/// Starts the checker when any server has `check`. Compatibility warnings (what a
 /// configuration asks of checks that is not applied) are printed on stderr.
 pub fn start(
     model: &Model,
@@ -63,7 +62,6 @@ pub fn start(
     for e in report::install(model) {
         report::emit(Level::Warning, &format!("health messages not logged: {e}"));
     }
-    report::announce_started(model);
     let specs = specs(model, &plan);
     if specs.is_empty() {
         return Ok(None);
@@ -326,7 +324,7 @@ async fn check_loop(plan: Arc<Plan>, spec: Spec, first: Duration, spread: u32, m
             tokio::time::sleep(spec.inter.min(Duration::from_millis(100))).await;
             continue;
         }
-        let outcome = tcp::run(&spec.rules.rules, &spec.target).await;
+        let outcome = tcp::run(&spec.rules, &spec.target).await;
         let (counter, down) = apply(&plan, &spec, &outcome, &mut last_status);
         let mut wait = spec.interval(counter, down);
         if spread > 0 {

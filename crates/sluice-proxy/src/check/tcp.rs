@@ -2,7 +2,7 @@
 //! one), within HAProxy's check timeouts.
 
 use super::http::{self, Parsed, Response};
-use super::rules::{Connect, Expect, Pattern, Proto, Rule};
+use super::rules::{Connect, Expect, Pattern, Proto, Rule, Ruleset, Step};
 use super::{Outcome, Status};
 use crate::tls::connector::ServerStream;
 use std::io;
@@ -48,10 +48,15 @@ struct Session<'a> {
     eof: bool,
     deadline: Instant,
     response: Option<Response>,
+    /// The rule the check stopped at.
+    failed_at: usize,
+    /// The last failure came from the connection (refused, reset, timed out), not from
+    /// what the server said.
+    transport: bool,
 }
 
-/// Runs `rules` against `t`.
-pub async fn run(rules: &[Rule], t: &Target) -> Outcome {
+/// Runs `ruleset` against `t`.
+pub async fn run(ruleset: &Ruleset, t: &Target) -> Outcome {
     let start = Instant::now();
     let mut s = Session {
         t,
@@ -60,8 +65,18 @@ pub async fn run(rules: &[Rule], t: &Target) -> Outcome {
         eof: false,
         deadline: start + t.inter,
         response: None,
+        failed_at: 0,
+        transport: false,
     };
-    let mut outcome = s.rules(rules).await;
+    let mut outcome = s.rules(&ruleset.rules).await;
+    if ruleset.tcp_check && s.transport && !outcome.status.passed() {
+        if let (Some(rule), Some(step)) = (
+            ruleset.rules.get(s.failed_at),
+            ruleset.steps.get(s.failed_at),
+        ) {
+            outcome.info.push_str(&where_it_failed(rule, step));
+        }
+    }
     outcome.duration = start.elapsed();
     if let Some(mut stream) = s.stream.take() {
         // A clean close; the check never waits for it.
@@ -113,7 +128,10 @@ impl Session<'_> {
             match r {
                 Ok(Some(o)) => last = o,
                 Ok(None) => {}
-                Err(o) => return o,
+                Err(o) => {
+                    self.failed_at = i - 1;
+                    return o;
+                }
             }
         }
         last
@@ -135,8 +153,10 @@ impl Session<'_> {
             _ => self.deadline,
         };
         let stream = match tokio::time::timeout_at(limit, TcpStream::connect(addr)).await {
-            Err(_) => return Err(Outcome::new(Status::L4Tout, "")),
-            Ok(Err(e)) => return Err(Outcome::new(Status::L4Con, connect_error(&e))),
+            Err(_) => return Err(self.transport(Outcome::new(Status::L4Tout, ""))),
+            Ok(Err(e)) => {
+                return Err(self.transport(Outcome::new(Status::L4Con, connect_error(&e))))
+            }
             Ok(Ok(s)) => s,
         };
         let _ = stream.set_nodelay(true);
@@ -184,8 +204,8 @@ impl Session<'_> {
             return Err(Outcome::new(Status::SockErr, "no connection"));
         };
         match tokio::time::timeout_at(self.deadline, stream.write_all(data)).await {
-            Err(_) => Err(Outcome::new(Status::L7Tout, "")),
-            Ok(Err(e)) => Err(Outcome::new(Status::L4Con, strerror(&e))),
+            Err(_) => Err(self.transport(Outcome::new(Status::L7Tout, ""))),
+            Ok(Err(e)) => Err(self.transport(Outcome::new(Status::L4Con, strerror(&e)))),
             Ok(Ok(())) => Ok(()),
         }
     }
@@ -261,12 +281,14 @@ impl Session<'_> {
             }
             match self.read_more().await {
                 Ok(_) => {}
-                Err(ReadError::Timeout) => return Err(Outcome::new(e.tout, "")),
+                Err(ReadError::Timeout) => return Err(self.transport(Outcome::new(e.tout, ""))),
                 Err(ReadError::Io(_)) if e.close_ends && self.buf.is_empty() => {
                     self.eof = true;
                     return Ok(None);
                 }
-                Err(ReadError::Io(err)) => return Err(Outcome::new(Status::L4Con, strerror(&err))),
+                Err(ReadError::Io(err)) => {
+                    return Err(self.transport(Outcome::new(Status::L4Con, strerror(&err))))
+                }
             }
         }
     }
@@ -278,19 +300,70 @@ impl Session<'_> {
         if e.error_shows_reply {
             return self.reply_text(e.reply_skip);
         }
-        if self.buf.is_empty() {
-            return format!("TCPCHK got an empty response at step {}", e.step);
-        }
-        let what = match &e.pattern {
-            Pattern::String(s) => format!("'{}'", String::from_utf8_lossy(s)),
-            Pattern::Binary(b) => format!("'{}'", hex_upper(b)),
-            Pattern::RString(r) | Pattern::RBinary(r) => format!("(regex) '{}'", r.as_str()),
-        };
-        if e.negate {
-            format!("TCPCHK matched unwanted content {what} at step {}", e.step)
+        let mut msg = if self.buf.is_empty() {
+            format!("TCPCHK got an empty response at step {}", e.step)
         } else {
-            format!("TCPCHK did not match content {what} at step {}", e.step)
+            let what = match &e.pattern {
+                Pattern::String(s) => format!(" '{}'", String::from_utf8_lossy(s)),
+                Pattern::Binary(_) => " (binary)".into(),
+                Pattern::RString(_) => " (regex)".into(),
+                Pattern::RBinary(_) => " (binary regex)".into(),
+            };
+            let verdict = if e.negate {
+                "TCPCHK matched unwanted content"
+            } else {
+                "TCPCHK did not match content"
+            };
+            format!("{verdict}{what} at step {}", e.step)
+        };
+        if let Some(comment) = &e.comment {
+            msg.push_str(" comment: ");
+            msg.push_str(&self.with_groups(&e.pattern, comment));
         }
+        msg
+    }
+
+    /// `comment` with `\1`..`\9` replaced by the groups the regex matched in the reply
+    /// (HAProxy lets a comment quote what the server said).
+    fn with_groups(&self, pattern: &Pattern, comment: &str) -> String {
+        let hex;
+        let (re, subject) = match pattern {
+            Pattern::RString(re) => (re, self.buf.as_slice()),
+            Pattern::RBinary(re) => {
+                hex = hex_upper(&self.buf);
+                (re, hex.as_bytes())
+            }
+            _ => return comment.to_string(),
+        };
+        let Some(caps) = re.captures(subject) else {
+            return comment.to_string();
+        };
+        let mut out = String::with_capacity(comment.len());
+        let mut chars = comment.chars().peekable();
+        while let Some(c) = chars.next() {
+            let group = chars.peek().and_then(|d| d.to_digit(10));
+            match group {
+                Some(n) if c == '\\' => {
+                    chars.next();
+                    if let Some(m) = caps.get(n as usize) {
+                        let group = match pattern {
+                            // A binary regex matches the reply's hexadecimal form; its
+                            // groups are quoted as the bytes they stand for.
+                            Pattern::RBinary(_) => unhex(m.as_bytes()),
+                            _ => m.as_bytes().to_vec(),
+                        };
+                        out.push_str(&String::from_utf8_lossy(&group));
+                    }
+                }
+                _ => out.push(c),
+            }
+        }
+        out
+    }
+
+    fn transport(&mut self, o: Outcome) -> Outcome {
+        self.transport = true;
+        o
     }
 
     /// The reply's first line after `skip` bytes (and the spaces after them).
@@ -554,6 +627,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn failures_on_the_connection_name_their_step() {
+        let connect = Rule::Connect(Connect {
+            port: Some(1),
+            ..Connect::default()
+        });
+        let step = |n, c: Option<&str>| Step {
+            number: n,
+            comment: c.map(str::to_string),
+        };
+        assert_eq!(
+            where_it_failed(&connect, &step(Some(2), None)),
+            " at step 2 of tcp-check (connect port 1)"
+        );
+        assert_eq!(
+            where_it_failed(&connect, &step(None, None)),
+            " at initial connection step of tcp-check"
+        );
+        let e = crate::check::rules::expect(Pattern::String(b"valid".to_vec()), 3);
+        assert_eq!(
+            where_it_failed(&Rule::Expect(e), &step(Some(3), Some("positive check"))),
+            " at step 3 of tcp-check (expect string 'valid') comment: 'positive check'"
+        );
+        assert_eq!(unhex(b"343030"), b"400");
+    }
+
+    #[test]
     fn ldap_bind_success_and_failure() {
         let ok = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00";
         assert!(matches!(ldap_reply(ok), Some(Ok(_))));
@@ -595,4 +694,41 @@ mod tests {
             (Some(1251), "Client does not support")
         );
     }
+}
+
+/// HAProxy's account of where a `tcp-check` ruleset failed on its connection: the step, what
+/// it was doing and its comment (` at step 2 of tcp-check (expect string 'ok')`).
+fn where_it_failed(rule: &Rule, step: &Step) -> String {
+    let Some(n) = step.number else {
+        return " at initial connection step of tcp-check".into();
+    };
+    let mut at = format!(" at step {n} of tcp-check");
+    match rule {
+        Rule::Connect(c) => match c.port {
+            Some(p) => at.push_str(&format!(" (connect port {p})")),
+            None => at.push_str(" (connect)"),
+        },
+        Rule::Send(_) | Rule::HttpSend(_) => at.push_str(" (send)"),
+        Rule::Expect(e) => match &e.pattern {
+            Pattern::String(s) => at.push_str(&format!(
+                " (expect string '{}')",
+                String::from_utf8_lossy(s)
+            )),
+            Pattern::Binary(b) => at.push_str(&format!(" (expect binary '{}')", hex_upper(b))),
+            Pattern::RString(_) => at.push_str(" (expect regex)"),
+            Pattern::RBinary(_) => at.push_str(" (expect binary regex)"),
+        },
+        Rule::HttpExpect(_) | Rule::Proto(_) => {}
+    }
+    if let Some(c) = &step.comment {
+        at.push_str(&format!(" comment: '{c}'"));
+    }
+    at
+}
+
+/// The bytes of an even-length run of hexadecimal digits (what cannot be read is dropped).
+fn unhex(hex: &[u8]) -> Vec<u8> {
+    hex.chunks_exact(2)
+        .filter_map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+        .collect()
 }
