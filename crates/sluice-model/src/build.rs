@@ -172,6 +172,9 @@ fn header(
                 implicit
             }
         },
+        // A `defaults` section without `from` starts from the documented settings, not
+        // from the previous `defaults`; the other sections take the latest one.
+        None if kind == ProxyKind::Defaults => None,
         None => implicit,
     };
     let mut proxy = match base {

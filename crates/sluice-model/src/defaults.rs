@@ -89,4 +89,23 @@ mod tests {
         let actions: Vec<&str> = f.rules.iter().map(|r| r.action.as_str()).collect();
         assert_eq!(actions, ["set-header", "deny"]);
     }
+
+    #[test]
+    fn a_defaults_section_without_from_starts_afresh() {
+        let (model, _) = crate::test_support::build(
+            "defaults base\n    mode http\n    retries 7\n    http-request set-header x-a 1\n\n\
+             defaults\n    timeout client 5s\n\n\
+             frontend f\n    bind :8080\n",
+        );
+        let f = model
+            .proxies
+            .iter()
+            .find(|p| p.name == "f")
+            .expect("the frontend");
+        // Nothing of `base` reaches a section that takes the later, unnamed defaults.
+        assert!(f.rules.is_empty());
+        assert!(f.mode.is_none());
+        assert!(f.retries.is_none());
+        assert_eq!(f.defaults.as_deref(), Some(""));
+    }
 }
