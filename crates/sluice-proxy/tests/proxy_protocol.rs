@@ -161,6 +161,25 @@ fn malformed_or_missing_header_closes_the_connection() {
 }
 
 #[test]
+fn a_bad_header_ends_the_connection_with_a_close_not_a_reset() {
+    let b = Backend::start("s1", Behaviour::Name);
+    let p = Proxy::start(&front("accept-proxy", &b.addr.to_string()));
+    for _ in 0..20 {
+        let mut c = p.connect();
+        c.write_all(b"PROXY TCP4 not an address at all\r\n")
+            .expect("write");
+        c.write_all(GET).expect("write");
+        // What the client sent before the close was read: the close is a FIN, and the
+        // client reads the end of the stream instead of a reset.
+        let mut all = Vec::new();
+        let read = c.read_to_end(&mut all);
+        assert!(read.is_ok(), "{read:?}");
+        assert!(all.is_empty());
+    }
+    assert_eq!(b.requests(), 0);
+}
+
+#[test]
 fn header_timeout_closes_the_connection() {
     let b = Backend::start("s1", Behaviour::Name);
     let cfg = front("accept-proxy", &b.addr.to_string())

@@ -107,7 +107,10 @@ pub async fn read_header<S: Peek>(
                 within(deadline, stream.read_exact(&mut sink)).await?;
                 return Ok(addrs);
             }
-            Parsed::Error(e) => return Err(ReadError::Malformed(e)),
+            Parsed::Error(e) => {
+                discard_pending(stream, n).await;
+                return Err(ReadError::Malformed(e));
+            }
             Parsed::Partial => v2_len(peeked),
         };
         if let Some(total) = len.filter(|t| *t > buf.len()) {
@@ -122,6 +125,22 @@ pub async fn read_header<S: Peek>(
             }
         }
         seen = n;
+    }
+}
+
+/// Reads and drops what the client already sent (the `peeked` bytes and whatever else is
+/// readable now), so that closing after a bad header ends the connection with a FIN: unread
+/// bytes would make the kernel reset it, and the client could lose its own error.
+async fn discard_pending<S: Peek>(stream: &mut S, peeked: usize) {
+    let mut sink = vec![0u8; peeked.max(1024)];
+    let _ = stream
+        .read_exact(sink.get_mut(..peeked).unwrap_or_default())
+        .await;
+    // What arrived with it, without waiting for more.
+    while let Ok(Ok(n)) = tokio::time::timeout(Duration::ZERO, stream.read(&mut sink)).await {
+        if n == 0 {
+            break;
+        }
     }
 }
 
