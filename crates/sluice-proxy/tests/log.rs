@@ -364,3 +364,33 @@ fn httpslog_starts_and_logs_the_http_part() {
         &line,
     );
 }
+
+#[test]
+fn sampled_targets_share_the_lines_out() {
+    let (odd, even) = (Syslog::start(), Syslog::start());
+    let b = Backend::start("s1", Behaviour::Name);
+    let cfg = format!(
+        "defaults\n    mode http\n    option httplog\n{TIMEOUTS}\
+         frontend fe\n    bind @FE@\n    log {} sample 1:2 local0\n    log {} sample 2:2 local0\n    default_backend be\n\
+         backend be\n    server s1 {}\n",
+        odd.addr(),
+        even.addr(),
+        b.addr
+    );
+    let p = Proxy::start(&cfg);
+    for i in 1..=4 {
+        let mut c = p.connect();
+        let req = format!("GET /r{i} HTTP/1.1\r\nHost: a\r\n\r\n");
+        let r = request(&mut c, req.as_bytes()).expect("200");
+        assert_eq!(r.status(), 200);
+        // Lines go out in request order; each target takes every other one.
+        let (sys, other) = if i % 2 == 1 {
+            (&odd, &even)
+        } else {
+            (&even, &odd)
+        };
+        let line = sys.recv();
+        assert!(line.contains(&format!("\"GET /r{i} HTTP/1.1\"")), "{line}");
+        assert!(other.silent(100));
+    }
+}

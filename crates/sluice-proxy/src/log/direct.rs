@@ -91,7 +91,7 @@ impl Direct {
         };
         let mut sent = 0;
         for (spec, sock) in self.specs.iter().zip(self.socks.iter_mut()) {
-            if level > spec.level {
+            if level > spec.level || spec.sample.as_ref().is_some_and(|s| !s.takes_next()) {
                 continue;
             }
             let level = spec.min_level.map_or(level, |m| level.max(m));

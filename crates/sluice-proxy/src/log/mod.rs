@@ -665,7 +665,7 @@ impl Local {
             let (Some(spec), Some(sock)) = (logs.specs.get(t), self.socks.get_mut(t)) else {
                 continue;
             };
-            if level > spec.level {
+            if level > spec.level || spec.sample.as_ref().is_some_and(|s| !s.takes_next()) {
                 continue;
             }
             let level = spec.min_level.map_or(level, |m| level.max(m));

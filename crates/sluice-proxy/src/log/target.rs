@@ -85,6 +85,58 @@ pub struct Spec {
     pub min_level: Option<u8>,
     /// Maximum line length, header and line feed included.
     pub len: usize,
+    /// `sample <ranges>:<size>`: which lines of each run of `size` this target takes.
+    pub sample: Option<Sample>,
+}
+
+/// `sample <ranges>:<size>`: lines are numbered 1 to `size` in turn, and only those in the
+/// ranges are sent, to spread logs over several servers or thin them out.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    ranges: Vec<(u64, u64)>,
+    size: u64,
+    /// Lines offered so far (all threads).
+    seen: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl PartialEq for Sample {
+    /// Each `log` line counts its own lines: two sampled targets are never merged.
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.seen, &other.seen)
+    }
+}
+
+impl Eq for Sample {}
+
+impl Sample {
+    /// Reads `<ranges>:<size>` (`1,3-4:5`).
+    pub fn parse(v: &str) -> Result<Sample, String> {
+        let bad = || format!("log: sample '{v}' is not '<ranges>:<size>' (for example '1,3-4:5')");
+        let (ranges, size) = v.rsplit_once(':').ok_or_else(bad)?;
+        let size: u64 = size.parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+        let mut out = Vec::new();
+        for r in ranges.split(',') {
+            let (a, b) = r.split_once('-').unwrap_or((r, r));
+            let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+            if a == 0 || b < a || b > size {
+                return Err(format!(
+                    "log: sample range '{r}' must lie within 1..{size} (the sample size)"
+                ));
+            }
+            out.push((a, b));
+        }
+        Ok(Sample {
+            ranges: out,
+            size,
+            seen: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        })
+    }
+
+    /// Counts one more line; whether this target sends it.
+    pub fn takes_next(&self) -> bool {
+        let n = self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.size + 1;
+        self.ranges.iter().any(|&(a, b)| (a..=b).contains(&n))
+    }
 }
 
 impl Spec {
@@ -139,6 +191,7 @@ impl Spec {
             Header::Local
         };
         let mut len = 1024;
+        let mut sample = None;
         for s in &t.settings {
             let (k, v) = s.split_once(' ').unwrap_or((s.as_str(), ""));
             match k {
@@ -153,7 +206,12 @@ impl Spec {
                         .filter(|n| (80..=65535).contains(n))
                         .ok_or_else(|| bad(format!("log: len '{v}' is not within 80..65535")))?
                 }
-                // `sample` and `profile` are refused by the configuration checks.
+                "sample" => sample = Some(Sample::parse(v).map_err(bad)?),
+                "profile" => {
+                    return Err(bad(format!(
+                        "log: profile '{v}': log profiles are not supported by Sluice yet; remove 'profile {v}' to log in the target's format"
+                    )))
+                }
                 _ => {}
             }
         }
@@ -172,6 +230,7 @@ impl Spec {
             level: level_of(&t.level).unwrap_or(7),
             min_level: level_of(&t.min_level),
             len,
+            sample,
         })
     }
 }
@@ -366,6 +425,22 @@ mod tests {
             level: 7,
             min_level: None,
             len: 1024,
+            sample: None,
+        }
+    }
+
+    #[test]
+    fn sampling_takes_the_ranges_of_each_run() {
+        let s = Sample::parse("1,3-4:5").expect("a sample");
+        let taken: Vec<bool> = (0..10).map(|_| s.takes_next()).collect();
+        assert_eq!(
+            taken,
+            [true, false, true, true, false, true, false, true, true, false]
+        );
+        // Two `log` lines never share a count, even when written alike.
+        assert_ne!(s, Sample::parse("1,3-4:5").expect("a sample"));
+        for bad in ["1,3", "0:5", "2-1:5", "6:5", "1:0", "x:5"] {
+            assert!(Sample::parse(bad).is_err(), "{bad}");
         }
     }
 
