@@ -27,6 +27,8 @@ pub struct OtherSection {
     /// `user`/`group` names of a userlist.
     pub users: Vec<Spanned<String>>,
     pub groups: Vec<Spanned<String>>,
+    /// A userlist's `user` and `group` lines as written (passwords and memberships).
+    pub accounts: Vec<Statement>,
     /// `nameserver`, `peer`/`server`, `mailer` entries.
     pub endpoints: Vec<Endpoint>,
     /// `bind` / `dgram-bind` addresses of peers and log-forward sections (`dgram-bind` IP
@@ -46,6 +48,7 @@ pub fn parse(section: &Section, diags: &mut Diagnostics) -> OtherSection {
         location: section.location(),
         users: Vec::new(),
         groups: Vec::new(),
+        accounts: Vec::new(),
         endpoints: Vec::new(),
         binds: Vec::new(),
         errorfiles: Vec::new(),
@@ -98,11 +101,13 @@ fn statement_of(
             let name = statement::arg(stmt, 1, "a user name")?;
             out.users
                 .push(Spanned::new(name.text.clone(), stmt.word_location(1)));
+            out.accounts.push(stmt.clone());
         }
         "group" => {
             let name = statement::arg(stmt, 1, "a group name")?;
             out.groups
                 .push(Spanned::new(name.text.clone(), stmt.word_location(1)));
+            out.accounts.push(stmt.clone());
         }
         "nameserver" | "peer" | "server" | "mailer" => {
             let name = statement::arg(stmt, 1, "<name> <address>:<port>")?;

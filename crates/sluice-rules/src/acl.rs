@@ -100,15 +100,19 @@ impl AclExpr {
                 from_files.push(pattern.to_string());
             }
         }
-        let patterns = PatternSet::compile(
-            method,
-            ignore_case,
-            acl.patterns
-                .iter()
-                .chain(from_files.iter())
-                .map(String::as_str),
-        )
-        .map_err(err)?;
+        let mut texts: Vec<String> = acl.patterns.iter().chain(&from_files).cloned().collect();
+        // `req.ssl_ver` ACLs write versions as MAJOR.MINOR (`3.1`), the fetch gives
+        // MAJOR * 65536 + MINOR.
+        if matches!(expr.fetch_name(), "req.ssl_ver" | "req_ssl_ver")
+            && method == MatchMethod::Int
+            && !expr.has_converters()
+        {
+            for t in &mut texts {
+                *t = dotted_version(t);
+            }
+        }
+        let patterns = PatternSet::compile(method, ignore_case, texts.iter().map(String::as_str))
+            .map_err(err)?;
         // Named ACLs are compiled where first used: their warnings belong to their own line.
         let mut warnings = Diagnostics::new();
         env.flush_pending(acl.location, &mut warnings);
@@ -134,6 +138,23 @@ impl AclExpr {
             (false, Fetched::Miss) => Tri::Miss,
             (false, Fetched::Done) => Tri::NoMatch,
         }
+    }
+}
+
+/// `3.1` as 3 * 65536 + 1, in each bound of a range; other words are kept.
+fn dotted_version(pattern: &str) -> String {
+    let one = |v: &str| -> Option<String> {
+        let (major, minor) = v.split_once('.')?;
+        let (major, minor) = (major.parse::<i64>().ok()?, minor.parse::<i64>().ok()?);
+        Some((major << 16 | minor).to_string())
+    };
+    match pattern.split_once(':') {
+        Some((lo, hi)) => format!(
+            "{}:{}",
+            one(lo).unwrap_or_else(|| lo.to_string()),
+            one(hi).unwrap_or_else(|| hi.to_string())
+        ),
+        None => one(pattern).unwrap_or_else(|| pattern.to_string()),
     }
 }
 

@@ -1,8 +1,8 @@
 //! Rule actions (`http-request`, `http-response`, `tcp-request`...) compiled from the model's
 //! rules, and their evaluation over an [`HttpMessage`].
 //!
-//! Stick-table actions (`track-sc*`, `sc-inc-gpc*`, `sc-set-gpt*`...) are accepted and record
-//! nothing yet: stick tables come later. Actions the catalogue marks "ignored" (`set-tos`,
+//! Stick-table actions (`track-sc*`, `sc-inc-gpc*`, `sc-set-gpt*`...) are compiled and run
+//! by [`crate::stick`]. Actions the catalogue marks "ignored" (`set-tos`,
 //! `set-log-level`, `set-nice`...) compile to no-ops as the check already warned.
 
 use crate::condition::{self, Condition};
@@ -224,7 +224,9 @@ enum Action {
         kind: TimeoutKind,
         value: TimeoutValue,
     },
-    /// Accepted, nothing recorded yet (stick tables, ignored knobs, data-plane modes).
+    /// `track-sc*`, `sc-inc-gpc*`, `sc-set-gpt*`, `sc-add-gpc`.
+    Stick(crate::stick::StickAction),
+    /// Accepted, nothing recorded (ignored knobs, data-plane modes).
     Nothing,
 }
 
@@ -327,6 +329,11 @@ impl RuleList {
                         txn.vars.set(name, v);
                     }
                 }
+                Action::SetVarFmt { name, value } => {
+                    let mut out = Vec::new();
+                    value.render(&src, &mut out);
+                    txn.vars.set(name, Value::string(out));
+                }
                 Action::UnsetVar { name } => txn.vars.unset(name),
                 Action::SetAddr { part, expr } => {
                     let v = expr.eval(&src).map(Value::into_owned);
@@ -338,6 +345,10 @@ impl RuleList {
                     capture(&src, expr, *len, *slot, false, &txn.captures);
                 }
                 Action::ExpectProxy => txn.expect_proxy = true,
+                Action::Stick(a) => {
+                    let input = a.prepare(&src);
+                    a.run(input, &mut txn.vars.stick);
+                }
                 Action::Allow => return Verdict::Allow,
                 Action::Reject => return Verdict::Reject,
                 Action::SilentDrop => return Verdict::SilentDrop,
@@ -554,6 +565,10 @@ fn apply(
                     *slot = Some(d);
                 }
             }
+        }
+        Action::Stick(a) => {
+            let input = a.prepare(&stream(&*msg, is_response, conn, txn));
+            a.run(input, &mut txn.vars.stick);
         }
         // Only `tcp-request connection` has it; the connection rules run it.
         Action::Nothing | Action::ExpectProxy => {}
@@ -1067,10 +1082,8 @@ fn compile_action(
             };
             Action::SetTimeout { kind, value }
         }
-        // Stick tables come later: tracking is accepted (the catalogue says it is ignored)
-        // and records nothing yet.
         "sc-inc-gpc" | "sc-inc-gpc0" | "sc-inc-gpc1" | "sc-set-gpt" | "sc-set-gpt0"
-        | "sc-add-gpc" => Action::Nothing,
+        | "sc-add-gpc" => Action::Stick(crate::stick::compile_update(action, args, place, env)?),
         track if track.starts_with("track-sc") => {
             let n = track
                 .strip_prefix("track-sc")
@@ -1086,7 +1099,9 @@ fn compile_action(
                     max.saturating_sub(1)
                 )));
             }
-            Action::Nothing
+            Action::Stick(crate::stick::compile_track(
+                n as usize, args, set, place, env,
+            )?)
         }
         "expect-proxy" => Action::ExpectProxy,
         // Handled by the data plane or ignored with a warning at check time.

@@ -48,8 +48,10 @@ pub mod message;
 pub mod pattern;
 mod problem;
 pub mod sample;
+pub mod stick;
 mod tls;
 pub mod unique_id;
+pub mod userlist;
 
 pub use actions::{Reply, RuleList, Verdict};
 pub use condition::Condition;
@@ -100,6 +102,11 @@ pub(crate) struct Env<'m> {
     pub(crate) pending: Vec<Diagnostic>,
     /// Located warnings from ACL lines.
     pub(crate) acl_warnings: Diagnostics,
+    /// The configuration's stick tables: shared by every proxy when given, else made when
+    /// a rule first names one.
+    stick_tables: std::cell::OnceCell<Arc<sluice_stick::Tables>>,
+    /// The configuration's userlists, read when a rule first names one.
+    userlists: std::cell::OnceCell<userlist::Userlists>,
 }
 
 impl<'m> Env<'m> {
@@ -113,7 +120,27 @@ impl<'m> Env<'m> {
             acl_lines_seen: HashSet::new(),
             pending: Vec::new(),
             acl_warnings: Diagnostics::new(),
+            stick_tables: std::cell::OnceCell::new(),
+            userlists: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The stick table named `name` (`be`, `peers/name`).
+    pub(crate) fn stick_table(&self, name: &str) -> Option<Arc<sluice_stick::Table>> {
+        let tables = self
+            .stick_tables
+            .get_or_init(|| Arc::new(sluice_stick::Tables::build(self.model).0));
+        tables.get(name).cloned()
+    }
+
+    /// The proxy's own stick table (its `stick-table` line).
+    pub(crate) fn own_stick_table(&self) -> Option<Arc<sluice_stick::Table>> {
+        let own = self
+            .proxy
+            .other
+            .iter()
+            .any(|s| s.keyword() == "stick-table");
+        own.then(|| self.stick_table(&self.proxy.name)).flatten()
     }
 
     fn path(&self, file: &str) -> PathBuf {
@@ -182,6 +209,34 @@ impl<'m> Env<'m> {
         );
         self.maps.insert(key, map.clone());
         Ok(map)
+    }
+
+    /// The configuration's frontends and their fixed default backends (`fe_defbe`,
+    /// `fe_exists`).
+    pub(crate) fn frontends(&self) -> Arc<sample::internal::Frontends> {
+        let list = self
+            .model
+            .proxies
+            .iter()
+            .filter(|p| p.kind.is_frontend())
+            .map(|p| {
+                let be = match p.default_backend.as_ref().map(|b| &b.value) {
+                    Some(BackendName::Static(name)) => Some(name.as_str().into()),
+                    // A `listen` section is its own default backend.
+                    None if p.kind.is_backend() => Some(p.name.as_str().into()),
+                    _ => None,
+                };
+                (p.name.as_str().into(), be)
+            })
+            .collect();
+        Arc::new(sample::internal::Frontends { list })
+    }
+
+    /// The `userlist` section `name` (`http_auth`).
+    pub(crate) fn userlist(&self, name: &str) -> Option<Arc<userlist::Userlist>> {
+        self.userlists
+            .get_or_init(|| userlist::Userlists::of(self.model))
+            .get(name)
     }
 
     pub(crate) fn check_backend(&self, name: &str) -> Result<(), String> {
@@ -407,6 +462,8 @@ pub struct CompiledProxyRules {
     pub reads_unique_id: bool,
     /// The frontend's capture slots (see [`CaptureLayout`]).
     pub captures: CaptureLayout,
+    /// A backend's `stick` lines (persistence through stick tables).
+    pub stick: stick::StickRules,
     /// Warnings found while compiling (ACLs that can never match where they are used).
     pub warnings: Diagnostics,
 }
@@ -525,7 +582,7 @@ pub fn compile(
         ));
         return Err(d);
     };
-    compile_proxy(model, proxy, options)
+    compile_proxy(model, proxy, options, None)
 }
 
 /// Compiles every frontend, backend and listen section; errors of all proxies are collected.
@@ -533,10 +590,21 @@ pub fn compile_all(
     model: &Model,
     options: &CompileOptions,
 ) -> Result<Vec<CompiledProxyRules>, Diagnostics> {
+    let tables = Arc::new(sluice_stick::Tables::build(model).0);
+    compile_all_with_tables(model, options, &tables)
+}
+
+/// [`compile_all`] with the stick tables the rules track into and read (the data plane
+/// makes them once per worker and keeps them for the runtime API).
+pub fn compile_all_with_tables(
+    model: &Model,
+    options: &CompileOptions,
+    tables: &Arc<sluice_stick::Tables>,
+) -> Result<Vec<CompiledProxyRules>, Diagnostics> {
     let mut out = Vec::new();
     let mut errors = Diagnostics::new();
     for proxy in &model.proxies {
-        match compile_proxy(model, proxy, options) {
+        match compile_proxy(model, proxy, options, Some(tables)) {
             Ok(r) => out.push(r),
             Err(d) => errors.extend(d),
         }
@@ -551,9 +619,10 @@ pub fn compile_all(
 /// Compiles every proxy for a configuration check: errors and warnings of all proxies, in
 /// proxy order (nothing is kept; the data plane compiles again where it runs).
 pub fn check_all(model: &Model, options: &CompileOptions) -> Diagnostics {
-    let mut found = Diagnostics::new();
+    let (tables, mut found) = sluice_stick::Tables::build(model);
+    let tables = Arc::new(tables);
     for proxy in &model.proxies {
-        let (errors, warnings) = match compile_proxy_full(model, proxy, options) {
+        let (errors, warnings) = match compile_proxy_full(model, proxy, options, Some(&tables)) {
             Ok(rules) => (Diagnostics::new(), rules.warnings),
             Err(both) => both,
         };
@@ -583,8 +652,9 @@ fn compile_proxy(
     model: &Model,
     proxy: &Proxy,
     options: &CompileOptions,
+    tables: Option<&Arc<sluice_stick::Tables>>,
 ) -> Result<CompiledProxyRules, Diagnostics> {
-    compile_proxy_full(model, proxy, options).map_err(|(errors, _)| errors)
+    compile_proxy_full(model, proxy, options, tables).map_err(|(errors, _)| errors)
 }
 
 /// The compiled rules, or the errors and the warnings.
@@ -592,8 +662,12 @@ fn compile_proxy_full(
     model: &Model,
     proxy: &Proxy,
     options: &CompileOptions,
+    tables: Option<&Arc<sluice_stick::Tables>>,
 ) -> Result<CompiledProxyRules, (Diagnostics, Diagnostics)> {
     let mut env = Env::new(model, proxy, options);
+    if let Some(t) = tables {
+        let _ = env.stick_tables.set(t.clone());
+    }
     let mut errors = Diagnostics::new();
     let mut warnings = Diagnostics::new();
     let mut out = CompiledProxyRules {
@@ -616,6 +690,7 @@ fn compile_proxy_full(
                 .any(|a| a.contains("unique-id") || a.contains("%ID"))
         }),
         captures: CaptureLayout::default(),
+        stick: stick::StickRules::default(),
         warnings: Diagnostics::new(),
     };
     if proxy.kind.is_frontend() {
@@ -745,6 +820,9 @@ fn compile_proxy_full(
             out.use_servers.push((server.clone(), cond));
         }
         env.flush_pending(stmt.location, &mut warnings);
+    }
+    if proxy.kind.is_backend() {
+        out.stick = stick::compile_rules(&mut env, &mut errors, &mut warnings);
     }
     // HAProxy parses every `acl` line when it reads it: a line no rule reached (an ACL
     // nothing uses, or the lines after the first bad one of a used ACL) is checked too, on

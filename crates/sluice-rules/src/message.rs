@@ -299,9 +299,14 @@ impl Connection for NoConnection {}
 /// variables are not yet shared between streams. `sess.*` variables outlive a request: the
 /// data plane keeps them with the client connection between requests
 /// ([`Vars::take_session`], [`Vars::put_session`]) and [`Txn::clear`] keeps them.
+///
+/// The stream's stick counters ride along: the session's are kept with `sess.*`, the
+/// transaction's end with it (see [`crate::stick`]).
 #[derive(Clone, Debug, Default)]
 pub struct Vars {
     entries: Vec<(Box<str>, OwnedValue)>,
+    /// Tracked stick-table entries (`sc0`, `sc1`...).
+    pub stick: crate::stick::StickCounters,
 }
 
 impl Vars {
@@ -311,6 +316,11 @@ impl Vars {
             .iter()
             .find(|(n, _)| n.as_ref() == name)
             .map(|(_, v)| v)
+    }
+
+    /// Every variable with its full name, in the order they were first set.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &OwnedValue)> {
+        self.entries.iter().map(|(n, v)| (n.as_ref(), v))
     }
 
     /// Sets (or replaces) the variable `name`.
@@ -330,27 +340,31 @@ impl Vars {
     /// Forgets every variable.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.stick.clear();
     }
 
-    /// Whether no variable is set.
+    /// Whether no variable is set and nothing is tracked.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.stick.is_empty()
     }
 
     /// Forgets every variable but the session's (`sess.*`): a new transaction on a
     /// kept-alive connection.
     pub fn clear_request(&mut self) {
         self.entries.retain(|(n, _)| is_session(n));
+        self.stick.end_transaction();
     }
 
-    /// Whether a session variable (`sess.*`) is set.
+    /// Whether a session variable (`sess.*`) is set, or a stick counter tracks something
+    /// (the session's are kept, the transaction's must end with [`Vars::take_session`]).
     pub fn has_session(&self) -> bool {
-        self.entries.iter().any(|(n, _)| is_session(n))
+        self.entries.iter().any(|(n, _)| is_session(n)) || !self.stick.is_empty()
     }
 
     /// Moves the session variables (`sess.*`) into `into`, replacing what it held; the other
     /// variables stay. Allocates only when `into` must grow.
     pub fn take_session(&mut self, into: &mut Vars) {
+        self.stick.take_session(&mut into.stick);
         into.entries.clear();
         let mut i = 0;
         while i < self.entries.len() {
@@ -365,6 +379,7 @@ impl Vars {
     /// Replaces every variable with the session variables of `from` (emptied): the start of
     /// a transaction on a connection that has some.
     pub fn put_session(&mut self, from: &mut Vars) {
+        self.stick.put_session(&mut from.stick);
         self.entries.clear();
         self.entries.append(&mut from.entries);
     }

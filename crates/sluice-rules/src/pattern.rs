@@ -435,7 +435,12 @@ fn parse_range(p: &str, op: Option<&str>) -> Result<(i64, i64), String> {
             _ => (i64::MIN, v.saturating_sub(1)),
         });
     }
-    match p.split_once(':') {
+    // HAProxy separates a range with ':' or '-' (`100-200`); a leading '-' stays a sign.
+    let dash = p
+        .get(1..)
+        .and_then(|rest| rest.find('-'))
+        .map(|i| (p.get(..=i).unwrap_or(p), p.get(i + 2..).unwrap_or("")));
+    match p.split_once(':').or(dash) {
         Some((lo, hi)) => {
             let lo = if lo.is_empty() { i64::MIN } else { num(lo)? };
             let hi = if hi.is_empty() { i64::MAX } else { num(hi)? };
@@ -596,6 +601,10 @@ mod tests {
         assert!(!i(21) && !i(100));
         let len = set("len", false, &["3"]);
         assert!(m(&len, "abc") && !m(&len, "ab"));
+        let dashed = set("int", false, &["100-200", "-5"]);
+        let d = |v| dashed.matches(&Value::Sint(v));
+        assert!(d(100) && d(150) && d(200) && d(-5));
+        assert!(!d(99) && !d(201) && !d(5));
     }
 
     #[test]

@@ -209,7 +209,8 @@ fn response_rules() {
 #[test]
 fn captures_and_stick_table_actions() {
     let r = rules(
-        "    http-request capture req.hdr(host) len 4\n    http-request track-sc0 src\n\
+        "    stick-table type ip size 10 store http_req_cnt\n\
+         \x20   http-request capture req.hdr(host) len 4\n    http-request track-sc0 src\n\
          \x20   http-request capture path len 10",
     );
     let c = SimpleConnection::new("1.2.3.4:5", "127.0.0.1:80");
@@ -223,6 +224,10 @@ fn captures_and_stick_table_actions() {
     assert_eq!(txn.captures.request.get(0), Some(b"exam".to_vec()));
     assert_eq!(txn.captures.request.get(1), Some(b"/abc".to_vec()));
     assert_eq!(txn.captures.request.get(2), None);
+    assert!(
+        txn.vars.stick.get(0).is_some(),
+        "track-sc0 tracks the source"
+    );
 }
 
 #[test]

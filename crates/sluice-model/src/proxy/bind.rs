@@ -134,6 +134,8 @@ pub struct BindOptions {
     pub interface: Option<String>,
     pub namespace: Option<String>,
     pub alpn: Option<String>,
+    /// `proto h1|h2`: the protocol spoken from the first byte (HTTP frontends).
+    pub proto: Option<Spanned<String>>,
     /// Other options as written: name, value, location.
     pub other: Vec<(String, Option<String>, Location)>,
 }
@@ -285,6 +287,22 @@ pub fn parse_options(
             "interface" => options.interface = Some(v),
             "namespace" => options.namespace = Some(v),
             "alpn" => options.alpn = Some(v),
+            "proto" => {
+                // The multiplexers HAProxy offers on bind lines that Sluice has.
+                if !matches!(v.as_str(), "h1" | "h2") {
+                    return Err(statement::syntax_error(
+                        stmt,
+                        index + 1,
+                        "value-invalid",
+                        format!(
+                            "'proto' : MUX protocol '{v}' is not available for bind lines (Sluice serves 'h1' and 'h2')."
+                        ),
+                        "write 'proto h2' for HTTP/2 from the first byte, 'proto h1' for HTTP/1.1, or remove the option",
+                    )
+                    .into());
+                }
+                options.proto = Some(spanned)
+            }
             _ => options.other.push((name.to_string(), Some(v), location)),
         }
         index += 2;

@@ -189,6 +189,14 @@ pub struct ServerOptions {
     /// `init-state`: the state a checked server starts in (`None`: HAProxy's default, up
     /// with one failure taking it down).
     pub init_state: Option<InitState>,
+    /// `pool-max-conn`: most idle connections kept for the server (-1: no limit, 0: none).
+    pub pool_max_conn: Option<i64>,
+    /// `pool-purge-delay`: how often half of the server's unused idle connections are
+    /// closed (0: none are kept).
+    pub pool_purge_delay: Option<Duration>,
+    /// `pool-low-conn`: idle connections below which a thread does not take another
+    /// thread's.
+    pub pool_low_conn: Option<u64>,
     /// Other options as written: name, value, location.
     pub other: Vec<(String, Option<String>, Location)>,
 }
@@ -331,6 +339,19 @@ pub fn parse_options(
                 options.minconn = Some(Spanned::new(uint(0, i32::MAX as u64, "minconn")?, at))
             }
             "maxqueue" => options.maxqueue = Some(uint(0, i32::MAX as u64, "maxqueue")?),
+            "pool-max-conn" => {
+                options.pool_max_conn = Some(if v == "-1" {
+                    -1
+                } else {
+                    uint(0, i32::MAX as u64, "pool-max-conn (or -1: no limit)")? as i64
+                })
+            }
+            "pool-purge-delay" => {
+                options.pool_purge_delay = Some(statement::duration(stmt, index + 1, diags)?)
+            }
+            "pool-low-conn" => {
+                options.pool_low_conn = Some(uint(0, i32::MAX as u64, "pool-low-conn")?)
+            }
             "port" => {
                 options.check_port = Some(uint(1, 65535, "port")? as u16);
             }

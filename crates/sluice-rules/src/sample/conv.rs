@@ -789,6 +789,14 @@ pub(crate) fn map_regm<'a>(args: &'a [Arg], v: Value<'a>, _: &'a dyn SampleSourc
     }
 }
 
+/// `map_<match>_key`: the key of the entry that matched, as written in the file.
+pub(crate) fn map_key<'a>(args: &'a [Arg], v: Value<'a>, _: &'a dyn SampleSource) -> Out<'a> {
+    let Some(Arg::Map(m)) = args.first() else {
+        return None;
+    };
+    m.lookup_key(&v).map(Value::str)
+}
+
 /// Stands for an ignored converter: no value.
 pub(crate) fn nothing<'a>(_: &'a [Arg], _: Value<'a>, _: &'a dyn SampleSource) -> Out<'a> {
     None

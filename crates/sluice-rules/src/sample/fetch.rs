@@ -436,20 +436,6 @@ pub(crate) fn uuid<'a>(
     one(Some(Value::string(out)), emit)
 }
 
-pub(crate) fn date<'a>(
-    args: &'a [Arg],
-    s: &'a dyn SampleSource,
-    _: bool,
-    emit: Emit<'_, 'a>,
-) -> Fetched {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let offset = args.first().and_then(|a| a.int(s)).unwrap_or(0);
-    one(Some(Value::Sint(now.saturating_add(offset))), emit)
-}
-
 pub(crate) fn req_len<'a>(
     _: &'a [Arg],
     s: &'a dyn SampleSource,
@@ -1039,7 +1025,9 @@ pub(crate) fn url_param<'a>(
         .and_then(Arg::bytes)
         .and_then(|d| d.first().copied())
         .unwrap_or(b'&');
-    params(q, name, delim, all, emit);
+    // A third argument `i` compares names without case.
+    let ci = args.get(2).and_then(Arg::bytes) == Some(&b"i"[..]);
+    params(q, name, delim, ci, all, emit);
     Fetched::Done
 }
 
@@ -1048,6 +1036,7 @@ pub(crate) fn params<'a>(
     q: &'a [u8],
     name: Option<&[u8]>,
     delim: u8,
+    ci: bool,
     all: bool,
     emit: Emit<'_, 'a>,
 ) {
@@ -1060,51 +1049,18 @@ pub(crate) fn params<'a>(
             // The empty value points into `q` (callers locate it there).
             None => (pair, pair.get(pair.len()..).unwrap_or(&[])),
         };
-        let wanted = name.is_none_or(|n| n == k) && (pair.contains(&b'=') || name.is_none());
+        let same = |n: &[u8]| {
+            if ci {
+                n.eq_ignore_ascii_case(k)
+            } else {
+                n == k
+            }
+        };
+        let wanted = name.is_none_or(same) && (pair.contains(&b'=') || name.is_none());
         if wanted && (emit(Value::str(v)) || !all) {
             return;
         }
     }
-}
-
-pub(crate) fn req_cook<'a>(
-    args: &'a [Arg],
-    s: &'a dyn SampleSource,
-    all: bool,
-    emit: Emit<'_, 'a>,
-) -> Fetched {
-    let Some(msg) = request(s) else {
-        return Fetched::Done;
-    };
-    let name = args.first().and_then(Arg::bytes).filter(|n| !n.is_empty());
-    let mut last = None;
-    for_each_value(msg, Some(b"cookie"), false, &mut |line| {
-        for part in line.split(|&b| b == b';') {
-            let part = trim(part);
-            let (k, v) = match part.iter().position(|&b| b == b'=') {
-                Some(eq) => (
-                    part.get(..eq).unwrap_or(&[]),
-                    part.get(eq + 1..).unwrap_or(&[]),
-                ),
-                None => continue,
-            };
-            if name.is_none_or(|n| n == trim(k)) {
-                let v = trim(v);
-                if all {
-                    if emit(Value::str(v)) {
-                        return true;
-                    }
-                } else {
-                    last = Some(v);
-                }
-            }
-        }
-        false
-    });
-    if let Some(v) = last {
-        emit(Value::str(v));
-    }
-    Fetched::Done
 }
 
 /// A fetch that never has a value: HAProxy keywords Sluice accepts and ignores.
@@ -1446,6 +1402,24 @@ pub(crate) fn req_hdr_ip<'a>(
     emit: Emit<'_, 'a>,
 ) -> Fetched {
     header_ips(s.request(), args, all, emit)
+}
+
+pub(crate) fn res_hdr_ip<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    all: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    header_ips(s.response(), args, all, emit)
+}
+
+pub(crate) fn res_fhdr_cnt<'a>(
+    args: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    count(s.response(), args, false, emit)
 }
 
 /// The slot number argument of `capture.req.hdr(N)`/`capture.res.hdr(N)`.

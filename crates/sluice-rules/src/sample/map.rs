@@ -13,6 +13,8 @@ pub struct Map {
     values: Vec<Value<'static>>,
     /// The raw value text (for `map_regm` references).
     raw: Vec<Box<[u8]>>,
+    /// The keys as written (for the `map_*_key` converters).
+    keys: Vec<Box<[u8]>>,
     output: SampleType,
 }
 
@@ -55,6 +57,7 @@ impl Map {
             patterns,
             values,
             raw,
+            keys: keys.into_iter().map(|k| k.into_bytes().into()).collect(),
             output,
         })
     }
@@ -75,6 +78,12 @@ impl Map {
         self.values
             .get(usize::try_from(i).ok()?)
             .map(Value::reborrow)
+    }
+
+    /// The key of the entry `key` matches.
+    pub fn lookup_key(&self, key: &Value<'_>) -> Option<&[u8]> {
+        let i = self.patterns.lookup(key)?;
+        self.keys.get(usize::try_from(i).ok()?).map(|k| &k[..])
     }
 
     /// `map_regm`: the value with `\N` replaced by the regex's groups.

@@ -1,10 +1,19 @@
 //! Sample expressions: a fetch followed by converters (`req.hdr(host),lower,map(hosts.map)`),
 //! compiled once against the [`registry`] and evaluated per request.
 
+pub mod auth;
+pub mod client_hello;
 pub mod conv;
 pub mod fetch;
+pub mod headers;
+pub mod internal;
+pub mod json;
 pub mod map;
+pub mod mqtt;
 pub mod registry;
+pub mod rfc7239;
+pub mod stick;
+pub mod time;
 pub mod value;
 
 pub use registry::{ArgKind, ArgSpec, ConvDef, FetchDef, Valid, CONVERTERS, FETCHES};
@@ -37,6 +46,14 @@ pub enum Arg {
     Map(Arc<map::Map>),
     /// Network mask (`ipmask`): a network whose prefix length is the mask.
     Mask(IpNet),
+    /// A named ACL and whether it is negated (`acl(!name)`).
+    Acl(Arc<crate::acl::NamedAcl>, bool),
+    /// The configuration's frontends (`fe_defbe`, `fe_exists`).
+    Frontends(Arc<internal::Frontends>),
+    /// A stick-table fetch or converter's resolved table and meaning (see [`stick`]).
+    Stick(Arc<stick::Call>),
+    /// A `userlist` section (`http_auth`).
+    Userlist(Arc<crate::userlist::Userlist>),
 }
 
 impl Arg {
@@ -116,6 +133,7 @@ pub struct SampleExpr {
 impl SampleExpr {
     /// Compiles `text` (`fetch(args),conv(args)...`) for `place`.
     pub(crate) fn compile(text: &str, place: Place, env: &mut Env<'_>) -> Result<Self, Problem> {
+        internal::mark_start();
         let calls = split_calls(text).map_err(Problem::syntax)?;
         let mut calls = calls.into_iter();
         let Some((name, raw_args)) = calls.next() else {
@@ -379,24 +397,34 @@ fn compile_args(
         Some(r) if !r.is_empty() || specs.first().is_some_and(|s| s.required) => split_args(r),
         _ => Vec::new(),
     };
+    // Arguments the configuration fills in (`fe_defbe`'s frontends) come last and are
+    // never written.
+    let written = specs.iter().filter(|s| !s.kind.is_implicit()).count();
     let usage = || {
-        let kinds: Vec<&str> = specs.iter().map(|s| s.kind.describe()).collect();
+        let kinds: Vec<&str> = specs
+            .iter()
+            .filter(|s| !s.kind.is_implicit())
+            .map(|s| s.kind.describe())
+            .collect();
         if kinds.is_empty() {
             format!("'{name}' takes no argument: remove the parentheses")
         } else {
             format!("'{name}' takes: {}", kinds.join(", "))
         }
     };
-    if texts.len() > specs.len() {
+    if texts.len() > written {
         return Err(Problem::syntax(format!(
-            "'{name}' takes at most {} argument(s), got {}",
-            specs.len(),
+            "'{name}' takes at most {written} argument(s), got {}",
             texts.len()
         ))
         .with_help(usage()));
     }
     let mut args = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
+        if spec.kind == ArgKind::Frontends {
+            args.push(Arg::Frontends(env.frontends()));
+            continue;
+        }
         let Some(text) = texts.get(i) else {
             if spec.required {
                 return Err(Problem::syntax(format!(
@@ -457,6 +485,28 @@ fn compile_args(
                 env.check_server(be, srv)?;
                 Arg::Str(text.as_bytes().into())
             }
+            ArgKind::Acl => {
+                let (negated, acl_name) = match text.trim().strip_prefix('!') {
+                    Some(rest) => (true, rest.trim()),
+                    None => (false, text.trim()),
+                };
+                Arg::Acl(resolve_acl(acl_name, env)?, negated)
+            }
+            ArgKind::TimeUnit => {
+                Arg::Int(time::parse_unit(text).ok_or_else(|| bad("'s', 'ms' or 'us'"))?)
+            }
+            ArgKind::Frontends => Arg::Frontends(env.frontends()),
+            ArgKind::Userlist => match env.userlist(text.trim()) {
+                Some(list) => Arg::Userlist(list),
+                None => {
+                    return Err(Problem::new(
+                        Category::Semantic,
+                        Some("userlist-unknown"),
+                        format!("unable to find userlist '{}'", text.trim()),
+                    )
+                    .with_help("declare 'userlist <name>' with 'user' lines, or fix the name"))
+                }
+            },
             ArgKind::MapFile => {
                 let (method, out) = map.ok_or_else(|| bad("a map file"))?;
                 Arg::Map(env.load_map(text, method, out)?)
@@ -477,7 +527,35 @@ fn compile_args(
         };
         args.push(arg);
     }
+    stick::resolve(name, &mut args, env)?;
     Ok(args)
+}
+
+thread_local! {
+    /// How deep `acl()` arguments are being resolved, to refuse an ACL that names itself.
+    static ACL_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// The named ACL an `acl()` argument designates, compiled now if it was not yet.
+fn resolve_acl(name: &str, env: &mut Env<'_>) -> Result<Arc<crate::acl::NamedAcl>, Problem> {
+    if name.is_empty() {
+        return Err(Problem::syntax("missing ACL name in 'acl()'"));
+    }
+    let depth = ACL_DEPTH.with(|d| d.get());
+    if depth >= 32 {
+        return Err(Problem::new(
+            Category::Semantic,
+            None,
+            format!("ACL '{name}' refers to itself through 'acl()'"),
+        )
+        .with_help("break the loop: an ACL cannot depend on its own result"));
+    }
+    ACL_DEPTH.with(|d| d.set(depth + 1));
+    // Pre-defined ACLs compiled here report at the proxy's line.
+    let location = env.proxy.location;
+    let found = env.named_acl(name, location);
+    ACL_DEPTH.with(|d| d.set(depth));
+    found.map_err(|d| Problem::new(d.category, None, d.message))
 }
 
 /// Variable names are `<scope>.<name>` with scope proc, sess, txn, req, res or check.

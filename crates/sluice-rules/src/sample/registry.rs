@@ -5,8 +5,12 @@
 //! The keyword catalogue of `sluice-config` lists every HAProxy name with its support
 //! status; a test below checks that each entry here exists there.
 
+use super::client_hello as tls;
 use super::conv as c;
 use super::fetch as f;
+use super::headers as h;
+use super::internal as i;
+use super::time as t;
 use super::{Arg, Fetched, SampleType, Value};
 use crate::message::SampleSource;
 use crate::pattern::MatchMethod;
@@ -82,6 +86,14 @@ pub enum ArgKind {
     Mask4,
     /// An IPv6 prefix length.
     Mask6,
+    /// A named ACL, maybe negated with `!` (`acl()`).
+    Acl,
+    /// A time unit: `s`, `ms` or `us`.
+    TimeUnit,
+    /// Not written: the configuration's frontends, filled in when compiled.
+    Frontends,
+    /// The name of a `userlist` section (checked against the configuration).
+    Userlist,
 }
 
 impl ArgKind {
@@ -98,7 +110,16 @@ impl ArgKind {
             ArgKind::MapFile => "a map file",
             ArgKind::Mask4 => "an IPv4 mask",
             ArgKind::Mask6 => "an IPv6 mask",
+            ArgKind::Acl => "an ACL name",
+            ArgKind::TimeUnit => "a time unit",
+            ArgKind::Frontends => "the frontends",
+            ArgKind::Userlist => "a userlist name",
         }
+    }
+
+    /// Whether the configuration supplies the argument rather than the user.
+    pub fn is_implicit(self) -> bool {
+        self == ArgKind::Frontends
     }
 }
 
@@ -135,6 +156,27 @@ const INT_OR_VAR: &[ArgSpec] = &[req(ArgKind::IntOrVar)];
 const OPT_BACKEND: &[ArgSpec] = &[opt(ArgKind::Backend)];
 const CHUNKED: &[ArgSpec] = &[req(ArgKind::Str), req(ArgKind::Int), opt(ArgKind::Int)];
 const MAP: &[ArgSpec] = &[req(ArgKind::MapFile), opt(ArgKind::Str)];
+const URL_PARAM: &[ArgSpec] = &[opt(ArgKind::Str), opt(ArgKind::Str), opt(ArgKind::Str)];
+const MAP_KEY: &[ArgSpec] = &[req(ArgKind::MapFile)];
+const FRONTENDS: &[ArgSpec] = &[req(ArgKind::Frontends)];
+const USERLIST: &[ArgSpec] = &[req(ArgKind::Userlist)];
+const TIME_FORMAT: &[ArgSpec] = &[req(ArgKind::Str), opt(ArgKind::IntOrVar)];
+const OFFSET_UNIT: &[ArgSpec] = &[opt(ArgKind::IntOrVar), opt(ArgKind::TimeUnit)];
+const DUMP_VARS: &[ArgSpec] = &[opt(ArgKind::Str), opt(ArgKind::Str), opt(ArgKind::Str)];
+const ACLS: &[ArgSpec] = &[
+    req(ArgKind::Acl),
+    opt(ArgKind::Acl),
+    opt(ArgKind::Acl),
+    opt(ArgKind::Acl),
+    opt(ArgKind::Acl),
+    opt(ArgKind::Acl),
+    opt(ArgKind::Acl),
+    opt(ArgKind::Acl),
+    opt(ArgKind::Acl),
+    opt(ArgKind::Acl),
+    opt(ArgKind::Acl),
+    opt(ArgKind::Acl),
+];
 
 /// Signature of a fetch: emits its values (several when `all` and the fetch is
 /// multi-valued) until `emit` returns true.
@@ -232,6 +274,15 @@ const fn mp(
     }
 }
 
+/// `map_<match>_key`: the matched entry's key, as a string (values are not read).
+const fn mk(name: &'static str, method: MatchMethod, input: SampleType) -> ConvDef {
+    ConvDef {
+        args: MAP_KEY,
+        eval: c::map_key,
+        ..mp(name, method, input, Str)
+    }
+}
+
 const CONN: Valid = Valid::CONN;
 const REQ: Valid = Valid::REQ;
 const RES: Valid = Valid::RES;
@@ -262,7 +313,7 @@ pub static FETCHES: &[FetchDef] = &[
     fe("capture.req.ver", NONE, Str, HTTP, f::capture_req_ver),
     fe("capture.res.hdr", INT, Str, HTTP, f::capture_res_hdr),
     fe("capture.res.ver", NONE, Str, HTTP, f::capture_res_ver),
-    fe("cook", OPT_STR, Str, REQ, f::req_cook),
+    fe("cook", OPT_STR, Str, REQ, h::req_cook),
     fe("connslots", OPT_BACKEND, Sint, CONN, f::connslots),
     fe(
         "cur_client_timeout",
@@ -300,7 +351,7 @@ pub static FETCHES: &[FetchDef] = &[
         CONN,
         f::cur_tunnel_timeout,
     ),
-    fe("date", OPT_INT, Sint, CONN, f::date),
+    fe("date", OFFSET_UNIT, Sint, CONN, t::date),
     fe("dst", NONE, Ip, CONN, f::dst),
     fe("dst_port", NONE, Sint, CONN, f::dst_port),
     fe("env", STR, Str, CONN, f::env),
@@ -326,7 +377,36 @@ pub static FETCHES: &[FetchDef] = &[
     fe("hdr_ip", HDR, Ip, HTTP, f::hdr_ip),
     fe("hdr_val", HDR, Sint, HTTP, f::hdr_val),
     fe("hostname", NONE, Str, CONN, f::hostname),
+    fe("http_auth", USERLIST, Bool, REQ, super::auth::http_auth),
     fe("http_auth_bearer", OPT_STR, Str, REQ, f::http_auth_bearer),
+    fe(
+        "http_auth_group",
+        USERLIST,
+        Str,
+        REQ,
+        super::auth::http_auth_group,
+    ),
+    fe(
+        "http_auth_pass",
+        NONE,
+        Str,
+        REQ,
+        super::auth::http_auth_pass,
+    ),
+    fe(
+        "http_auth_type",
+        NONE,
+        Str,
+        REQ,
+        super::auth::http_auth_type,
+    ),
+    fe(
+        "http_auth_user",
+        NONE,
+        Str,
+        REQ,
+        super::auth::http_auth_user,
+    ),
     fe("http_first_req", NONE, Bool, CONN, f::http_first_req),
     fe("int", INT, Sint, CONN, f::int_const),
     fe("ipv4", STR, Ip, CONN, f::ip_const),
@@ -338,7 +418,7 @@ pub static FETCHES: &[FetchDef] = &[
     fe("queue", OPT_BACKEND, Sint, CONN, f::queue),
     fe("rand", OPT_INT, Sint, CONN, f::rand),
     fe("uuid", OPT_INT, Str, CONN, f::uuid),
-    fe("req.cook", OPT_STR, Str, REQ, f::req_cook),
+    fe("req.cook", OPT_STR, Str, REQ, h::req_cook),
     fe("req.fhdr", HDR, Str, REQ, f::req_fhdr),
     fe("req.fhdr_cnt", OPT_STR, Sint, REQ, f::req_fhdr_cnt),
     fe("req.hdr", HDR, Str, REQ, f::req_hdr),
@@ -408,20 +488,8 @@ pub static FETCHES: &[FetchDef] = &[
     fe("str", STR, Str, CONN, f::str_const),
     fe("unique-id", NONE, Str, CONN, f::unique_id),
     fe("url", NONE, Str, REQ, f::url),
-    fe(
-        "url_param",
-        &[opt(ArgKind::Str), opt(ArgKind::Str)],
-        Str,
-        REQ,
-        f::url_param,
-    ),
-    fe(
-        "urlp",
-        &[opt(ArgKind::Str), opt(ArgKind::Str)],
-        Str,
-        REQ,
-        f::url_param,
-    ),
+    fe("url_param", URL_PARAM, Str, REQ, f::url_param),
+    fe("urlp", URL_PARAM, Str, REQ, f::url_param),
     fe(
         "var",
         &[req(ArgKind::Var), opt(ArgKind::Str)],
@@ -429,6 +497,97 @@ pub static FETCHES: &[FetchDef] = &[
         CONN,
         f::var,
     ),
+    // Cookies, header blocks, request line forms, constants (sample/headers.rs).
+    fe("baseq", NONE, Str, REQ, h::baseq),
+    fe("cook_cnt", OPT_STR, Sint, REQ, h::req_cook_cnt),
+    fe("cook_val", OPT_STR, Sint, REQ, h::req_cook_val),
+    fe("meth", STR, Meth, CONN, h::meth_const),
+    fe("pathq", NONE, Str, REQ, h::pathq),
+    fe("req.cook_cnt", OPT_STR, Sint, REQ, h::req_cook_cnt),
+    fe("req.cook_names", OPT_STR, Str, REQ, h::req_cook_names),
+    fe("req.cook_val", OPT_STR, Sint, REQ, h::req_cook_val),
+    fe("req.hdr_names", OPT_STR, Str, REQ, h::req_hdr_names),
+    fe("req.hdrs", NONE, Str, REQ, h::req_hdrs),
+    fe("req.hdrs_bin", NONE, Bin, REQ, h::req_hdrs_bin),
+    fe("res.cook", OPT_STR, Str, RES, h::res_cook),
+    fe("res.cook_cnt", OPT_STR, Sint, RES, h::res_cook_cnt),
+    fe("res.cook_names", OPT_STR, Str, RES, h::res_cook_names),
+    fe("res.cook_val", OPT_STR, Sint, RES, h::res_cook_val),
+    fe("res.hdr_names", OPT_STR, Str, RES, h::res_hdr_names),
+    fe("res.hdrs", NONE, Str, RES, h::res_hdrs),
+    fe("res.hdrs_bin", NONE, Bin, RES, h::res_hdrs_bin),
+    fe("base32", NONE, Sint, REQ, h::base32),
+    fe("base32+src", NONE, Bin, REQ, h::base32_src),
+    fe("url32+src", NONE, Bin, REQ, h::url32_src),
+    fe(
+        "req.ssl_cipherlist",
+        NONE,
+        Bin,
+        PAYLOAD,
+        tls::req_ssl_cipherlist,
+    ),
+    fe("req.ssl_ec_ext", NONE, Bool, PAYLOAD, tls::req_ssl_ec_ext),
+    fe(
+        "req.ssl_keyshare_groups",
+        NONE,
+        Bin,
+        PAYLOAD,
+        tls::req_ssl_keyshare_groups,
+    ),
+    fe("req.ssl_sigalgs", NONE, Bin, PAYLOAD, tls::req_ssl_sigalgs),
+    fe("req.ssl_st_ext", NONE, Sint, PAYLOAD, tls::req_ssl_st_ext),
+    fe(
+        "req.ssl_supported_groups",
+        NONE,
+        Bin,
+        PAYLOAD,
+        tls::req_ssl_supported_groups,
+    ),
+    fe("req.ssl_ver", NONE, Sint, PAYLOAD, tls::req_ssl_ver),
+    fe("req_ssl_ver", NONE, Sint, PAYLOAD, tls::req_ssl_ver),
+    fe("rdp_cookie", OPT_STR, Str, PAYLOAD, h::req_rdp_cookie),
+    fe(
+        "rdp_cookie_cnt",
+        OPT_STR,
+        Sint,
+        PAYLOAD,
+        h::req_rdp_cookie_cnt,
+    ),
+    fe("req.rdp_cookie", OPT_STR, Str, PAYLOAD, h::req_rdp_cookie),
+    fe(
+        "req.rdp_cookie_cnt",
+        OPT_STR,
+        Sint,
+        PAYLOAD,
+        h::req_rdp_cookie_cnt,
+    ),
+    fe("url32", NONE, Sint, REQ, h::url32),
+    fe("url_ip", NONE, Ip, REQ, h::url_ip),
+    fe("url_port", NONE, Sint, REQ, h::url_port),
+    fe("urlp_val", URL_PARAM, Sint, REQ, h::urlp_val),
+    fe("scook", OPT_STR, Str, RES, h::res_cook),
+    fe("scook_cnt", OPT_STR, Sint, RES, h::res_cook_cnt),
+    fe("scook_val", OPT_STR, Sint, RES, h::res_cook_val),
+    fe("req_proto_http", NONE, Bool, REQ, f::req_proto_http),
+    fe("res.fhdr_cnt", OPT_STR, Sint, RES, f::res_fhdr_cnt),
+    fe("res.hdr_ip", HDR, Ip, RES, f::res_hdr_ip),
+    fe("shdr_cnt", OPT_STR, Sint, RES, f::res_hdr_cnt),
+    fe("shdr_ip", HDR, Ip, RES, f::res_hdr_ip),
+    fe("shdr_val", HDR, Sint, RES, f::res_hdr_val),
+    // Process, proxy and rule state (sample/internal.rs), dates (sample/time.rs).
+    fe("acl", ACLS, Bool, CONN, i::acl),
+    fe("date_us", NONE, Sint, CONN, t::date_us),
+    fe("dst_is_local", NONE, Bool, CONN, i::dst_is_local),
+    fe("dump_all_vars", DUMP_VARS, Str, CONN, i::dump_all_vars),
+    fe("fc_dst_is_local", NONE, Bool, CONN, i::fc_dst_is_local),
+    fe("fc_src_is_local", NONE, Bool, CONN, i::fc_src_is_local),
+    fe("fe_defbe", FRONTENDS, Str, CONN, i::fe_defbe),
+    fe("pid", NONE, Sint, CONN, i::pid),
+    fe("quic_enabled", NONE, Bool, CONN, i::quic_enabled),
+    fe("src_is_local", NONE, Bool, CONN, i::src_is_local),
+    fe("tgroup", NONE, Sint, CONN, i::tgroup),
+    fe("thread", NONE, Sint, CONN, i::thread),
+    fe("uptime", NONE, Sint, CONN, i::uptime),
 ];
 
 /// Every converter Sluice implements.
@@ -616,6 +775,85 @@ pub static CONVERTERS: &[ConvDef] = &[
     cv("xxh3", OPT_INT, Bin, Sint, c::xxh3),
     cv("xxh32", OPT_INT, Bin, Sint, c::xxh32),
     cv("xxh64", OPT_INT, Bin, Sint, c::xxh64),
+    // Map outputs HAProxy has beside the ones above: addresses and the matched key.
+    mp("map_beg_ip", MatchMethod::Beg, Str, Ip),
+    mp("map_dir_ip", MatchMethod::Dir, Str, Ip),
+    mp("map_dom_ip", MatchMethod::Dom, Str, Ip),
+    mp("map_end_ip", MatchMethod::End, Str, Ip),
+    mp("map_int_ip", MatchMethod::Int, Sint, Ip),
+    mp("map_reg_ip", MatchMethod::Reg, Str, Ip),
+    mp("map_sub_ip", MatchMethod::Sub, Str, Ip),
+    mk("map_beg_key", MatchMethod::Beg, Str),
+    mk("map_dir_key", MatchMethod::Dir, Str),
+    mk("map_dom_key", MatchMethod::Dom, Str),
+    mk("map_end_key", MatchMethod::End, Str),
+    mk("map_int_key", MatchMethod::Int, Sint),
+    mk("map_ip_key", MatchMethod::Ip, Ip),
+    mk("map_reg_key", MatchMethod::Reg, Str),
+    mk("map_str_key", MatchMethod::Str, Str),
+    mk("map_sub_key", MatchMethod::Sub, Str),
+    // Dates (sample/time.rs).
+    cv("http_date", OFFSET_UNIT, Sint, Str, t::http_date),
+    cv("ltime", TIME_FORMAT, Sint, Str, t::ltime),
+    cv("ms_ltime", TIME_FORMAT, Sint, Str, t::ms_ltime),
+    cv("ms_utime", TIME_FORMAT, Sint, Str, t::ms_utime),
+    cv("us_ltime", TIME_FORMAT, Sint, Str, t::us_ltime),
+    cv("us_utime", TIME_FORMAT, Sint, Str, t::us_utime),
+    cv("utime", TIME_FORMAT, Sint, Str, t::utime),
+    // Proxy state and characters (sample/internal.rs).
+    cv("fe_exists", FRONTENDS, Str, Bool, i::fe_exists),
+    ConvDef {
+        prepare: Some(i::prepare_has_ctl),
+        ..cv("has_ctl", OPT_STR, Bin, Bool, i::has_ctl)
+    },
+    ConvDef {
+        prepare: Some(super::json::prepare_json_query),
+        ..cv(
+            "json_query",
+            &[req(ArgKind::Str), opt(ArgKind::Str)],
+            // Any input keeps a binary document whole; the value may be a string, an
+            // integer or a boolean, typed as a string so that any converter can follow.
+            Any,
+            Str,
+            super::json::json_query,
+        )
+    },
+    ConvDef {
+        prepare: Some(super::mqtt::prepare_mqtt_field),
+        ..cv(
+            "mqtt_field_value",
+            &[req(ArgKind::Str), req(ArgKind::Str)],
+            Bin,
+            Str,
+            super::mqtt::mqtt_field_value,
+        )
+    },
+    cv("mqtt_is_valid", NONE, Bin, Bool, super::mqtt::mqtt_is_valid),
+    cv("nbsrv", NONE, Str, Sint, i::nbsrv_conv),
+    // RFC 7239 `Forwarded` values (sample/rfc7239.rs). Node parts are addresses or
+    // numbers when they can be, text otherwise: typed as strings.
+    ConvDef {
+        prepare: Some(super::rfc7239::prepare_field),
+        ..cv(
+            "rfc7239_field",
+            STR,
+            Str,
+            Str,
+            super::rfc7239::rfc7239_field,
+        )
+    },
+    cv(
+        "rfc7239_is_valid",
+        NONE,
+        Str,
+        Bool,
+        super::rfc7239::rfc7239_is_valid,
+    ),
+    cv("rfc7239_n2nn", NONE, Str, Str, super::rfc7239::rfc7239_n2nn),
+    cv("rfc7239_n2np", NONE, Str, Str, super::rfc7239::rfc7239_n2np),
+    cv("rfc7239_nn", NONE, Any, Str, super::rfc7239::rfc7239_nn),
+    cv("rfc7239_np", NONE, Any, Str, super::rfc7239::rfc7239_np),
+    cv("srv_is_up", NONE, Str, Bool, i::srv_is_up_conv),
 ];
 
 /// Stands for a fetch HAProxy accepts and Sluice ignores (a warning says so): no value.
@@ -638,12 +876,18 @@ pub static IGNORED_CONVERTER: ConvDef = cv(
 
 /// The fetch named `name`.
 pub fn fetch(name: &str) -> Option<&'static FetchDef> {
-    FETCHES.iter().find(|d| d.name == name)
+    FETCHES
+        .iter()
+        .find(|d| d.name == name)
+        .or_else(|| super::stick::fetch(name))
 }
 
 /// The converter named `name`.
 pub fn converter(name: &str) -> Option<&'static ConvDef> {
-    CONVERTERS.iter().find(|d| d.name == name)
+    CONVERTERS
+        .iter()
+        .find(|d| d.name == name)
+        .or_else(|| super::stick::converter(name))
 }
 
 /// ACL-only criteria: `<fetch>_<suffix>` is the fetch with a default match method
@@ -742,7 +986,9 @@ mod tests {
         let (def, m) = acl_criterion("hdr_ip").unwrap();
         assert_eq!((def.name, m), ("hdr_ip", MatchMethod::Ip));
         let (def, m) = acl_criterion("shdr_ip").unwrap();
-        assert_eq!((def.name, m), ("shdr", MatchMethod::Ip));
+        assert_eq!((def.name, m), ("shdr_ip", MatchMethod::Ip));
+        let (def, m) = acl_criterion("scook_beg").unwrap();
+        assert_eq!((def.name, m), ("scook", MatchMethod::Beg));
         let (def, m) = acl_criterion("hdr_cnt").unwrap();
         assert_eq!((def.name, m), ("hdr_cnt", MatchMethod::Int));
         let (def, m) = acl_criterion("req.hdr_cnt").unwrap();

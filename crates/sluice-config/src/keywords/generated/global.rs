@@ -297,7 +297,7 @@ pub(in crate::keywords) static GLOBAL: &[Keyword] = &[
     entry("tune.ssl.ocsp-update.maxdelay", &["tune.ssl.ocsp-update.maxdelay <number>"], Support::Ignored("tuning knob; Sluice uses its own value"), Sections(0b01111), DEPRECATED, None),
     entry("tune.ssl.ocsp-update.mindelay", &["tune.ssl.ocsp-update.mindelay <number>"], Support::Ignored("tuning knob; Sluice uses its own value"), Sections(0b01111), DEPRECATED, None),
     entry("tune.ssl.ssl-ctx-cache-size", &["tune.ssl.ssl-ctx-cache-size <number>"], Support::Ignored("tuning knob; Sluice uses its own value"), Sections(0b01111), 0, None),
-    entry("tune.stick-counters", &["tune.stick-counters <number>"], Support::Ignored("tuning knob; Sluice uses its own value"), Sections(0b01111), 0, None),
+    entry("tune.stick-counters", &["tune.stick-counters <number>"], Support::Supported, Sections(0b01111), 0, None),
     entry("tune.streams-elasticity", &["tune.streams-elasticity <number>"], Support::Ignored("tuning knob; Sluice uses its own value"), Sections(0b01111), 0, None),
     entry("tune.takeover-other-tg-connections", &["tune.takeover-other-tg-connections <value>"], Support::Ignored("tuning knob; Sluice uses its own value"), Sections(0b01111), 0, None),
     entry("tune.vars.global-max-size", &["tune.vars.global-max-size <size>"], Support::Ignored("tuning knob; Sluice uses its own value"), Sections(0b01111), 0, None),

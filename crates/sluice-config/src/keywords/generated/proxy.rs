@@ -21,7 +21,7 @@ pub(in crate::keywords) static PROXY: &[Keyword] = &[
     entry("declare", &["declare capture [ request | response ] len <length>"], Support::Supported, Sections(0b00110), 0, Some(Table::Declare)),
     entry("default-server", &["default-server [param*]"], Support::Supported, Sections(0b01101), 0, None),
     entry("default_backend", &["default_backend <backend>"], Support::Supported, Sections(0b00111), 0, None),
-    entry("description", &["description <string>"], Support::Ignored("shown only on the statistics page, which is not served yet"), Sections(0b01110), 0, None),
+    entry("description", &["description <string>"], Support::Ignored("not shown on Sluice's statistics page"), Sections(0b01110), 0, None),
     entry("disabled", &["disabled"], Support::Supported, Sections(0b01111), 0, None),
     entry("dispatch", &["dispatch <address>:<port>"], Support::Supported, Sections(0b01100), DEPRECATED, None),
     entry("dynamic-cookie-key", &["dynamic-cookie-key <string>"], Support::Refused("dynamic persistence cookies are not available"), Sections(0b01101), 0, None),
@@ -79,9 +79,9 @@ pub(in crate::keywords) static PROXY: &[Keyword] = &[
     entry("srvtcpka-idle", &["srvtcpka-idle <timeout>"], Support::Ignored("TCP keep-alive probes use the system's timings"), Sections(0b01101), 0, None),
     entry("srvtcpka-intvl", &["srvtcpka-intvl <timeout>"], Support::Ignored("TCP keep-alive probes use the system's timings"), Sections(0b01101), 0, None),
     entry("ssl-f-use", &["ssl-f-use [<sslbindconf> ...]*"], Support::Refused("certificates on proxies are not available; use 'crt' on bind lines"), Sections(0b00110), 0, None),
-    entry("stats", &["stats admin { if | unless } <cond>", "stats auth <user>:<passwd>", "stats enable", "stats hide-version", "stats http-request { allow | deny | auth [realm <realm>] } [ { if | unless } <condition> ]", "stats realm <realm>", "stats refresh <delay>", "stats scope { <name> | \".\" }", "stats show-desc [ <desc> ]", "stats show-legends", "stats show-modules", "stats show-node [ <name> ]", "stats show-version", "stats uri <prefix>"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01111), 0, Some(Table::ProxyStats)),
-    entry("stick", &["stick match <pattern> [table <table>] [{if | unless} <cond>]", "stick on <pattern> [table <table>] [{if | unless} <condition>]", "stick store-request <pattern> [table <table>] [{if | unless} <condition>]", "stick store-response <pattern> [table <table>] [{if | unless} <condition>]"], Support::Ignored("stick tables are not available yet: requests are balanced without stickiness"), Sections(0b01100), 0, Some(Table::ProxyStick)),
-    entry("stick-table", &["stick-table type <type> size <size> [expire <expire>] [args...]"], Support::Ignored("stick tables are not available yet: requests are balanced without stickiness"), Sections(0b01110), 0, None),
+    entry("stats", &["stats admin { if | unless } <cond>", "stats auth <user>:<passwd>", "stats enable", "stats hide-version", "stats http-request { allow | deny | auth [realm <realm>] } [ { if | unless } <condition> ]", "stats realm <realm>", "stats refresh <delay>", "stats scope { <name> | \".\" }", "stats show-desc [ <desc> ]", "stats show-legends", "stats show-modules", "stats show-node [ <name> ]", "stats show-version", "stats uri <prefix>"], Support::Supported, Sections(0b01111), 0, Some(Table::ProxyStats)),
+    entry("stick", &["stick match <pattern> [table <table>] [{if | unless} <cond>]", "stick on <pattern> [table <table>] [{if | unless} <condition>]", "stick store-request <pattern> [table <table>] [{if | unless} <condition>]", "stick store-response <pattern> [table <table>] [{if | unless} <condition>]"], Support::Supported, Sections(0b01100), 0, Some(Table::ProxyStick)),
+    entry("stick-table", &["stick-table type <type> size <size> [expire <expire>] [args...]"], Support::Supported, Sections(0b01110), 0, None),
     entry("tcp-check", &["tcp-check comment <string>", "tcp-check connect [default] [port <expr>] [addr <ip>] [send-proxy] [via-socks4] [ssl] [sni <sni>] [alpn <alpn>] [linger] [proto <name>] [comment <msg>]", "tcp-check expect [min-recv <int>] [comment <msg>] [ok-status <st>] [error-status <st>] [tout-status <st>] [on-success <fmt>] [on-error <fmt>] [status-code <expr>] [!] <match> <pattern>", "tcp-check send <data> [comment <msg>]", "tcp-check send-lf <fmt> [comment <msg>]", "tcp-check send-binary <hexstring> [comment <msg>]", "tcp-check send-binary-lf <hexfmt> [comment <msg>]", "tcp-check set-var(<var-name>[,<cond>...]) <expr>", "tcp-check set-var-fmt(<var-name>[,<cond>...]) <fmt>", "tcp-check unset-var(<var-name>)"], Support::Supported, Sections(0b01101), 0, Some(Table::TcpCheck)),
     entry("tcp-request", &["tcp-request connection <action> <options...> [ { if | unless } <condition> ]", "tcp-request content <action> [{if | unless} <condition>]", "tcp-request inspect-delay <timeout>", "tcp-request session <action> [{if | unless} <condition>]"], Support::Supported, Sections(0b11111), 0, Some(Table::TcpRequest)),
     entry("tcp-response", &["tcp-response content <action> [{if | unless} <condition>]", "tcp-response inspect-delay <timeout>"], Support::Supported, Sections(0b11101), 0, Some(Table::TcpResponse)),
@@ -459,30 +459,30 @@ pub(in crate::keywords) static RATE_LIMIT_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static PROXY_STATS: &[Keyword] = &[
-    entry("admin", &["stats admin { if | unless } <cond>"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01110), 0, None),
-    entry("auth", &["stats auth <user>:<passwd>"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01111), 0, None),
-    entry("enable", &["stats enable"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01111), 0, None),
-    entry("hide-version", &["stats hide-version"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01111), 0, None),
-    entry("http-request", &["stats http-request { allow | deny | auth [realm <realm>] } [ { if | unless } <condition> ]"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01110), 0, None),
-    entry("realm", &["stats realm <realm>"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01111), 0, None),
-    entry("refresh", &["stats refresh <delay>"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01111), 0, None),
-    entry("scope", &["stats scope { <name> | \".\" }"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01111), 0, None),
-    entry("show-desc", &["stats show-desc [ <desc> ]"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01111), 0, None),
-    entry("show-legends", &["stats show-legends"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01111), 0, None),
-    entry("show-modules", &["stats show-modules"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01111), 0, None),
-    entry("show-node", &["stats show-node [ <name> ]"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01111), 0, None),
-    entry("show-version", &["stats show-version"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01111), 0, None),
-    entry("uri", &["stats uri <prefix>"], Support::Ignored("the statistics page is not served yet: requests to its URI go to the backend"), Sections(0b01111), 0, None),
+    entry("admin", &["stats admin { if | unless } <cond>"], Support::Ignored("the statistics page is read-only: no actions on servers from it"), Sections(0b01110), 0, None),
+    entry("auth", &["stats auth <user>:<passwd>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("enable", &["stats enable"], Support::Supported, Sections(0b01111), 0, None),
+    entry("hide-version", &["stats hide-version"], Support::Supported, Sections(0b01111), 0, None),
+    entry("http-request", &["stats http-request { allow | deny | auth [realm <realm>] } [ { if | unless } <condition> ]"], Support::Refused("rules for the statistics page are not applied; ignoring them would open the page to requests they deny"), Sections(0b01110), 0, None),
+    entry("realm", &["stats realm <realm>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("refresh", &["stats refresh <delay>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("scope", &["stats scope { <name> | \".\" }"], Support::Supported, Sections(0b01111), 0, None),
+    entry("show-desc", &["stats show-desc [ <desc> ]"], Support::Ignored("the page shows a fixed set of fields"), Sections(0b01111), 0, None),
+    entry("show-legends", &["stats show-legends"], Support::Ignored("the page shows a fixed set of fields"), Sections(0b01111), 0, None),
+    entry("show-modules", &["stats show-modules"], Support::Ignored("the page shows a fixed set of fields"), Sections(0b01111), 0, None),
+    entry("show-node", &["stats show-node [ <name> ]"], Support::Ignored("the page shows a fixed set of fields"), Sections(0b01111), 0, None),
+    entry("show-version", &["stats show-version"], Support::Ignored("the page shows a fixed set of fields"), Sections(0b01111), 0, None),
+    entry("uri", &["stats uri <prefix>"], Support::Supported, Sections(0b01111), 0, None),
 ];
 
 pub(in crate::keywords) static PROXY_STATS_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static STICK: &[Keyword] = &[
-    entry("match", &["stick match <pattern> [table <table>] [{if | unless} <cond>]"], Support::Ignored("stick tables are not available yet: requests are balanced without stickiness"), Sections(0b01100), 0, None),
-    entry("on", &["stick on <pattern> [table <table>] [{if | unless} <condition>]"], Support::Ignored("stick tables are not available yet: requests are balanced without stickiness"), Sections(0b01100), 0, None),
-    entry("store-request", &["stick store-request <pattern> [table <table>] [{if | unless} <condition>]"], Support::Ignored("stick tables are not available yet: requests are balanced without stickiness"), Sections(0b01100), 0, None),
-    entry("store-response", &["stick store-response <pattern> [table <table>] [{if | unless} <condition>]"], Support::Ignored("stick tables are not available yet: requests are balanced without stickiness"), Sections(0b01100), 0, None),
+    entry("match", &["stick match <pattern> [table <table>] [{if | unless} <cond>]"], Support::Supported, Sections(0b01100), 0, None),
+    entry("on", &["stick on <pattern> [table <table>] [{if | unless} <condition>]"], Support::Supported, Sections(0b01100), 0, None),
+    entry("store-request", &["stick store-request <pattern> [table <table>] [{if | unless} <condition>]"], Support::Supported, Sections(0b01100), 0, None),
+    entry("store-response", &["stick store-response <pattern> [table <table>] [{if | unless} <condition>]"], Support::Supported, Sections(0b01100), 0, None),
 ];
 
 pub(in crate::keywords) static STICK_REMOVED: &[Removed] = &[

@@ -126,7 +126,7 @@ pub(in crate::keywords) static PEERS: &[Keyword] = &[
     entry("peer", &["peer <peername> [<address>]:port [param*]", "peer <peername> /<path> [param*]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
     entry("server", &["server <peername> [<address>:<port>] [param*]", "server <peername> [/<path>] [param*]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
     entry("shards", &["shards <shards>"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
-    entry("table", &["table <tablename> type {ip | integer | string [len <length>] | binary [len <length>]} size <size> [expire <expire>] [write-to <wtable>] [nopurge] [store <data_type>]* [recv-only]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
+    entry("table", &["table <tablename> type {ip | integer | string [len <length>] | binary [len <length>]} size <size> [expire <expire>] [write-to <wtable>] [nopurge] [store <data_type>]* [recv-only]"], Support::Supported, Sections(0b01111), 0, None),
 ];
 
 pub(in crate::keywords) static PEERS_REMOVED: &[Removed] = &[
