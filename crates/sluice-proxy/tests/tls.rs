@@ -80,11 +80,13 @@ fn terminates_and_picks_the_certificate_by_sni() {
         &b,
     );
     let proxy = Proxy::start(&text);
-    let cfg = client(&[&ca, &cb], &[b"h2", b"http/1.1"]);
+    // h2 is offered too, and chosen by clients that offer it (crates/sluice/tests/http2.rs).
+    let h2 = connect(&proxy, &client(&[&ca], &[b"h2", b"http/1.1"]), "a.test");
+    assert_eq!(h2.conn.alpn_protocol(), Some(&b"h2"[..]));
+    let cfg = client(&[&ca, &cb], &[b"http/1.1"]);
 
     let mut s = connect(&proxy, &cfg, "a.test");
     assert_eq!(s.conn.peer_certificates().expect("certs")[0], ca);
-    // h2 is never offered: the data plane speaks HTTP/1.1.
     assert_eq!(s.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
     assert_eq!(get(&mut s, "a.test"), (200, "A".to_string()));
     // Keep-alive over TLS.

@@ -278,14 +278,14 @@ fn what_sluice_cannot_run_does_not_hide_the_rules_errors() {
     // only the rules compile finds. Both are reported by one run.
     let text = ok_cfg().replacen(
         "    default_backend b\n",
-        "    bind 127.0.0.1:1 proto h2\n    http-request set-header x %[no_such_fetch]\n    default_backend b\n",
+        "    bind 127.0.0.1:1 npn h2\n    http-request set-header x %[no_such_fetch]\n    default_backend b\n",
         1,
     );
     dir.write("both.cfg", &text);
     let run = dir.run(&["-c", "-f", "both.cfg"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        run.stderr.contains("both.cfg:13]") && run.stderr.contains("'proto'"),
+        run.stderr.contains("both.cfg:13]") && run.stderr.contains("'npn'"),
         "{}",
         run.stderr
     );

@@ -108,7 +108,7 @@ fn build(model: &Model, proxy: &Proxy, bind: &Bind) -> Result<TlsAcceptor, Strin
         .options
         .alpn
         .as_deref()
-        .map(|a| options::alpn(a, proxy.mode() == Mode::Http));
+        .map(|a| options::alpn_bind(a, proxy.mode() == Mode::Http));
     config.alpn_protocols = alpn.unwrap_or_default();
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

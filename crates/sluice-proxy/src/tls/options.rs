@@ -112,10 +112,20 @@ impl Versions {
 /// HTTP/1.x to this side, so `h2` (and `h3`) are not offered: a client would then speak
 /// a protocol Sluice cannot parse.
 pub fn alpn(list: &str, http: bool) -> Vec<Vec<u8>> {
+    alpn_without(list, http, &["h2", "h3"])
+}
+
+/// The `alpn` list of a bind line: HTTP frontends speak HTTP/2 to clients ([`crate::h2`]),
+/// not HTTP/3 (QUIC only).
+pub fn alpn_bind(list: &str, http: bool) -> Vec<Vec<u8>> {
+    alpn_without(list, http, &["h3"])
+}
+
+fn alpn_without(list: &str, http: bool, unspoken: &[&str]) -> Vec<Vec<u8>> {
     list.split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .filter(|p| !(http && matches!(*p, "h2" | "h3")))
+        .filter(|p| !(http && unspoken.contains(p)))
         .map(|p| p.as_bytes().to_vec())
         .collect()
 }
@@ -169,5 +179,13 @@ mod tests {
     fn alpn_drops_h2_in_http() {
         assert_eq!(alpn("h2,http/1.1", true), vec![b"http/1.1".to_vec()]);
         assert_eq!(alpn("h2,http/1.1", false).len(), 2);
+    }
+
+    #[test]
+    fn bind_alpn_keeps_h2_in_http() {
+        assert_eq!(
+            alpn_bind("h3,h2,http/1.1", true),
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
     }
 }
