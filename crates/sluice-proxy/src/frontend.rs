@@ -43,6 +43,8 @@ pub struct Frontend {
     pub tls: Vec<Option<tokio_rustls::TlsAcceptor>>,
     /// By bind index: the listener's `name` (`so_name`).
     pub bind_names: Vec<Option<String>>,
+    /// By bind index: `proto h2`, HTTP/2 from the first byte (see [`crate::h2`]).
+    pub h2: Vec<bool>,
 }
 
 impl Frontend {
@@ -104,6 +106,11 @@ impl Frontend {
             tls: crate::tls::acceptor::for_proxy(model, proxy)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
             bind_names: proxy.binds.iter().map(|b| b.options.name.clone()).collect(),
+            h2: proxy
+                .binds
+                .iter()
+                .map(|b| b.options.proto.as_ref().is_some_and(|p| p.value == "h2"))
+                .collect(),
         })
     }
 }

@@ -90,6 +90,10 @@ pub struct Plan {
     pub monitor_uri: Vec<Option<Box<[u8]>>>,
     /// By proxy index: the frontend's `unique-id-format` and `unique-id-header`.
     pub unique_id: Vec<Option<UniqueIdConf>>,
+    /// The stick tables, shared by the threads, the rules and the runtime API.
+    pub stick_tables: Arc<sluice_stick::Tables>,
+    /// The statistics pages (`stats uri`...).
+    pub stats: crate::stats::Stats,
 }
 
 /// A frontend's unique request IDs: the format, and the header that carries the ID to the
@@ -148,6 +152,7 @@ impl ProxyRules {
             && c.tcp_session.is_empty()
             && c.tcp_content.is_empty()
             && c.tcp_response.is_empty()
+            && c.stick.is_empty()
             && !routes
             && !use_server;
         if empty {
@@ -260,7 +265,9 @@ impl Plan {
             })
             .collect();
         // All proxies at once and in order: a frontend and a backend may share a name.
-        let compiled = sluice_rules::compile_all(model, options).map_err(|d| {
+        let stick_tables = Arc::new(sluice_stick::Tables::build(model).0);
+        let compiled = sluice_rules::compile_all_with_tables(model, options, &stick_tables);
+        let compiled = compiled.map_err(|d| {
             let first = d
                 .iter()
                 .next()
@@ -300,6 +307,8 @@ impl Plan {
             hard_stop_after: g.hard_stop_after,
             nbthread,
             global_limit,
+            stick_tables,
+            stats: crate::stats::Stats::build(model),
         })
     }
 

@@ -75,6 +75,8 @@ pub struct Worker {
     threads: Vec<JoinHandle<()>>,
     stop: StopHandle,
     totals: Totals,
+    /// The counters the statistics pages read (they hold a weak reference).
+    _stats: Option<Arc<crate::cli::Runtime>>,
 }
 
 impl Worker {
@@ -120,9 +122,23 @@ impl Worker {
         threads.extend(crate::check::start(&model, plan.clone(), tx.subscribe())?);
         let mut totals = Totals::default();
         let counters: Vec<Arc<ThreadCounters>> = (0..plan.nbthread)
-            .map(|_| Arc::new(ThreadCounters::default()))
+            .map(|_| {
+                Arc::new(ThreadCounters::with_traffic(plan.backends.len(), |p| {
+                    plan.backend(p).map_or(0, |b| b.servers.len())
+                }))
+            })
             .collect();
         totals.threads.extend(counters.iter().cloned());
+        // The statistics pages read the same counters as the runtime API.
+        let stats_runtime = plan.stats.any().then(|| {
+            let rt = Arc::new(crate::cli::Runtime::new(
+                model.clone(),
+                plan.clone(),
+                totals.clone(),
+            ));
+            plan.stats.attach(Arc::downgrade(&rt));
+            rt
+        });
         // The runtime API (`stats socket`) runs on the first thread.
         let mut cli = if stats.is_empty() {
             None
@@ -174,6 +190,7 @@ impl Worker {
             threads,
             stop: StopHandle { tx },
             totals,
+            _stats: stats_runtime,
         })
     }
 
@@ -224,6 +241,7 @@ fn run_thread(
         return;
     };
     let local = tokio::task::LocalSet::new();
+    crate::counters::install_thread(counters.clone());
     local.block_on(&rt, async move {
         let ctx = Rc::new(Ctx::new(plan.clone(), counters));
         // Wakes the thread's idle connections as their deadlines pass.
@@ -247,7 +265,12 @@ fn run_thread(
                 }
             });
         }
-        tokio::task::spawn_local(heartbeat());
+        tokio::task::spawn_local(heartbeat(ctx.clone()));
+        // Drops the free buffers a burst left (see `Ctx::trim_scratch`).
+        {
+            let ctx = ctx.clone();
+            tokio::task::spawn_local(async move { ctx.trim_scratch().await });
+        }
         for (fd, kind, proxy, pp, tls, bind) in sockets {
             let listener = listener_of(fd, kind);
             if let Ok(l) = listener {
@@ -322,11 +345,13 @@ fn listener_of(fd: OwnedFd, kind: SocketKind) -> io::Result<Listener> {
 /// poll (an 8-byte write to its eventfd: one system call) whenever a timer is armed earlier
 /// than the wake-up it planned, which was nearly every server connect of a
 /// connection-per-request load (`timeout connect` is shorter than the clients' timeouts).
-/// Costs one wake-up per second on an idle thread.
-async fn heartbeat() {
+/// Costs one wake-up per second on an idle thread, which also runs the thread's
+/// housekeeping ([`Ctx::beat`]).
+async fn heartbeat(ctx: Rc<Ctx>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        ctx.beat();
     }
 }

@@ -113,7 +113,7 @@ fn a_misspelt_fetch_is_a_syntax_error_with_a_suggestion() {
 #[test]
 fn a_fetch_sluice_lacks_is_a_compatibility_error() {
     let dir = Dir::new();
-    let lines = "    http-request set-var(txn.h) req.hdrs\n";
+    let lines = "    http-request set-var(txn.h) act_conn\n";
     let (code, items) = check(&dir, "", lines);
     assert_eq!(code, 1);
     let errors = errors(&items);
@@ -195,7 +195,7 @@ fn a_relative_map_file_follows_default_path() {
 #[test]
 fn stick_counters_follow_tune_stick_counters() {
     let dir = Dir::new();
-    let lines = "    http-request track-sc5 src\n";
+    let lines = "    stick-table type ip size 1k\n    http-request track-sc5 src\n";
     let (code, items) = check(&dir, "", lines);
     assert_eq!(code, 1);
     let errors = errors(&items);
@@ -208,8 +208,8 @@ fn stick_counters_follow_tune_stick_counters() {
 
     let (code, items) = check(&dir, "    tune.stick-counters 6\n", lines);
     assert_eq!(code, 0, "{items:#?}");
-    // Accepted, and said to be ignored: stick tables are not available yet.
-    assert!(items
+    // Honoured: no compatibility finding about it.
+    assert!(!items
         .iter()
         .any(|d| d["category"] == "compatibility" && d["severity"] == "warning"));
 }

@@ -342,7 +342,8 @@ fn inherited_fd_stats_socket_and_bad_commands() {
     let unknown = tcp("frobnicate now");
     assert!(unknown.starts_with("Unknown command"), "{unknown}");
     assert!(unknown.contains("show servers state"), "{unknown}");
-    let unsupported = tcp("show table t");
+    assert_eq!(tcp("show table t"), "No such table: 't'.\n\n");
+    let unsupported = tcp("show map m");
     assert!(
         unsupported.contains("not supported by Sluice yet"),
         "{unsupported}"
@@ -365,4 +366,72 @@ fn prompt_mode_keeps_the_session() {
     s.read_to_string(&mut out).expect("read");
     assert!(out.starts_with("\n> 3.4"), "{out:?}");
     assert!(out.ends_with("\n\n> "), "{out:?}");
+}
+
+/// An agent (`agent-check`) answering each connection with the current `reply`.
+fn agent(reply: std::sync::Arc<std::sync::Mutex<String>>) -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { return };
+            let line = reply.lock().map(|r| r.clone()).unwrap_or_default();
+            let _ = s.write_all(line.as_bytes());
+        }
+    });
+    port
+}
+
+#[test]
+fn an_agent_sets_weight_state_and_health() {
+    let port = free_port();
+    let (s1, s2) = (backend("s1"), backend("s2"));
+    let reply = std::sync::Arc::new(std::sync::Mutex::new("50%,drain\n".to_string()));
+    let a = agent(reply.clone());
+    let cfg = format!(
+        "global\n    stats socket @DIR@/stats.sock level admin mode 600\n\
+         defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\n\
+         backend be\n    balance roundrobin\n\
+         \x20   server s1 127.0.0.1:{s1} weight 100 agent-check agent-port {a} agent-inter 300ms\n\
+         \x20   server s2 127.0.0.1:{s2} weight 100\n"
+    );
+    let run = start(&cfg, port, &[], &[]);
+    let s1_line = |run: &Running| {
+        cli(&run.sock(), "show servers state be")
+            .lines()
+            .find(|l| l.contains(" s1 "))
+            .unwrap_or_default()
+            .to_string()
+    };
+    // be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight ...
+    let fields = |l: &str| l.split(' ').map(str::to_string).collect::<Vec<_>>();
+    let drained = wait_until(Duration::from_secs(5), || {
+        let f = fields(&s1_line(&run));
+        f.get(6).map(String::as_str) == Some("8") && f.get(7).map(String::as_str) == Some("50")
+    });
+    assert!(drained, "{}", s1_line(&run));
+    // Draining: new balanced traffic goes to s2 only.
+    for _ in 0..4 {
+        assert_eq!(get(port), "s2");
+    }
+    // The agent says the server is down: it stays out even when ready again.
+    *reply.lock().expect("reply") = "ready,100%,down # maintenance\n".to_string();
+    let down = wait_until(Duration::from_secs(5), || {
+        let f = fields(&s1_line(&run));
+        f.get(5).map(String::as_str) == Some("0") && f.get(6).map(String::as_str) == Some("0")
+    });
+    assert!(down, "{}", s1_line(&run));
+    for _ in 0..4 {
+        assert_eq!(get(port), "s2");
+    }
+    // And back up: round robin reaches s1 again.
+    *reply.lock().expect("reply") = "up\n".to_string();
+    let back = wait_until(Duration::from_secs(5), || (0..2).any(|_| get(port) == "s1"));
+    assert!(
+        back,
+        "{}\n{}",
+        s1_line(&run),
+        std::fs::read_to_string(&run.stderr).unwrap_or_default()
+    );
 }

@@ -214,3 +214,32 @@ frontend fe_bind\n    bind 127.0.0.1:{bind} accept-proxy\n    tcp-request connec
     assert!(head.contains("x-src: 192.168.0.1\r\n"), "{head}");
     assert!(head.contains("x-fcsrc: 127.0.0.1\r\n"), "{head}");
 }
+
+#[test]
+fn a_backends_tcp_content_rules_run_when_the_stream_enters_it() {
+    let fe = free_port();
+    let srv = echo_server(Duration::ZERO);
+    let cfg = format!(
+        "global\n    chroot /\n\
+         defaults be_rules\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+         \x20   tcp-request inspect-delay 1s\n    tcp-request content set-var(txn.seen) str(backend)\n    tcp-request content accept\n\
+         \x20   tcp-response content set-var(txn.answer) str(checked)\n    tcp-response content accept\n\
+         defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:{fe}\n    tcp-request content set-var(txn.seen) str(frontend)\n\
+         \x20   http-request set-header x-at-frontend %[var(txn.seen)]\n\
+         \x20   use_backend closed if {{ path_beg /closed }}\n    default_backend be\n\
+         backend be from be_rules\n    http-request set-header x-at-backend %[var(txn.seen)]\n\
+         \x20   http-response set-header x-answer %[var(txn.answer)]\n    server s1 127.0.0.1:{srv}\n\
+         backend closed\n    tcp-response content reject\n    server s1 127.0.0.1:{srv}\n"
+    );
+    let _sluice = Sluice::start(&cfg, &[fe]);
+    let (head, body) = request(&mut connect(fe), "/", "");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    // The frontend's rules saw their own value; the backend's ran after them.
+    assert!(body.contains("x-at-frontend: frontend\r\n"), "{body}");
+    assert!(body.contains("x-at-backend: backend\r\n"), "{body}");
+    assert!(head.contains("x-answer: checked\r\n"), "{head}");
+    // `tcp-response content reject` in HTTP mode: the client gets a 502.
+    let (head, _) = request(&mut connect(fe), "/closed", "");
+    assert!(head.starts_with("http/1.1 502"), "{head}");
+}

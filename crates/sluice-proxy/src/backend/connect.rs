@@ -2,6 +2,7 @@
 
 use super::queue::{QueueError, Slot};
 use super::Backend;
+use crate::check::observe::{report as observe, Event};
 use crate::check::state::Local as Balancer;
 use crate::error::{Error, ErrorKind, Side};
 use crate::proxy_protocol::{write_v1, write_v2};
@@ -218,6 +219,7 @@ pub async fn acquire(
         match opened {
             Ok(stream) => {
                 ctx.count(Counter::ServerConnects);
+                observe(&ctx.plan, be, server, Event::Connected);
                 return Ok(Acquired {
                     stream,
                     server,
@@ -229,6 +231,7 @@ pub async fn acquire(
             }
             Err(e) => {
                 ctx.count(Counter::ConnectErrors);
+                observe(&ctx.plan, be, server, Event::ConnectFailed);
                 last = e;
             }
         }

@@ -7,6 +7,10 @@ use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// HAProxy's default `pool-purge-delay`.
+pub const DEFAULT_PURGE_DELAY: Duration = Duration::from_secs(5);
 
 /// Where to connect.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +52,15 @@ pub struct Server {
     pub transparent: bool,
     /// `check-ssl`: health checks are TLS, with the server's TLS settings.
     pub check_tls: Option<crate::tls::connector::Connector>,
+    /// `pool-max-conn`: most idle connections kept for the server, all threads together
+    /// (`None`: -1, no limit but the pool's own per thread).
+    pub pool_max: Option<u32>,
+    /// `pool-purge-delay` (5 s by default): how often half of the idle connections that
+    /// were not needed are closed; zero keeps none.
+    pub purge_delay: Duration,
+    /// Idle connections to the server now, all threads together; counted only when
+    /// `pool-max-conn` is set (the one reader).
+    pub idle: AtomicU32,
 }
 
 impl Server {
@@ -154,10 +167,22 @@ impl Server {
                     .max(1),
                 checked: o.check,
                 init: o.init_state,
+                observe: crate::check::observe::Observe::of(&o.other),
             }),
             tls: None,
             check_tls: None,
             transparent: s.address.host == Host::Any && s.address.family != Family::Unix,
+            pool_max: o.pool_max_conn.and_then(|m| u32::try_from(m).ok()),
+            purge_delay: o.pool_purge_delay.unwrap_or(DEFAULT_PURGE_DELAY),
+            idle: AtomicU32::new(0),
+        }
+    }
+
+    /// Counts `n` idle connections fewer (taken or closed), when they are counted.
+    pub fn forget_idle(&self, n: usize) {
+        if self.pool_max.is_some() {
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            self.idle.fetch_sub(n, Ordering::Relaxed);
         }
     }
 

@@ -9,7 +9,9 @@
 //!   state transitions, `track`, and the stop.
 //! - [`report`]: HAProxy's messages (`Server be/s1 is DOWN, reason: ...`).
 
+pub mod agent;
 pub mod http;
+pub mod observe;
 pub mod report;
 pub mod rules;
 pub mod scheduler;

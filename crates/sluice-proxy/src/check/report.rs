@@ -156,6 +156,8 @@ pub enum Cause<'a> {
     Logged,
     /// `track`: the tracked server's `backend/server`.
     Via(&'a str),
+    /// `observe`: what the traffic showed (HAProxy's "Health analyze").
+    Analysis(&'a str),
 }
 
 /// `Server be/s1 is DOWN, reason: ... 0 active and 0 backup servers left. ...`
@@ -168,6 +170,7 @@ pub fn down(backend: &str, server: &str, backup: bool, cause: Cause<'_>, c: Coun
         Cause::Check(o) => s.push_str(&status_text(o)),
         Cause::Logged => {}
         Cause::Via(t) => s.push_str(&format!(" via {t}")),
+        Cause::Analysis(info) => s.push_str(&format!(", reason: Health analyze, info: \"{info}\"")),
     }
     s.push_str(&format!(
         ". {} active and {} backup servers left.{} {} sessions active, 0 requeued, {} remaining in queue.",
@@ -190,6 +193,7 @@ pub fn up(backend: &str, server: &str, backup: bool, cause: Cause<'_>, c: Counts
         Cause::Check(o) => s.push_str(&status_text(o)),
         Cause::Logged => {}
         Cause::Via(t) => s.push_str(&format!(" via {t}")),
+        Cause::Analysis(info) => s.push_str(&format!(", reason: Health analyze, info: \"{info}\"")),
     }
     s.push_str(&format!(
         ". {} active and {} backup servers online.{} 0 sessions requeued, {} total in queue.",

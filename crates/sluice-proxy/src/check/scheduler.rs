@@ -63,13 +63,17 @@ pub fn start(
         report::emit(Level::Warning, &format!("health messages not logged: {e}"));
     }
     let specs = specs(model, &plan);
-    if specs.is_empty() {
+    let (agents, agent_warnings) = super::agent::specs(model, &plan);
+    for w in agent_warnings {
+        report::emit(Level::Warning, &format!("config : {w}"));
+    }
+    if specs.is_empty() && agents.is_empty() {
         return Ok(None);
     }
     let spread = spread_checks(model);
     let handle = std::thread::Builder::new()
         .name("sluice-check".into())
-        .spawn(move || run(plan, specs, spread, stop))?;
+        .spawn(move || run(plan, specs, agents, spread, stop))?;
     Ok(Some(handle))
 }
 
@@ -262,7 +266,13 @@ fn spread_checks(model: &Model) -> u32 {
         .map_or(0, |v| v.min(50))
 }
 
-fn run(plan: Arc<Plan>, specs: Vec<Spec>, spread: u32, mut stop: watch::Receiver<StopLevel>) {
+fn run(
+    plan: Arc<Plan>,
+    specs: Vec<Spec>,
+    agents: Vec<super::agent::AgentSpec>,
+    spread: u32,
+    mut stop: watch::Receiver<StopLevel>,
+) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -284,6 +294,9 @@ fn run(plan: Arc<Plan>, specs: Vec<Spec>, spread: u32, mut stop: watch::Receiver
             let first = min.mul_f64(f64::from(pos) / f64::from(n));
             let seed = seed(i);
             tokio::task::spawn_local(check_loop(plan.clone(), spec, first, spread, seed));
+        }
+        for agent in agents {
+            tokio::task::spawn_local(super::agent::agent_loop(plan.clone(), agent));
         }
         let _ = stop.wait_for(|l| *l >= StopLevel::Soft).await;
     });
@@ -339,10 +352,15 @@ async fn check_loop(plan: Arc<Plan>, spec: Spec, first: Duration, spread: u32, m
 
 /// Counts of a backend's usable servers, and its connections and queue.
 fn counts(plan: &Plan, backend: usize, server: usize) -> Counts {
+    match plan.backend(backend) {
+        Some(be) => counts_of(be, server),
+        None => Counts::default(),
+    }
+}
+
+/// [`counts`] of a backend at hand.
+pub(crate) fn counts_of(be: &crate::backend::Backend, server: usize) -> Counts {
     let mut c = Counts::default();
-    let Some(be) = plan.backend(backend) else {
-        return c;
-    };
     for s in &be.servers {
         if s.health.usable() && s.health.effective_weight() > 0 {
             if s.backup {
@@ -377,6 +395,8 @@ fn apply(plan: &Plan, spec: &Spec, o: &Outcome, last: &mut Option<super::Status>
     let before = srv.health.counter();
     let was_up = srv.health.state() == State::Up;
     let (counter, up) = step(before, spec.rise, spec.fall, o.status.passed());
+    // An agent that said `down` keeps the server down whatever the checks say.
+    let up = up && !srv.health.agent_down();
     srv.health.set_counter(counter);
     if spec.log_checks && (counter != before || *last != Some(o.status)) {
         let line = report::check_result(

@@ -38,6 +38,8 @@ pub mod admin {
 /// Codes of HAProxy's `HCHK_STATUS_*` enumeration, as `show servers state` prints them.
 pub mod hchk {
     pub const INI: u8 = 1;
+    /// Health analysis (`observe`) changed the health.
+    pub const HANA: u8 = 4;
     pub const SOCKERR: u8 = 5;
     pub const L4OK: u8 = 6;
     pub const L4TOUT: u8 = 7;
@@ -74,7 +76,7 @@ pub mod hchk {
     pub fn name(code: u8) -> &'static str {
         match code {
             INI => "INI",
-            4 => "HANA",
+            HANA => "HANA",
             SOCKERR => "SOCKERR",
             L4OK => "L4OK",
             L4TOUT => "L4TOUT",
@@ -108,6 +110,8 @@ pub struct Settings {
     pub checked: bool,
     /// `init-state` (checked servers only; `None`: up, one failure takes it down).
     pub init: Option<InitState>,
+    /// `observe`, `error-limit`, `on-error`.
+    pub observe: Option<super::observe::Observe>,
 }
 
 pub use sluice_model::proxy::server::InitState;
@@ -137,6 +141,7 @@ impl Default for Settings {
             fall: 3,
             checked: false,
             init: None,
+            observe: None,
         }
     }
 }
@@ -160,6 +165,11 @@ pub struct Health {
     last_status: AtomicU8,
     last_code: AtomicU32,
     last_duration: AtomicU32,
+    /// Errors in a row the traffic showed (`observe`).
+    pub(crate) consecutive_errors: AtomicU32,
+    /// The agent (`agent-check`) said `down`, `stopped` or `fail`: checks cannot bring the
+    /// server up until it says `up`.
+    agent_down: AtomicBool,
     /// The configured values.
     pub settings: Settings,
 }
@@ -196,6 +206,8 @@ impl Health {
             last_status: AtomicU8::new(hchk::INI),
             last_code: AtomicU32::new(0),
             last_duration: AtomicU32::new(0),
+            consecutive_errors: AtomicU32::new(0),
+            agent_down: AtomicBool::new(false),
             settings,
         }
     }
@@ -276,6 +288,15 @@ impl Health {
         } else {
             self.weight()
         }
+    }
+
+    /// The agent holds the server down.
+    pub fn agent_down(&self) -> bool {
+        self.agent_down.load(Ordering::Relaxed)
+    }
+
+    pub fn set_agent_down(&self, down: bool) {
+        self.agent_down.store(down, Ordering::Relaxed);
     }
 
     /// `disable health` / `enable health`.

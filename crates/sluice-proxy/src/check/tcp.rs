@@ -622,6 +622,43 @@ pub fn strerror(e: &io::Error) -> String {
     }
 }
 
+/// HAProxy's account of where a `tcp-check` ruleset failed on its connection: the step, what
+/// it was doing and its comment (` at step 2 of tcp-check (expect string 'ok')`).
+fn where_it_failed(rule: &Rule, step: &Step) -> String {
+    let Some(n) = step.number else {
+        return " at initial connection step of tcp-check".into();
+    };
+    let mut at = format!(" at step {n} of tcp-check");
+    match rule {
+        Rule::Connect(c) => match c.port {
+            Some(p) => at.push_str(&format!(" (connect port {p})")),
+            None => at.push_str(" (connect)"),
+        },
+        Rule::Send(_) | Rule::HttpSend(_) => at.push_str(" (send)"),
+        Rule::Expect(e) => match &e.pattern {
+            Pattern::String(s) => at.push_str(&format!(
+                " (expect string '{}')",
+                String::from_utf8_lossy(s)
+            )),
+            Pattern::Binary(b) => at.push_str(&format!(" (expect binary '{}')", hex_upper(b))),
+            Pattern::RString(_) => at.push_str(" (expect regex)"),
+            Pattern::RBinary(_) => at.push_str(" (expect binary regex)"),
+        },
+        Rule::HttpExpect(_) | Rule::Proto(_) => {}
+    }
+    if let Some(c) = &step.comment {
+        at.push_str(&format!(" comment: '{c}'"));
+    }
+    at
+}
+
+/// The bytes of an even-length run of hexadecimal digits (what cannot be read is dropped).
+fn unhex(hex: &[u8]) -> Vec<u8> {
+    hex.chunks_exact(2)
+        .filter_map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -694,41 +731,4 @@ mod tests {
             (Some(1251), "Client does not support")
         );
     }
-}
-
-/// HAProxy's account of where a `tcp-check` ruleset failed on its connection: the step, what
-/// it was doing and its comment (` at step 2 of tcp-check (expect string 'ok')`).
-fn where_it_failed(rule: &Rule, step: &Step) -> String {
-    let Some(n) = step.number else {
-        return " at initial connection step of tcp-check".into();
-    };
-    let mut at = format!(" at step {n} of tcp-check");
-    match rule {
-        Rule::Connect(c) => match c.port {
-            Some(p) => at.push_str(&format!(" (connect port {p})")),
-            None => at.push_str(" (connect)"),
-        },
-        Rule::Send(_) | Rule::HttpSend(_) => at.push_str(" (send)"),
-        Rule::Expect(e) => match &e.pattern {
-            Pattern::String(s) => at.push_str(&format!(
-                " (expect string '{}')",
-                String::from_utf8_lossy(s)
-            )),
-            Pattern::Binary(b) => at.push_str(&format!(" (expect binary '{}')", hex_upper(b))),
-            Pattern::RString(_) => at.push_str(" (expect regex)"),
-            Pattern::RBinary(_) => at.push_str(" (expect binary regex)"),
-        },
-        Rule::HttpExpect(_) | Rule::Proto(_) => {}
-    }
-    if let Some(c) = &step.comment {
-        at.push_str(&format!(" comment: '{c}'"));
-    }
-    at
-}
-
-/// The bytes of an even-length run of hexadecimal digits (what cannot be read is dropped).
-fn unhex(hex: &[u8]) -> Vec<u8> {
-    hex.chunks_exact(2)
-        .filter_map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
-        .collect()
 }

@@ -1,7 +1,7 @@
 //! The command table: which words run which command, at which level, and the help text
 //! printed by `help` and after an unknown command.
 
-use super::{info, servers, stat, unsupported, Level, Runtime};
+use super::{info, servers, stat, stick, unsupported, Level, Runtime};
 
 /// How a session talks: HAProxy's three modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +127,21 @@ pub const HELP: &[HelpLine] = &[
         usage: "show stat [typed|json|<iid> <type> <sid>]",
         what: "proxy and server statistics (CSV by default)",
         level: Level::User,
+    },
+    HelpLine {
+        usage: "show table [<table> [data.<type> <op> <v>]*|[key <k>]|[ptr <p>]]",
+        what: "list the stick tables, or one table's entries",
+        level: Level::Operator,
+    },
+    HelpLine {
+        usage: "clear table <table> [data.<type> <op> <v>]*|[key <k>]|[ptr <p>]",
+        what: "remove stick-table entries no connection tracks",
+        level: Level::Admin,
+    },
+    HelpLine {
+        usage: "set table <table> key <k> [data.<type> <v>]*",
+        what: "create or update a stick-table entry",
+        level: Level::Admin,
     },
     HelpLine {
         usage: "get weight <bk>/<srv>",
@@ -304,6 +319,10 @@ pub fn execute(rt: &Runtime, s: &mut Session, words: &[String], payload: Option<
         ["show", "servers", "state", args @ ..] => servers::show_state(rt, args),
         ["show", "servers", "conn", args @ ..] => servers::show_conn(rt, args),
         ["show", "stat", args @ ..] => stat::show_stat(rt, args),
+        ["show", "table", args @ ..] if need(Level::Operator) => stick::show_table(rt, args),
+        ["clear", "table", args @ ..] if need(Level::Admin) => stick::clear_table(rt, args),
+        ["set", "table", args @ ..] if need(Level::Admin) => stick::set_table(rt, args),
+        ["show" | "clear" | "set", "table", ..] => permission_denied(),
         ["get", "weight", args @ ..] => servers::get_weight(rt, args),
         ["set", "weight", args @ ..] => {
             if !need(Level::Admin) {

@@ -20,6 +20,7 @@ pub mod parse;
 pub mod servers;
 pub mod session;
 pub mod stat;
+pub mod stick;
 pub mod unsupported;
 
 use crate::counters::Totals;

@@ -314,7 +314,7 @@ fn counts(be: &Backend) -> report::Counts {
     c
 }
 
-fn enter_maintenance(be: &Backend, s: &Server) {
+pub(crate) fn enter_maintenance(be: &Backend, s: &Server) {
     let was_usable = s.health.usable();
     if !s.health.set_admin(admin::FMAINT, 0) {
         return;
@@ -342,7 +342,7 @@ fn enter_maintenance(be: &Backend, s: &Server) {
     }
 }
 
-fn leave_maintenance(be: &Backend, s: &Server) {
+pub(crate) fn leave_maintenance(be: &Backend, s: &Server) {
     let h = &s.health;
     if !h.in_maintenance() {
         return;

@@ -10,6 +10,7 @@ use super::servers::find_backend;
 use super::Runtime;
 use crate::backend::server::{Server, Target};
 use crate::check::state::{hchk, State};
+use crate::counters;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
@@ -303,6 +304,12 @@ fn rows(rt: &Runtime) -> Vec<(String, String, Row)> {
                     "cache_hits",
                 ]);
             }
+            traffic(
+                &mut r,
+                rt,
+                counters::Row::Frontend(i),
+                p.mode() == sluice_model::Mode::Http,
+            );
             out.push((p.name.clone(), "FRONTEND".to_string(), r));
         }
         let Some(be) = rt.plan.backend(i) else {
@@ -432,6 +439,12 @@ fn rows(rt: &Runtime) -> Vec<(String, String, Row)> {
                     "hrsp_other",
                 ]);
             }
+            traffic(
+                &mut r,
+                rt,
+                counters::Row::Server(i, si),
+                be.mode == sluice_model::Mode::Http,
+            );
             out.push((p.name.clone(), s.name.clone(), r));
         }
         let mut r = Row::new(Kind::Backend, iid, 0);
@@ -512,9 +525,53 @@ fn rows(rt: &Runtime) -> Vec<(String, String, Row)> {
                 "cache_hits",
             ]);
         }
+        traffic(
+            &mut r,
+            rt,
+            counters::Row::Backend(i),
+            be.mode == sluice_model::Mode::Http,
+        );
         out.push((p.name.clone(), "BACKEND".to_string(), r));
     }
     out
+}
+
+/// The cumulative columns of a row, from the threads' traffic counters.
+fn traffic(r: &mut Row, rt: &Runtime, row: counters::Row, http: bool) {
+    use counters::Traffic as T;
+    let sum = |t: T| rt.totals.traffic(row, t);
+    r.set("stot", sum(T::Sessions));
+    r.set("bin", sum(T::BytesIn));
+    r.set("bout", sum(T::BytesOut));
+    if let counters::Row::Frontend(_) = row {
+        r.set("dreq", sum(T::DeniedRequests));
+        r.set("ereq", sum(T::RequestErrors));
+        r.set("conn_tot", sum(T::Sessions));
+        if http {
+            r.set("req_tot", sum(T::Requests));
+        }
+    } else {
+        r.set("lbtot", sum(T::Chosen));
+        r.set("econ", sum(T::ConnectErrors));
+        r.set("eresp", sum(T::ResponseErrors));
+        r.set("wretr", sum(T::Retries));
+        r.set("wredis", sum(T::Redispatches));
+        if http && matches!(row, counters::Row::Backend(_)) {
+            r.set("req_tot", sum(T::Sessions));
+        }
+    }
+    if http {
+        for (col, t) in [
+            ("hrsp_1xx", T::Http1xx),
+            ("hrsp_2xx", T::Http2xx),
+            ("hrsp_3xx", T::Http3xx),
+            ("hrsp_4xx", T::Http4xx),
+            ("hrsp_5xx", T::Http5xx),
+            ("hrsp_other", T::HttpOther),
+        ] {
+            r.set(col, sum(t));
+        }
+    }
 }
 
 fn describe(status: u8) -> &'static str {

@@ -20,9 +20,6 @@ const KNOWN: &[(&[&str], &str)] = &[
     (&["clear", "acl"], "changing ACL patterns at run time"),
     (&["prepare", "acl"], "changing ACL patterns at run time"),
     (&["commit", "acl"], "changing ACL patterns at run time"),
-    (&["show", "table"], "stick tables"),
-    (&["clear", "table"], "stick tables"),
-    (&["set", "table"], "stick tables"),
     (&["add", "server"], "dynamic servers"),
     (&["del", "server"], "dynamic servers"),
     (&["add", "backend"], "dynamic backends"),
@@ -107,8 +104,8 @@ mod tests {
 
     #[test]
     fn longest_prefix_wins() {
-        let a = answer(&["show", "table", "t"], false).map(|a| a.text);
-        assert!(a.is_some_and(|t| t.starts_with("'show table' is not supported by Sluice yet")));
+        let a = answer(&["show", "map", "m"], false).map(|a| a.text);
+        assert!(a.is_some_and(|t| t.starts_with("'show map' is not supported by Sluice yet")));
         assert!(answer(&["show", "nothing"], false).is_none());
         assert!(answer(&["shutdown", "session", "0x1"], false).is_some());
     }

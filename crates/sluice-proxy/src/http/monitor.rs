@@ -41,7 +41,7 @@ pub fn is_monitor(uri: Option<&[u8]>, target: &[u8]) -> bool {
 
 /// The path and query of a request target: the target itself in origin form, what follows
 /// the authority in absolute form (`/` when nothing does).
-fn path_of(target: &[u8]) -> &[u8] {
+pub(crate) fn path_of(target: &[u8]) -> &[u8] {
     if target.first() == Some(&b'/') {
         return target;
     }

@@ -36,7 +36,8 @@ pub fn route_static(fe: &Frontend) -> Option<usize> {
 /// Whether an exchange on `fe` routed (statically) to `be` has any rule to evaluate.
 #[inline]
 pub fn needed(plan: &Plan, fe: usize, be: Option<usize>) -> bool {
-    plan.rules(fe).is_some() || be.is_some_and(|b| plan.rules(b).is_some())
+    let any = |p: usize| plan.rules(p).is_some() || plan.stats.page(p).is_some();
+    any(fe) || be.is_some_and(any)
 }
 
 /// What fetches see of the stream: addresses, proxies, servers and their state, and the
@@ -320,6 +321,26 @@ impl<'a> RequestIn<'a> {
     }
 }
 
+/// The statistics page of proxy `index`, when the request asks for it (after the proxy's
+/// own rules, as HAProxy serves it).
+fn stats_page(
+    plan: &Plan,
+    index: usize,
+    input: &RequestIn<'_>,
+    conn: &Conn<'_>,
+    txn: &mut Txn,
+) -> Option<Decision> {
+    plan.stats.page(index)?;
+    let target = input.req.target(input.buf);
+    let authorization = input.req.header(input.buf, "authorization");
+    let bytes = plan.stats.answer(index, target, authorization)?;
+    let close = !input.keep_alive;
+    Some(Decision::Respond {
+        bytes: finish(plan, conn, txn, bytes, close),
+        close,
+    })
+}
+
 /// Runs the request stage. `edits` and `txn` are the exchange's (cleared here).
 pub fn request(
     plan: &Plan,
@@ -354,13 +375,18 @@ pub fn request(
         }
         conn.payload = None;
     }
+    crate::stick::on_http_request(txn);
     if let Some(r) = fe_rules {
         let mut msg = Msg::request(input.req, input.buf, edits);
         let v = r.compiled.run_http_request(&mut msg, &conn, txn);
+        crate::stick::on_verdict(txn, &v);
         let pages = Pages::frontend(&fe.errors);
         if let Some(d) = final_decision(plan, r, pages, v, &conn, txn, input.keep_alive) {
             return d;
         }
+    }
+    if let Some(d) = stats_page(plan, fe.index, input, &conn, txn) {
+        return d;
     }
     let backend = match fe_rules.filter(|r| r.routes) {
         Some(r) => {
@@ -385,15 +411,32 @@ pub fn request(
     };
     conn.be = Some(be_idx);
     let be_rules = plan.rules(be_idx);
-    // A listen section's rules ran already as the frontend's.
+    // A listen section's rules ran already as the frontend's. A backend's own
+    // `tcp-request content` rules run when the stream enters it, before its HTTP rules.
+    if let Some(r) = be_rules.filter(|r| be_idx != fe.index && !r.compiled.tcp_content.is_empty()) {
+        conn.payload = Some(input.buf);
+        if matches!(
+            r.compiled.tcp_content.run_tcp(&conn, txn),
+            Verdict::Reject | Verdict::SilentDrop
+        ) {
+            return Decision::Close;
+        }
+        conn.payload = None;
+    }
     if let Some(r) = be_rules.filter(|_| be_idx != fe.index) {
         let mut msg = Msg::request(input.req, input.buf, edits);
         let v = r.compiled.run_http_request(&mut msg, &conn, txn);
+        crate::stick::on_verdict(txn, &v);
         let pages = Pages {
             own: plan.backend(be_idx).map_or(&fe.errors, |b| &b.errors),
             frontend: &fe.errors,
         };
         if let Some(d) = final_decision(plan, r, pages, v, &conn, txn, input.keep_alive) {
+            return d;
+        }
+    }
+    if be_idx != fe.index {
+        if let Some(d) = stats_page(plan, be_idx, input, &conn, txn) {
             return d;
         }
     }
@@ -413,6 +456,13 @@ pub fn request(
             .iter()
             .position(|s| s.name == name)
     });
+    let server = match be_rules.filter(|r| !r.compiled.stick.is_empty()) {
+        Some(r) => {
+            let msg = Msg::request(input.req, input.buf, edits);
+            crate::stick::persistence(plan, be_idx, &r.compiled.stick, &conn, &msg, txn, server)
+        }
+        None => server,
+    };
     Decision::Forward {
         backend: be_idx,
         server,
@@ -596,14 +646,33 @@ pub fn response(
     txn: &mut Txn,
 ) -> Result<(), Vec<u8>> {
     edits.clear();
+    crate::stick::on_response(txn, resp.status());
     let fe_rules = plan.rules(fe.index);
     let be_rules = conn
         .be
         .filter(|b| *b != fe.index)
         .and_then(|b| plan.rules(b));
     let mut msg = Msg::response(resp, buf, edits);
+    crate::stick::on_server_response(plan, conn, &msg, txn);
     let layout = fe_rules.map_or(&NO_CAPTURES, |r| &r.compiled.captures);
     txn.captures.start_response(layout, &msg);
+    // The backend's `tcp-response content` rules see the response first.
+    let be_or_listen = conn.be.and_then(|b| plan.rules(b));
+    if let Some(r) = be_or_listen.filter(|r| !r.compiled.tcp_response.is_empty()) {
+        if matches!(
+            r.compiled.tcp_response.run_tcp(conn, txn),
+            Verdict::Reject | Verdict::SilentDrop
+        ) {
+            let pages = Pages {
+                own: conn
+                    .be
+                    .and_then(|b| plan.backend(b))
+                    .map_or(&fe.errors, |b| &b.errors),
+                frontend: &fe.errors,
+            };
+            return Err(finish(plan, conn, txn, page_bytes(pages, 502), true));
+        }
+    }
     for (r, pages) in [
         (
             be_rules,

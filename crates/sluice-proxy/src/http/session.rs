@@ -13,6 +13,7 @@ use super::Scratch;
 use crate::backend::connect::{acquire, Acquired, Dest, Own};
 use crate::backend::retry;
 use crate::backend::Reuse;
+use crate::check::observe::{report as observe, Event};
 use crate::counters::Counter;
 use crate::error::{Error, ErrorKind, Side};
 use crate::errors::{ErrorPages, Pages};
@@ -112,6 +113,16 @@ pub async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, mut client: S, addrs:
                 }
                 Err(Idle::Closed | Idle::Ended(_)) => break,
             }
+        }
+        // HTTP/2 with prior knowledge on an HTTP/1 bind: HAProxy switches on the preface.
+        if first && crate::h2::preface::starts(scratch.as_ref().map_or(&[], |s| s.cbuf.filled())) {
+            // Boxed, as the exchange, and given `peers` (kept anyway), not `addrs`: the
+            // HTTP/1 connection's task keeps its size.
+            let h2 = Box::pin(crate::h2::conn::upgrade(
+                ctx, fe_idx, client, peers.0, scratch,
+            ));
+            h2.await;
+            return;
         }
         let s = scratch.get_or_insert_with(|| ctx.take_scratch());
         // Boxed: the exchange's state (~2.5 KiB: every step's locals and nested futures)
@@ -281,7 +292,9 @@ async fn exchange_owning<S: ClientIo>(
             None
         }
     };
+    crate::stick::exchange_starts(&mut s.txn, client.meter(), s.cbuf.filled().len());
     let next = exchange(ctx, fe, client, peers, s, &mut mine, first).await;
+    crate::stick::exchange_ends(&mut s.txn, client.meter());
     if mine.is_some() || s.txn.vars.has_session() {
         let k = kept.get_or_insert_with(Default::default);
         s.txn.vars.take_session(&mut k.vars);
@@ -494,7 +507,7 @@ async fn exchange<S: ClientIo>(
         // The first request of a connection gets a connection of its own unless it can be
         // replayed on a new one; the next ones may use any idle connection (HAProxy's
         // "safe": the client retries a failed later request as it would with keep-alive).
-        Reuse::Safe => replayable || !first,
+        Reuse::Safe => replayable || !first || client.later_stream(),
         Reuse::Always => true,
     };
     let acquired = {
@@ -690,6 +703,7 @@ async fn exchange<S: ClientIo>(
         }
         if let Err(e) = read_head(&mut conn.stream, sbuf, resp, &plan.http, method, server_to).await
         {
+            observe(&plan, be_idx, conn.server, Event::NoResponse);
             record.error = Some(e);
             emit(&record);
             return reply(ctx, client, &be.errors, status_for(&e), fe, None).await;
@@ -703,6 +717,7 @@ async fn exchange<S: ClientIo>(
     // 6. The response.
     let rf = *resp.framing();
     record.on_response(resp, sbuf.filled());
+    observe(&plan, be_idx, conn.server, Event::Status(resp.status()));
     let hl = resp.head_len();
     client_close |= rf.body == Body::UntilClose || ctx.stopping();
     if ruled {

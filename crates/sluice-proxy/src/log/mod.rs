@@ -507,6 +507,12 @@ pub(crate) fn on_response(rec: &mut Record, resp: &sluice_http::ResponseHead, bu
 
 /// A connection was accepted: the legacy format logs it now.
 pub fn accepted(fe: usize, addrs: Addrs) {
+    // The frontend's sessions (`stot`) are its connections.
+    crate::counters::with_traffic(|t| {
+        if let Some(row) = t.row(crate::counters::Row::Frontend(fe)) {
+            row.add(crate::counters::Traffic::Sessions, 1);
+        }
+    });
     with_local(|l| {
         let Some(pl) = l.logs.proxy(fe) else {
             return;

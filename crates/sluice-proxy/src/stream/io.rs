@@ -63,6 +63,12 @@ pub trait ClientIo: AsyncRead + AsyncWrite + WriteMore + Unpin + 'static {
     fn tls(&self) -> Option<&std::rc::Rc<crate::tls::TlsInfo>> {
         None
     }
+
+    /// An HTTP/2 stream after its connection's first: its request is not the connection's
+    /// first, so `http-reuse safe` may give it an idle server connection ([`crate::h2`]).
+    fn later_stream(&self) -> bool {
+        false
+    }
 }
 
 impl ClientIo for TcpStream {

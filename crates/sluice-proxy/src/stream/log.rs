@@ -183,6 +183,10 @@ impl<S: ClientIo> ClientIo for Counted<S> {
     fn tls(&self) -> Option<&Rc<crate::tls::TlsInfo>> {
         self.inner.tls()
     }
+
+    fn later_stream(&self) -> bool {
+        self.inner.later_stream()
+    }
 }
 
 /// The instants of one stream; `None`: the stream never got there (logged as `-1`).
@@ -339,9 +343,11 @@ impl Record {
     }
 }
 
-/// Called when a stream ends: formats and sends its log line when its frontend logs.
+/// Called when a stream ends: counts it, and formats and sends its log line when its
+/// frontend logs.
 #[inline]
 pub fn emit(record: &Record) {
+    count(record);
     crate::log::emit(record);
     if let Some(m) = &record.meter {
         // The next request's accept date is the end of this one.
@@ -375,4 +381,72 @@ impl Record {
         let term = if status >= 400 { *b"PR" } else { *b"LR" };
         self.answer(status, term);
     }
+}
+
+/// Adds a finished stream to its thread's traffic counters (`show stat`, the stats page):
+/// the frontend's requests and responses, the backend's and the server's streams, bytes and
+/// errors.
+fn count(r: &Record) {
+    use crate::counters::{Row, Traffic as T};
+    use crate::error::{ErrorKind, Side};
+    let (bytes_in, bytes_out) = r.finish();
+    let class = match r.status {
+        100..=199 => Some(T::Http1xx),
+        200..=299 => Some(T::Http2xx),
+        300..=399 => Some(T::Http3xx),
+        400..=499 => Some(T::Http4xx),
+        500..=599 => Some(T::Http5xx),
+        0 => None,
+        _ => Some(T::HttpOther),
+    };
+    let error = r.error.map(|e| (e.kind, e.side));
+    crate::counters::with_traffic(|t| {
+        let mut rows = [Some(Row::Frontend(r.frontend)), None, None];
+        if let Some(b) = r.backend {
+            rows[1] = Some(Row::Backend(b));
+            rows[2] = r.server.map(|s| Row::Server(b, s));
+        }
+        for (i, row) in rows.iter().enumerate() {
+            let Some(row) = row.and_then(|row| t.row(row)) else {
+                continue;
+            };
+            row.add(T::BytesIn, bytes_in);
+            row.add(T::BytesOut, bytes_out);
+            if r.http {
+                if let Some(c) = class {
+                    row.add(c, 1);
+                }
+            }
+            if i == 0 {
+                // The frontend counts connections at accept; here its requests and what
+                // it refused.
+                if r.http {
+                    row.add(T::Requests, 1);
+                }
+                match error {
+                    Some((ErrorKind::Refused, Side::Client | Side::Internal)) => {
+                        row.add(T::DeniedRequests, 1)
+                    }
+                    Some((ErrorKind::Protocol | ErrorKind::Timeout, Side::Client)) => {
+                        row.add(T::RequestErrors, 1)
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            row.add(T::Sessions, 1);
+            if i == 2 || r.server.is_some() {
+                row.add(T::Chosen, 1);
+            }
+            row.add(T::Retries, u64::from(r.retries));
+            if r.redispatched {
+                row.add(T::Redispatches, 1);
+            }
+            match error {
+                Some((ErrorKind::Connect, _)) => row.add(T::ConnectErrors, 1),
+                Some((_, Side::Server)) => row.add(T::ResponseErrors, 1),
+                _ => {}
+            }
+        }
+    });
 }

@@ -22,8 +22,13 @@ use std::rc::Rc;
 use std::sync::Arc;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
-/// Free scratch sets kept per thread; more are dropped when connections go idle.
+/// Free scratch sets a thread keeps however long they stay unused.
+const MIN_FREE_SCRATCH: usize = 8;
+/// Most free scratch sets kept per thread.
 const MAX_FREE_SCRATCH: usize = 64;
+/// How often a thread with more than `MIN_FREE_SCRATCH` free sets drops those nothing took
+/// since the last look.
+const SCRATCH_TRIM_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// One thread's state. Shared by the thread's tasks through an `Rc`: nothing here is
 /// touched by another thread except the read-only plan and the counters' readers.
@@ -35,6 +40,13 @@ pub struct Ctx {
     // Boxed: a scratch set moves in and out of connections as one pointer.
     #[allow(clippy::vec_box)]
     scratch: RefCell<Vec<Box<Scratch>>>,
+    /// The fewest free scratch sets since the last trim: the ones nothing needed.
+    scratch_low: Cell<usize>,
+    /// The trimmer ([`Ctx::trim_scratch`]) is awake, or woken.
+    scratch_trimming: Cell<bool>,
+    /// A set was dropped on its way back (the free list was full): pages to give back.
+    scratch_dropped: Cell<bool>,
+    scratch_trim: Notify,
     /// This thread's copy of the stop level (the worker-wide channel is read by one task
     /// per thread, so that requests never touch a lock shared with other threads).
     level: Cell<StopLevel>,
@@ -55,16 +67,16 @@ impl Ctx {
             .iter()
             .map(|b| b.as_ref().map(LocalBalancer::new))
             .collect();
-        let shape: Vec<usize> = plan
-            .backends
-            .iter()
-            .map(|b| b.as_ref().map_or(0, |b| b.servers.len()))
-            .collect();
+        let pool = RefCell::new(IdlePool::new(plan.clone()));
         Ctx {
             plan,
             balancers,
-            pool: RefCell::new(IdlePool::new(&shape)),
+            pool,
             scratch: RefCell::new(Vec::new()),
+            scratch_low: Cell::new(0),
+            scratch_trimming: Cell::new(false),
+            scratch_dropped: Cell::new(false),
+            scratch_trim: Notify::new(),
             level: Cell::new(StopLevel::Running),
             level_changed: Notify::new(),
             idle: idle::IdleTimers::default(),
@@ -120,20 +132,73 @@ impl Ctx {
     }
 
     /// Buffers and parser state for one HTTP exchange (reused, never allocated per request).
+    #[inline]
     pub fn take_scratch(&self) -> Box<Scratch> {
-        self.scratch
-            .borrow_mut()
-            .pop()
-            .unwrap_or_else(|| Box::new(Scratch::new(self.plan.bufsize)))
+        let mut free = self.scratch.borrow_mut();
+        let s = free.pop();
+        self.scratch_low.set(self.scratch_low.get().min(free.len()));
+        s.unwrap_or_else(|| Box::new(Scratch::new(self.plan.bufsize)))
+    }
+
+    /// Scratch sets on the thread's free list now.
+    pub fn free_scratch(&self) -> usize {
+        self.scratch.borrow().len()
     }
 
     /// Gives scratch back while a connection is idle, so idle connections hold no buffer.
+    /// Beyond `MIN_FREE_SCRATCH` free sets, wakes the trimmer.
+    #[inline]
     pub fn give_scratch(&self, mut s: Box<Scratch>) {
         let mut free = self.scratch.borrow_mut();
         if free.len() < MAX_FREE_SCRATCH {
             s.reset();
             free.push(s);
+        } else {
+            self.scratch_dropped.set(true);
         }
+        if free.len() > MIN_FREE_SCRATCH && !self.scratch_trimming.replace(true) {
+            self.scratch_low.set(free.len());
+            self.scratch_trim.notify_one();
+        }
+    }
+
+    /// The thread's scratch trimmer (one task per thread): while more than
+    /// `MIN_FREE_SCRATCH` sets are free, every `SCRATCH_TRIM_EVERY` it drops the free sets
+    /// that nothing took since its last look (the fewest free in that time), the least
+    /// recently used first, and gives their pages back to the system. A steady load keeps
+    /// what it uses; after a burst of simultaneous requests, the sets it needed are gone
+    /// within half a second instead of staying with a thread whose connections are idle.
+    pub async fn trim_scratch(&self) {
+        loop {
+            self.scratch_trim.notified().await;
+            loop {
+                tokio::time::sleep(SCRATCH_TRIM_EVERY).await;
+                let mut free = self.scratch.borrow_mut();
+                let unused = self
+                    .scratch_low
+                    .get()
+                    .min(free.len().saturating_sub(MIN_FREE_SCRATCH));
+                if unused > 0 {
+                    free.drain(..unused);
+                }
+                self.scratch_low.set(free.len());
+                let more = free.len() > MIN_FREE_SCRATCH;
+                drop(free);
+                if self.scratch_dropped.replace(false) || unused > 0 {
+                    crate::memory::release();
+                }
+                if !more {
+                    self.scratch_trimming.set(false);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The thread's once-a-second housekeeping: purges idle server connections (HAProxy's
+    /// `pool-purge-delay`).
+    pub fn beat(&self) {
+        self.pool.borrow_mut().purge(tokio::time::Instant::now());
     }
 }
 
@@ -255,7 +320,14 @@ pub fn serve<S: ClientIo>(
     if mode.is_some() {
         crate::log::accepted(fe, addrs);
     }
+    // HTTP/2 from the first byte (`proto h2`, ALPN `h2`): a task of its own, boxed, chosen
+    // before any HTTP/1 session exists (the preface on a plain bind is seen by the session).
+    let h2 = mode == Some(Mode::Http)
+        && crate::h2::wanted(&ctx.plan, fe, socket.bind, client.tls().map(|t| &**t));
     let session = match mode {
+        Some(Mode::Http) if h2 => Session::H2 {
+            session: crate::h2::serve(ctx, fe, client, addrs, Vec::new()),
+        },
         Some(Mode::Http) => Session::Http {
             session: crate::http::session::run(ctx, fe, client, addrs),
         },
@@ -290,6 +362,7 @@ pin_project_lite::pin_project! {
     enum Session<H, T> {
         Http { #[pin] session: H },
         Tcp { session: std::pin::Pin<Box<T>> },
+        H2 { session: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> },
         Nothing,
     }
 }
@@ -308,6 +381,7 @@ where
         match self.project().session.project() {
             SessionProj::Http { session } => session.poll(cx),
             SessionProj::Tcp { session } => session.as_mut().poll(cx),
+            SessionProj::H2 { session } => session.as_mut().poll(cx),
             SessionProj::Nothing => std::task::Poll::Ready(()),
         }
     }

@@ -65,8 +65,16 @@ pub fn connection_stage(
     ) {
         return None;
     }
+    let fc = changed(addrs, &txn);
+    // Trackers of connection rules belong to the session, which starts later.
+    let tracked = std::mem::take(&mut txn.vars.stick);
+    if tracked.is_empty() {
+        crate::stick::forget(fc);
+    } else {
+        crate::stick::park(fc, tracked);
+    }
     Some(ConnectionStage {
-        fc: changed(addrs, &txn),
+        fc,
         expect_proxy: txn.expect_proxy,
     })
 }
@@ -77,13 +85,20 @@ pub fn connection_stage(
 /// (`sess.*`) the rules set, for the connection's later rules.
 pub fn on_session(plan: &Plan, fe: usize, session: Addrs, fc: Addrs) -> Option<(Accepted, Vars)> {
     let same = Accepted { fc, session };
-    let Some(r) = plan.rules(fe) else {
-        return Some((same, Vars::default()));
-    };
-    if r.compiled.tcp_session.is_empty() {
-        return Some((same, Vars::default()));
-    }
     let mut txn = Txn::new();
+    // The trackers of the connection's rules, if any: the session keeps them.
+    if let Some(tracked) = crate::stick::unpark(fc) {
+        txn.vars.stick = tracked;
+    }
+    let Some(r) = plan
+        .rules(fe)
+        .filter(|r| !r.compiled.tcp_session.is_empty())
+    else {
+        txn.vars.stick.count_session(sluice_stick::now_ms());
+        let mut vars = Vars::default();
+        txn.vars.take_session(&mut vars);
+        return Some((same, vars));
+    };
     let conn = Conn::new(plan, fe, session);
     if matches!(
         r.compiled.tcp_session.run_tcp(&conn, &mut txn),
@@ -91,6 +106,7 @@ pub fn on_session(plan: &Plan, fe: usize, session: Addrs, fc: Addrs) -> Option<(
     ) {
         return None;
     }
+    txn.vars.stick.count_session(sluice_stick::now_ms());
     let mut vars = Vars::default();
     txn.vars.take_session(&mut vars);
     Some((
@@ -146,7 +162,11 @@ pub async fn inspect<S: ClientIo>(
             socket: conn.socket,
             ..Conn::new(plan, conn.fe, conn.addrs)
         };
+        // Rules run again on more bytes; what they track stays tracked (the first
+        // tracking of a counter is the one that counts).
+        let tracked = std::mem::take(&mut txn.vars.stick);
         txn.clear();
+        txn.vars.stick = tracked;
         match list.run_tcp(&view, txn) {
             // Before the contents settle, a rule whose condition reads them has not decided
             // yet (HAProxy's "may change": it waits there), so a later refusal waits too.

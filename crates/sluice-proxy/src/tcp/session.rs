@@ -41,6 +41,8 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
         let routed = route(ctx, &mut client, &mut scratch.cbuf, fe_idx, peers, &mut txn).await;
         // `tcp-request content set-src`...: the connection goes on with its new addresses.
         addrs = super::rules::changed(addrs, &txn);
+        // A TCP stream is its connection's only one: its trackers live as long.
+        sess_vars.stick = std::mem::take(&mut txn.vars.stick);
         record.client = addrs.peer;
         record.local = addrs.local;
         match routed {
@@ -70,6 +72,8 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     // `sni ssl_fc_sni`: the name the client sent to a TLS listener.
     let tls = client.tls().cloned();
     let dest = Dest {
+        // `stick on`/`stick match`: the server the backend's table remembers, if usable.
+        pin: crate::stick::tcp_persistence(&plan, fe_idx, be_idx, (addrs, fc), &mut sess_vars),
         sni: tls.as_deref().and_then(|t| t.sni.as_deref()),
         ..Dest::new(addrs)
     };
@@ -83,6 +87,7 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
         }
     };
     record.connected(server.server);
+    crate::stick::tcp_connected(&plan, be_idx, server.server, &mut sess_vars);
     if let Some(r) = plan
         .rules(be_idx)
         .filter(|r| !r.compiled.tcp_response.is_empty())
@@ -109,7 +114,11 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     };
     let (up, down) = scratch.bufs();
     match relay(&mut client, &mut server.stream, up, down, t).await {
-        Ok(m) => record.bytes_out = m.to_client,
+        Ok(m) => {
+            record.bytes_out = m.to_client;
+            let now = sluice_stick::now_ms();
+            sess_vars.stick.count_bytes(m.to_server, m.to_client, now);
+        }
         Err(e) => record.error = Some(e),
     }
     ctx.give_scratch(scratch);
