@@ -168,12 +168,14 @@ impl Credentials {
         (!scheme.is_empty()).then(|| Credentials::Other(scheme.to_ascii_lowercase()))
     }
 
-    /// HAProxy's name of the scheme (`http_auth_type`).
-    pub fn scheme(&self) -> &str {
+    /// HAProxy's name of the scheme (`http_auth_type`): `Basic`, `Bearer` or `Digest`;
+    /// `None` for a scheme HAProxy does not know.
+    pub fn scheme(&self) -> Option<&'static str> {
         match self {
-            Credentials::Basic { .. } => "basic",
-            Credentials::Bearer(_) => "bearer",
-            Credentials::Other(s) => s,
+            Credentials::Basic { .. } => Some("Basic"),
+            Credentials::Bearer(_) => Some("Bearer"),
+            Credentials::Other(s) if s == "digest" => Some("Digest"),
+            Credentials::Other(_) => None,
         }
     }
 }
@@ -257,8 +259,16 @@ mod tests {
             Some(Credentials::Bearer("abc.def".into()))
         );
         assert_eq!(
-            Credentials::parse(b"Digest x=1").map(|c| c.scheme().to_string()),
-            Some("digest".into())
+            Credentials::parse(b"Digest x=1").and_then(|c| c.scheme()),
+            Some("Digest")
+        );
+        assert_eq!(
+            Credentials::parse(b"basic c2NvdHQ6ZWxnYXRv").and_then(|c| c.scheme()),
+            Some("Basic")
+        );
+        assert_eq!(
+            Credentials::parse(b"Negotiate abc").and_then(|c| c.scheme()),
+            None
         );
         assert_eq!(Credentials::parse(b"Basic !!"), None);
         assert_eq!(Credentials::parse(b"Basic bm9jb2xvbg=="), None);

@@ -26,12 +26,16 @@ fn userlists_guard_routes_and_groups() {
          backend be\n    server s1 127.0.0.1:{srv}\n"
     );
     let _sluice = Sluice::start(&cfg, &[fe]);
-    let (head, _) = request(&mut connect(fe), "/", "");
+    // The challenge keeps the connection open: the client answers it on the same one.
+    let mut c = connect(fe);
+    let (head, _) = request(&mut c, "/", "");
     assert!(head.starts_with("http/1.1 401"), "{head}");
     assert!(
         head.contains("www-authenticate: basic realm=\"staff\""),
         "{head}"
     );
+    let (head, _) = request(&mut c, "/", "authorization: Basic c2NvdHQ6ZWxnYXRv\r\n");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
     // scott:wrong
     let (head, _) = request(
         &mut connect(fe),

@@ -538,7 +538,9 @@ fn final_decision(
                 "HTTP/1.1 401 Unauthorized\r\ncontent-length: {}\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\"{realm}\"\r\n\r\n{BODY}",
                 BODY.len()
             );
-            (b, true)
+            // The client is expected to retry with credentials: the connection stays open
+            // when it can, as in HAProxy.
+            (b, !keep_alive)
         }
     };
     Some(Decision::Respond {

@@ -98,15 +98,15 @@ pub(crate) fn http_auth_pass<'a>(
     Fetched::Done
 }
 
-/// `http_auth_type`: the scheme of the `Authorization` header (`basic`, `bearer`...).
+/// `http_auth_type`: the scheme of the `Authorization` header (`Basic`, `Bearer`, `Digest`).
 pub(crate) fn http_auth_type<'a>(
     _: &'a [Arg],
     s: &'a dyn SampleSource,
     _: bool,
     emit: Emit<'_, 'a>,
 ) -> Fetched {
-    if let Some(c) = credentials(s, b"authorization") {
-        emit(Value::Str(Cow::Owned(c.scheme().as_bytes().to_vec())));
+    if let Some(scheme) = credentials(s, b"authorization").and_then(|c| c.scheme()) {
+        emit(Value::Str(Cow::Borrowed(scheme.as_bytes())));
     }
     Fetched::Done
 }
