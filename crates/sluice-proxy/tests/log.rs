@@ -394,3 +394,46 @@ fn sampled_targets_share_the_lines_out() {
         assert!(other.silent(100));
     }
 }
+
+#[test]
+fn log_formats_read_the_streams_variables() {
+    let sys = Syslog::start();
+    let b = Backend::start("s1", Behaviour::Name);
+    let cfg = format!(
+        "defaults\n    mode http\n{TIMEOUTS}\
+         frontend fe\n    bind @FE@\n    log {} local0\n    log-format \"who=%[var(txn.who)] st=%[var(txn.st)]\"\n\
+         \x20   http-request set-var(txn.who) req.hdr(x-who)\n    http-response set-var(txn.st) status\n    default_backend be\n\
+         backend be\n    server s1 {}\n",
+        sys.addr(),
+        b.addr
+    );
+    let p = Proxy::start(&cfg);
+    let mut c = p.connect();
+    let r = request(&mut c, b"GET / HTTP/1.1\r\nHost: a\r\nx-who: ann\r\n\r\n").expect("200");
+    assert_eq!(r.status(), 200);
+    let line = sys.recv();
+    assert!(line.ends_with(": who=ann st=200\n"), "{line}");
+}
+
+#[test]
+fn a_stream_refused_by_content_rules_is_logged() {
+    let sys = Syslog::start();
+    let b = Backend::start("s1", Behaviour::Name);
+    let cfg = format!(
+        "defaults\n    mode tcp\n{TIMEOUTS}\
+         frontend fe\n    bind @FE@\n    log {} local0\n    log-format \"first=%[var(txn.first)] %ts\"\n\
+         \x20   tcp-request inspect-delay 1s\n    tcp-request content set-var(txn.first) req.payload(0,4)\n\
+         \x20   tcp-request content reject\n    default_backend be\n\
+         backend be\n    server s1 {}\n",
+        sys.addr(),
+        b.addr
+    );
+    let p = Proxy::start(&cfg);
+    let mut c = p.connect();
+    c.write_all(b"ABCDEFGH").expect("send");
+    let mut all = Vec::new();
+    let _ = c.read_to_end(&mut all);
+    assert!(all.is_empty());
+    let line = sys.recv();
+    assert!(line.ends_with(": first=ABCD PR\n"), "{line}");
+}

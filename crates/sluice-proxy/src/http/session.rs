@@ -403,6 +403,7 @@ async fn exchange<S: ClientIo>(
             uid,
         };
         let decision = rules::request(&plan, fe, &input, edits, txn);
+        crate::log::on_vars(&mut record, &txn.vars);
         // `set-src`, `set-dst`...: the request goes on (and is logged) with its new addresses.
         addrs = crate::tcp::rules::changed(addrs, txn);
         record.client = addrs.peer;
@@ -731,6 +732,7 @@ async fn exchange<S: ClientIo>(
         info.uid = Some(&*uid);
         info.socket = client.meter().map(|m| m.socket).unwrap_or_default();
         let answered = rules::response(&plan, fe, &info, resp, sbuf.filled(), edits, txn);
+        crate::log::on_vars(&mut record, &txn.vars);
         // `http-response set-timeout` applies to the rest of the exchange.
         record.changes = txn.changes;
         client_to = txn.changes.timeout(TimeoutKind::Client).or(client_to);

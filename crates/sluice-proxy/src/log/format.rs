@@ -195,6 +195,8 @@ pub struct Needs {
     pub counters: bool,
     /// The request's unique ID (`%ID`, `%[unique-id]`).
     pub unique_id: bool,
+    /// The stream's variables (`%[var(txn.x)]`).
+    pub vars: bool,
 }
 
 /// A compiled format.
@@ -287,6 +289,7 @@ impl Format {
                 needs.response_head = true;
                 needs.request_line = true;
                 needs.unique_id |= inner.contains("unique-id");
+                needs.vars |= inner.contains("var(");
                 items.push(Item::Sample(Box::new(expr), flags));
                 i = end + 1;
                 continue;

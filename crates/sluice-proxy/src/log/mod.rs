@@ -328,6 +328,8 @@ pub struct Copies {
     has_response: bool,
     unique_id: Vec<u8>,
     has_unique_id: bool,
+    /// The stream's variables when the line reads some (`%[var(txn.x)]`).
+    vars: Option<sluice_rules::message::Vars>,
 }
 
 /// A record's copies (none unless the frontend's format reads heads).
@@ -435,8 +437,25 @@ fn copy_into<'e>(pool: &mut Vec<Box<Copies>>, extra: &'e mut Extra) -> &'e mut C
         c.has_request = false;
         c.has_response = false;
         c.has_unique_id = false;
+        c.vars = None;
         c
     })
+}
+
+/// Keeps a copy of the stream's variables for the log line, when the frontend's format
+/// reads variables (nothing is copied otherwise). Called after each rule stage, so that the
+/// line sees what the last rules set.
+pub(crate) fn on_vars(rec: &mut Record, vars: &sluice_rules::message::Vars) {
+    with_local(|l| {
+        let wanted = l
+            .logs
+            .proxy(rec.frontend)
+            .is_some_and(|pl| pl.format.as_ref().is_some_and(|f| f.needs.vars));
+        if wanted {
+            let c = copy_into(&mut l.pool, &mut rec.extra);
+            c.vars = Some(vars.clone());
+        }
+    });
 }
 
 /// Whether the log line of frontend `fe` reads the request's unique ID (`%ID`,
@@ -456,6 +475,11 @@ pub(crate) fn on_unique_id(rec: &mut Record, id: &[u8]) {
 }
 
 impl Extra {
+    /// The stream's variables, when kept for the line.
+    pub fn vars(&self) -> Option<&sluice_rules::message::Vars> {
+        self.0.as_ref().and_then(|c| c.vars.as_ref())
+    }
+
     /// The request's unique ID, when kept.
     pub fn unique_id(&self) -> Option<&[u8]> {
         self.0

@@ -119,7 +119,7 @@ impl SampleSource for Src<'_> {
         self.response.as_ref().map(|m| m as &dyn HttpMessage)
     }
     fn vars(&self) -> Option<&Vars> {
-        None
+        self.conn.rec.extra.vars()
     }
     fn changes(&self) -> Option<&StreamChanges> {
         Some(&self.conn.rec.changes)

@@ -39,6 +39,7 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
         txn.vars.put_session(&mut sess_vars);
         let peers = (addrs, fc);
         let routed = route(ctx, &mut client, &mut scratch.cbuf, fe_idx, peers, &mut txn).await;
+        crate::log::on_vars(&mut record, &txn.vars);
         // `tcp-request content set-src`...: the connection goes on with its new addresses.
         addrs = super::rules::changed(addrs, &txn);
         // A TCP stream is its connection's only one: its trackers live as long.
@@ -48,7 +49,11 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
         match routed {
             Ok(b) => b,
             Err(()) => {
+                // Refused by a content rule: logged as HAProxy logs a stream the proxy
+                // blocked at the request phase (`PR`).
                 ctx.give_scratch(scratch);
+                record.answer(0, *b"PR");
+                emit(&record);
                 return;
             }
         }
