@@ -153,6 +153,7 @@ impl ProxyRules {
             && c.tcp_content.is_empty()
             && c.tcp_response.is_empty()
             && c.stick.is_empty()
+            && c.monitor_fail.is_empty()
             && !routes
             && !use_server;
         if empty {

@@ -440,6 +440,9 @@ pub struct CompiledProxyRules {
     pub http_request: RuleList,
     /// `redirect` lines (run after `http-request` rules, as HAProxy does).
     pub redirects: RuleList,
+    /// `monitor fail if|unless <cond>`: the conditions that turn the `monitor-uri` answer
+    /// into a 503.
+    pub monitor_fail: Vec<Condition>,
     /// `http-response` rules.
     pub http_response: RuleList,
     /// `http-after-response` rules.
@@ -543,6 +546,11 @@ impl CompiledProxyRules {
             }
         }
         self.default_backend.as_ref().map(|t| t.resolve(src))
+    }
+
+    /// Whether a `monitor fail` condition holds: the monitor URI then answers 503.
+    pub fn monitor_fails(&self, src: &dyn SampleSource) -> bool {
+        self.monitor_fail.iter().any(|c| c.eval(src))
     }
 
     /// The server a `use-server` line forces, if any.
@@ -674,6 +682,7 @@ fn compile_proxy_full(
         name: proxy.name.clone(),
         http_request: RuleList::default(),
         redirects: RuleList::default(),
+        monitor_fail: Vec::new(),
         http_response: RuleList::default(),
         http_after_response: RuleList::default(),
         tcp_connection: RuleList::default(),
@@ -771,7 +780,7 @@ fn compile_proxy_full(
     }
     for stmt in &proxy.other {
         let keyword = stmt.keyword();
-        if keyword != "redirect" && keyword != "use-server" {
+        if keyword != "redirect" && keyword != "use-server" && keyword != "monitor" {
             continue;
         }
         let cond_at = model_condition::find(stmt, 1);
@@ -807,7 +816,12 @@ fn compile_proxy_full(
             }
             None => None,
         };
-        if keyword == "redirect" {
+        if keyword == "monitor" {
+            // `monitor fail` with its condition; the catalogue reports other forms.
+            if let (Some("fail"), Some(c)) = (args.first().map(String::as_str), cond) {
+                out.monitor_fail.push(c);
+            }
+        } else if keyword == "redirect" {
             match actions::compile_redirect_line(&args, cond, &mut env) {
                 Ok(r) => out.redirects.push(r),
                 Err(e) => errors.push(e.into_diagnostic(

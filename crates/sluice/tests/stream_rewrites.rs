@@ -243,3 +243,49 @@ fn a_backends_tcp_content_rules_run_when_the_stream_enters_it() {
     let (head, _) = request(&mut connect(fe), "/closed", "");
     assert!(head.starts_with("http/1.1 502"), "{head}");
 }
+
+#[test]
+fn monitor_fail_turns_the_monitor_answer_into_a_503() {
+    let fe = free_port();
+    let up = echo_server(Duration::ZERO);
+    let down = free_port();
+    let cfg = format!(
+        "{DEFAULTS}\
+         frontend fe\n    bind 127.0.0.1:{fe}\n    monitor-uri /health\n\
+         \x20   acl app_down nbsrv(app) lt 1\n    monitor fail if app_down\n\
+         \x20   monitor fail if {{ req.hdr(x-drain) -m found }}\n    default_backend app\n\
+         backend app\n    server s1 127.0.0.1:{down} check inter 100ms fall 1 rise 1\n\
+         backend other\n    server s1 127.0.0.1:{up}\n"
+    );
+    let _sluice = Sluice::start(&cfg, &[fe]);
+    // The only server of `app` is refused: its check takes it down, and the monitor says so.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (head, _) = request(&mut connect(fe), "/health", "");
+        if head.starts_with("http/1.1 503") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still: {head}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn monitor_uri_answers_200_unless_a_fail_condition_holds() {
+    let fe = free_port();
+    let srv = echo_server(Duration::ZERO);
+    let cfg = format!(
+        "{DEFAULTS}\
+         frontend fe\n    bind 127.0.0.1:{fe}\n    monitor-uri /health\n\
+         \x20   monitor fail if {{ req.hdr(x-drain) -m found }}\n    default_backend app\n\
+         backend app\n    server s1 127.0.0.1:{srv}\n"
+    );
+    let _sluice = Sluice::start(&cfg, &[fe]);
+    let (head, _) = request(&mut connect(fe), "/health", "");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let (head, _) = request(&mut connect(fe), "/health", "x-drain: 1\r\n");
+    assert!(head.starts_with("http/1.1 503"), "{head}");
+    // Other paths go to the backend as usual.
+    let (head, _) = request(&mut connect(fe), "/", "x-drain: 1\r\n");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+}

@@ -321,6 +321,21 @@ impl<'a> RequestIn<'a> {
     }
 }
 
+/// Whether frontend `fe`'s `monitor fail` conditions hold for this request (the
+/// `monitor-uri` answer is then 503 instead of 200).
+pub fn monitor_fails(plan: &Plan, fe: usize, addrs: Addrs, req: &RequestHead, buf: &[u8]) -> bool {
+    let Some(r) = plan
+        .rules(fe)
+        .filter(|r| !r.compiled.monitor_fail.is_empty())
+    else {
+        return false;
+    };
+    let mut edits = Edits::default();
+    let msg = Msg::request(req, buf, &mut edits);
+    let conn = Conn::new(plan, fe, addrs);
+    r.compiled.monitor_fails(&Stream::request(&conn, &msg))
+}
+
 /// The statistics page of proxy `index`, when the request asks for it (after the proxy's
 /// own rules, as HAProxy serves it).
 fn stats_page(

@@ -370,7 +370,9 @@ async fn exchange<S: ClientIo>(
         }
     }
     if super::monitor::is_monitor(plan.monitor_uri(fe.index), req.target(cbuf.filled())) {
-        return reply(ctx, client, &fe.errors, 200, fe, None).await;
+        let failing = rules::monitor_fails(&plan, fe.index, addrs, req, cbuf.filled());
+        let status = if failing { 503 } else { 200 };
+        return reply(ctx, client, &fe.errors, status, fe, None).await;
     }
     ctx.count(Counter::Requests);
     let mut record = Record::start(fe.index, addrs, client.meter(), true);
