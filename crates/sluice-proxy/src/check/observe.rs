@@ -7,9 +7,8 @@
 //! than 501 and 505, and servers that fail to send a response. `observe layer4` ignores
 //! what HTTP says.
 
-use super::report::{self, Cause, Counts};
+use super::report::{self, Cause};
 use super::state::State;
-use crate::backend::server::Server;
 use crate::backend::Backend;
 use crate::plan::Plan;
 use std::sync::atomic::Ordering;
@@ -145,11 +144,15 @@ pub fn report(plan: &Plan, backend: usize, server: usize, event: Event) {
         return;
     }
     errors.store(0, Ordering::Relaxed);
-    act(be, srv, observe, n, event);
+    act(be, server, observe, n, event);
 }
 
-/// The `on-error` action, after `n` consecutive errors ending with `last`.
-fn act(be: &Backend, srv: &Server, observe: Observe, n: u32, last: Event) {
+/// The `on-error` action on server `server` of `be`, after `n` consecutive errors ending
+/// with `last`.
+fn act(be: &Backend, server: usize, observe: Observe, n: u32, last: Event) {
+    let Some(srv) = be.servers.get(server) else {
+        return;
+    };
     let h = &srv.health;
     if h.checks_paused() || h.state() != State::Up {
         return;
@@ -173,7 +176,7 @@ fn act(be: &Backend, srv: &Server, observe: Observe, n: u32, last: Event) {
         "Detected {n} consecutive errors, last one was: {}",
         last.describe()
     );
-    let counts = counts(be, srv);
+    let counts = super::scheduler::counts_of(be, server);
     let line = report::down(
         &be.name,
         &srv.name,
@@ -190,22 +193,6 @@ fn act(be: &Backend, srv: &Server, observe: Observe, n: u32, last: Event) {
     if counts.active == 0 && counts.backup == 0 {
         report::no_server(&be.name);
     }
-}
-
-fn counts(be: &Backend, srv: &Server) -> Counts {
-    let mut c = Counts::default();
-    for s in &be.servers {
-        if s.health.usable() && s.health.effective_weight() > 0 {
-            if s.backup {
-                c.backup += 1;
-            } else {
-                c.active += 1;
-            }
-        }
-    }
-    c.sessions = srv.connections.load(Ordering::Relaxed);
-    c.queued = be.queue.waiting();
-    c
 }
 
 #[cfg(test)]
