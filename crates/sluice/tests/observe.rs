@@ -68,3 +68,40 @@ fn consecutive_server_errors_mark_the_server_down() {
     let (head, _) = request(&mut connect(fe), "/fine", "");
     assert!(head.starts_with("http/1.1 404"), "{head}");
 }
+
+#[test]
+fn bad_observe_and_agent_values_are_configuration_errors() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for (option, expected) in [
+        (
+            "observe layer9",
+            "'observe' expects one of none, layer4, layer7, got 'layer9'",
+        ),
+        (
+            "observe layer7 on-error reboot",
+            "'on-error' expects one of",
+        ),
+        ("observe layer7 error-limit 0", "error-limit"),
+        ("agent-check agent-port 70000", "agent-port"),
+        ("agent-check agent-port 9 agent-inter soon", "agent-inter"),
+    ] {
+        let path = dir.path().join("h.cfg");
+        std::fs::write(
+            &path,
+            format!(
+                "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+                 backend be\n    server s1 127.0.0.1:8080 {option}\n"
+            ),
+        )
+        .expect("write");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["-c", "--check-env=off", "-f"])
+            .arg(&path)
+            .output()
+            .expect("run sluice -c");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{option}: {err}");
+        assert!(err.contains("h.cfg:7]"), "{option}: {err}");
+        assert!(err.contains(expected), "{option}: {err}");
+    }
+}

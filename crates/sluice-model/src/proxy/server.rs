@@ -414,6 +414,33 @@ pub fn parse_options(
                 }
                 continue;
             }
+            "observe" | "on-error" => {
+                let allowed: &[&str] = if name == "observe" {
+                    &["none", "layer4", "layer7"]
+                } else {
+                    &["fastinter", "fail-check", "sudden-death", "mark-down"]
+                };
+                if !allowed.contains(&v.as_str()) {
+                    return Err(statement::syntax_error(
+                        stmt,
+                        index + 1,
+                        "server-option-value",
+                        format!("'{name}' expects one of {}, got '{v}'", allowed.join(", ")),
+                        format!("write '{name} {}'", allowed.last().copied().unwrap_or("")),
+                    )
+                    .into());
+                }
+                options.other.push((name.to_string(), Some(v), location));
+            }
+            "error-limit" | "agent-port" => {
+                let max = if name == "agent-port" { 65535 } else { i32::MAX as u64 };
+                uint(1, max, name)?;
+                options.other.push((name.to_string(), Some(v), location));
+            }
+            "agent-inter" => {
+                statement::duration(stmt, index + 1, diags)?;
+                options.other.push((name.to_string(), Some(v), location));
+            }
             _ => options.other.push((name.to_string(), Some(v), location)),
         }
         index += 2;
