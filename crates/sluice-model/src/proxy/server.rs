@@ -433,7 +433,11 @@ pub fn parse_options(
                 options.other.push((name.to_string(), Some(v), location));
             }
             "error-limit" | "agent-port" => {
-                let max = if name == "agent-port" { 65535 } else { i32::MAX as u64 };
+                let max = if name == "agent-port" {
+                    65535
+                } else {
+                    i32::MAX as u64
+                };
                 uint(1, max, name)?;
                 options.other.push((name.to_string(), Some(v), location));
             }

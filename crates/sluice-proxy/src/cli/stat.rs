@@ -197,6 +197,15 @@ impl Row {
     }
 }
 
+/// The rows of `show stat` as (proxy, `FRONTEND`/server/`BACKEND`, values by column), for
+/// the statistics page.
+pub(crate) fn table(rt: &Runtime) -> Vec<(String, String, HashMap<&'static str, String>)> {
+    rows(rt)
+        .into_iter()
+        .map(|(px, sv, r)| (px, sv, r.values))
+        .collect()
+}
+
 /// A CSV field: quoted when it holds a comma or a quote, quotes doubled.
 fn csv(v: &str) -> String {
     if v.contains([',', '"', '\n']) {
@@ -255,17 +264,11 @@ fn rows(rt: &Runtime) -> Vec<(String, String, Row)> {
             r.zero(&[
                 "scur",
                 "smax",
-                "stot",
-                "bin",
-                "bout",
-                "dreq",
                 "dresp",
-                "ereq",
                 "rate",
                 "rate_max",
                 "conn_rate",
                 "conn_rate_max",
-                "conn_tot",
                 "intercepted",
                 "dcon",
                 "dses",
@@ -287,15 +290,8 @@ fn rows(rt: &Runtime) -> Vec<(String, String, Row)> {
             r.set("mode", mode);
             if p.mode() == sluice_model::Mode::Http {
                 r.zero(&[
-                    "hrsp_1xx",
-                    "hrsp_2xx",
-                    "hrsp_3xx",
-                    "hrsp_4xx",
-                    "hrsp_5xx",
-                    "hrsp_other",
                     "req_rate",
                     "req_rate_max",
-                    "req_tot",
                     "comp_in",
                     "comp_out",
                     "comp_byp",
@@ -343,18 +339,10 @@ fn rows(rt: &Runtime) -> Vec<(String, String, Row)> {
                 "qcur",
                 "qmax",
                 "smax",
-                "stot",
-                "bin",
-                "bout",
                 "dresp",
-                "econ",
-                "eresp",
-                "wretr",
-                "wredis",
                 "chkfail",
                 "chkdown",
                 "downtime",
-                "lbtot",
                 "rate",
                 "rate_max",
                 "cli_abrt",
@@ -430,14 +418,7 @@ fn rows(rt: &Runtime) -> Vec<(String, String, Row)> {
             }
             r.set("mode", mode);
             if be.mode == sluice_model::Mode::Http {
-                r.zero(&[
-                    "hrsp_1xx",
-                    "hrsp_2xx",
-                    "hrsp_3xx",
-                    "hrsp_4xx",
-                    "hrsp_5xx",
-                    "hrsp_other",
-                ]);
+                r.zero(&[]);
             }
             traffic(
                 &mut r,
@@ -451,18 +432,10 @@ fn rows(rt: &Runtime) -> Vec<(String, String, Row)> {
         r.zero(&[
             "qmax",
             "smax",
-            "stot",
-            "bin",
-            "bout",
             "dreq",
             "dresp",
-            "econ",
-            "eresp",
-            "wretr",
-            "wredis",
             "chkdown",
             "downtime",
-            "lbtot",
             "rate",
             "rate_max",
             "cli_abrt",
@@ -511,12 +484,6 @@ fn rows(rt: &Runtime) -> Vec<(String, String, Row)> {
         }
         if be.mode == sluice_model::Mode::Http {
             r.zero(&[
-                "hrsp_1xx",
-                "hrsp_2xx",
-                "hrsp_3xx",
-                "hrsp_4xx",
-                "hrsp_5xx",
-                "hrsp_other",
                 "comp_in",
                 "comp_out",
                 "comp_byp",

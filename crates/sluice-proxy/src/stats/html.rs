@@ -1,10 +1,13 @@
 //! The HTML report: one table per proxy (its frontend row, its servers, its backend row),
-//! built from the CSV of `show stat` so that the page and the runtime API never disagree.
+//! built from the rows of `show stat` so that the page and the runtime API never disagree.
 
 use super::Page;
 use crate::cli::Runtime;
 use std::collections::HashMap;
 use std::fmt::Write;
+
+/// A row of `show stat`: proxy, `FRONTEND`/server/`BACKEND`, values by column.
+type Row = (String, String, HashMap<&'static str, String>);
 
 /// The columns shown, with their headings: (group, heading, CSV column).
 const SHOWN: &[(&str, &str, &str)] = &[
@@ -34,8 +37,8 @@ const SHOWN: &[(&str, &str, &str)] = &[
 ];
 
 /// The page: the process summary, then each proxy in scope.
-pub fn render(rt: &Runtime, page: &Page, csv: &str, up_only: bool) -> String {
-    let rows = parse_csv(csv);
+pub fn render(rt: &Runtime, page: &Page, up_only: bool) -> String {
+    let rows = crate::cli::stat::table(rt);
     let mut out = String::with_capacity(8192);
     out.push_str(HEAD);
     let title = if page.hide_version {
@@ -52,16 +55,14 @@ pub fn render(rt: &Runtime, page: &Page, csv: &str, up_only: bool) -> String {
             rt.started.elapsed().as_secs()
         )),
         rows.iter()
-            .filter(|r| r.get("svname").map(String::as_str) == Some("FRONTEND"))
-            .filter_map(|r| r.get("scur")?.parse::<u64>().ok())
+            .filter(|(_, sv, _)| sv == "FRONTEND")
+            .filter_map(|(_, _, v)| v.get("scur")?.parse::<u64>().ok())
             .sum::<u64>()
     );
     let mut order: Vec<&str> = Vec::new();
-    for r in &rows {
-        if let Some(px) = r.get("pxname") {
-            if !order.contains(&px.as_str()) {
-                order.push(px);
-            }
+    for (px, _, _) in &rows {
+        if !order.contains(&px.as_str()) {
+            order.push(px);
         }
     }
     for px in order {
@@ -79,7 +80,7 @@ pub fn render(rt: &Runtime, page: &Page, csv: &str, up_only: bool) -> String {
     out
 }
 
-fn proxy_table(out: &mut String, px: &str, rows: &[HashMap<String, String>], up_only: bool) {
+fn proxy_table(out: &mut String, px: &str, rows: &[Row], up_only: bool) {
     let _ = write!(
         out,
         "<table class=\"px\">\n<tr class=\"title\"><th colspan=\"{}\">{}</th></tr>\n<tr class=\"groups\"><th></th>",
@@ -101,11 +102,8 @@ fn proxy_table(out: &mut String, px: &str, rows: &[HashMap<String, String>], up_
         let _ = write!(out, "<th>{h}</th>");
     }
     out.push_str("</tr>\n");
-    for r in rows
-        .iter()
-        .filter(|r| r.get("pxname").map(String::as_str) == Some(px))
-    {
-        let name = r.get("svname").map(String::as_str).unwrap_or_default();
+    for (_, name, r) in rows.iter().filter(|(p, _, _)| p == px) {
+        let name = name.as_str();
         let status = r.get("status").map(String::as_str).unwrap_or_default();
         let is_server = name != "FRONTEND" && name != "BACKEND";
         if up_only && is_server && !(status.starts_with("UP") || status == "no check") {
@@ -132,49 +130,6 @@ fn proxy_table(out: &mut String, px: &str, rows: &[HashMap<String, String>], up_
     out.push_str("</table>\n");
 }
 
-/// The CSV of `show stat` as one map per row, keyed by the heading's column names.
-fn parse_csv(csv: &str) -> Vec<HashMap<String, String>> {
-    let mut lines = csv.lines();
-    let Some(heading) = lines.next() else {
-        return Vec::new();
-    };
-    let names: Vec<String> = fields(heading.trim_start_matches("# "))
-        .into_iter()
-        .collect();
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            names
-                .iter()
-                .cloned()
-                .zip(fields(l))
-                .filter(|(n, _)| !n.is_empty())
-                .collect()
-        })
-        .collect()
-}
-
-/// One CSV line's fields (quotes as `show stat` writes them).
-fn fields(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut field)),
-            (c, _) => field.push(c),
-        }
-    }
-    out.push(field);
-    out
-}
-
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -197,11 +152,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_fields_and_escaping() {
-        assert_eq!(fields("a,\"b,c\",\"d\"\"e\","), ["a", "b,c", "d\"e", ""]);
-        let rows = parse_csv("# pxname,svname,status,\nfe,FRONTEND,OPEN,\nbe,s<1>,UP,\n");
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[1].get("svname").map(String::as_str), Some("s<1>"));
+    fn escaping() {
         assert_eq!(escape("s<1>&\""), "s&lt;1&gt;&amp;&quot;");
     }
 }

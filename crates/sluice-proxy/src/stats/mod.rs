@@ -168,12 +168,12 @@ impl Stats {
                 b"statistics are not ready\n",
             ));
         };
-        let csv = crate::cli::stat::show_stat(&rt, &[]).text;
         let refresh = page.refresh.filter(|_| !has(b";norefresh"));
         if has(b";csv") {
+            let csv = crate::cli::stat::show_stat(&rt, &[]).text;
             return Some(response(200, "text/plain", None, csv.as_bytes()));
         }
-        let body = html::render(&rt, page, &csv, has(b";up"));
+        let body = html::render(&rt, page, has(b";up"));
         Some(response(200, "text/html", refresh, body.as_bytes()))
     }
 }
