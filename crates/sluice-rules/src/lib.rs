@@ -39,6 +39,7 @@
 
 pub mod acl;
 pub mod actions;
+pub mod base64;
 #[cfg(test)]
 mod catalogue_sync;
 pub mod condition;

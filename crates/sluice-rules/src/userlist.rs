@@ -154,7 +154,7 @@ impl Credentials {
         let (scheme, rest) = text.split_once([' ', '\t']).unwrap_or((text, ""));
         let rest = rest.trim();
         if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = base64_decode(rest.as_bytes())?;
+            let decoded = crate::base64::decode(rest.as_bytes(), false)?;
             let decoded = String::from_utf8(decoded).ok()?;
             let (user, password) = decoded.split_once(':')?;
             return Some(Credentials::Basic {
@@ -178,29 +178,6 @@ impl Credentials {
             Credentials::Other(_) => None,
         }
     }
-}
-
-/// Standard Base64 (padding optional); `None` on a character outside the alphabet.
-fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for &c in input.iter().take_while(|c| **c != b'=') {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
 }
 
 /// Compares without stopping at the first difference (the time does not tell how much of a

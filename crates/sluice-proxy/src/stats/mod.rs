@@ -57,7 +57,10 @@ impl Page {
                 Some("disable") => enabled = false,
                 Some("uri") => page.uri = arg,
                 Some("realm") => page.realm = words.get(1..).unwrap_or_default().join(" "),
-                Some("auth") => page.credentials.push(base64(arg.as_bytes())),
+                Some("auth") => page.credentials.push(
+                    String::from_utf8_lossy(&sluice_rules::base64::encode(arg.as_bytes()))
+                        .into_owned(),
+                ),
                 Some("refresh") => {
                     page.refresh = sluice_model::units::parse_time(
                         &arg,
@@ -206,29 +209,6 @@ fn response(status: u16, content_type: &str, refresh: Option<u64>, body: &[u8]) 
     out
 }
 
-/// Standard Base64 with padding, as browsers send `Basic` credentials.
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let index = (n >> (18 - 6 * i)) & 63;
-                out.push(char::from(ALPHABET[index as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,10 +253,6 @@ mod tests {
 
     #[test]
     fn basic_credentials() {
-        assert_eq!(base64(b"admin:secret"), "YWRtaW46c2VjcmV0");
-        assert_eq!(base64(b"a:b"), "YTpi");
-        assert_eq!(base64(b"ab:"), "YWI6");
-        assert_eq!(base64(b"a:"), "YTo=");
         let p = page(&[&["auth", "admin:secret"]]).expect("a page");
         assert!(p.admits(Some(b"Basic YWRtaW46c2VjcmV0")));
         assert!(p.admits(Some(b"basic  YWRtaW46c2VjcmV0")));

@@ -156,56 +156,12 @@ pub(crate) fn hex_decode(s: &[u8]) -> Option<Vec<u8>> {
         .collect()
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 pub(crate) fn base64<'a>(_: &'a [Arg], v: Value<'a>, _: &'a dyn SampleSource) -> Out<'a> {
-    let s = bytes_of(&v);
-    let mut out = Vec::with_capacity(s.len().div_ceil(3) * 4);
-    for chunk in s.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize]);
-            } else {
-                out.push(b'=');
-            }
-        }
-    }
-    Some(Value::Str(Cow::Owned(out)))
+    Some(Value::Str(Cow::Owned(crate::base64::encode(bytes_of(&v)))))
 }
 
 pub(crate) fn b64dec<'a>(_: &'a [Arg], v: Value<'a>, _: &'a dyn SampleSource) -> Out<'a> {
-    let s = bytes_of(&v);
-    let s = s
-        .strip_suffix(b"==")
-        .or_else(|| s.strip_suffix(b"="))
-        .unwrap_or(s);
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0u32;
-    for &c in s {
-        let d = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        acc = acc << 6 | u32::from(d);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(Value::Bin(Cow::Owned(out)))
+    crate::base64::decode(bytes_of(&v), true).map(|b| Value::Bin(Cow::Owned(b)))
 }
 
 pub(crate) fn prepare_json(args: &mut [Arg]) -> Result<(), String> {
