@@ -818,9 +818,18 @@ fn compile_proxy_full(
             None => None,
         };
         if keyword == "monitor" {
-            // `monitor fail` with its condition; the catalogue reports other forms.
-            if let (Some("fail"), Some(c)) = (args.first().map(String::as_str), cond) {
-                out.monitor_fail.push(c);
+            // `monitor fail` with its condition; the catalogue reports other words.
+            match cond {
+                Some(c) => out.monitor_fail.push(c),
+                None => errors.push(
+                    Diagnostic::error(
+                        Category::Syntax,
+                        "monitor-fail-condition",
+                        "'monitor fail' expects 'if' or 'unless' followed by a condition.",
+                    )
+                    .at(stmt.location)
+                    .help("write 'monitor fail if <condition>', e.g. 'monitor fail if { nbsrv(be) lt 1 }'"),
+                ),
             }
         } else if keyword == "redirect" {
             match actions::compile_redirect_line(&args, cond, &mut env) {

@@ -289,3 +289,27 @@ fn monitor_uri_answers_200_unless_a_fail_condition_holds() {
     let (head, _) = request(&mut connect(fe), "/", "x-drain: 1\r\n");
     assert!(head.starts_with("http/1.1 200"), "{head}");
 }
+
+#[test]
+fn monitor_fail_without_a_condition_is_a_configuration_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("h.cfg");
+    std::fs::write(
+        &path,
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:8080\n    monitor-uri /health\n    monitor fail\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["-c", "--check-env=off", "-f"])
+        .arg(&path)
+        .output()
+        .expect("run sluice -c");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("h.cfg:9]"), "{err}");
+    assert!(
+        err.contains("'monitor fail' expects 'if' or 'unless'"),
+        "{err}"
+    );
+}
