@@ -879,13 +879,16 @@ impl<'r, 'o> FileReader<'r, 'o> {
     }
 }
 
-/// Applies a global `setenv`/`presetenv`/`unsetenv`/`resetenv` line to `env` when its words
+/// Applies a global `setenv`/`presetenv`/`unsetenv`/`resetenv` (or `localpeer`, which sets
+/// `HAPROXY_LOCALPEER`) line to `env` when its words
 /// are well formed; a malformed one is left to the keyword checks, which report it.
 fn apply_setenv(env: &mut Environment, statement: &Statement) {
     let args: Vec<&str> = statement.args().iter().map(Word::as_str).collect();
     match (statement.keyword(), args.as_slice()) {
         ("setenv", [name, value]) => env.set(*name, *value),
         ("presetenv", [name, value]) => env.preset(name, value),
+        // The local peer's name, which `-L` overrides once the files are read.
+        ("localpeer", [name]) => env.set("HAPROXY_LOCALPEER", *name),
         ("unsetenv", names) if !names.is_empty() => {
             for name in names {
                 env.unset(name);

@@ -134,7 +134,7 @@ fn unsupported_keywords_say_what_is_lost() {
         Support::Refused(_)
     ));
     assert!(matches!(
-        known(Table::Section(SectionKind::Peers), "peer").support,
+        known(Table::Section(SectionKind::Peers), "shards").support,
         Support::Ignored(_)
     ));
     assert!(matches!(

@@ -89,6 +89,9 @@ pub enum ErrorKind {
     /// A Transfer-Encoding that Sluice does not frame safely: empty element, chunked twice,
     /// chunked not last in a request, or any Transfer-Encoding in an HTTP/1.0 message.
     InvalidTransferEncoding,
+    /// A request Transfer-Encoding with codings before `chunked` (`gzip, chunked`): valid,
+    /// but not forwarded (HAProxy answers 422).
+    UnsupportedTransferCoding,
     /// An HTTP/1.0 GET, HEAD or DELETE request with a payload (HAProxy answers 413).
     PayloadNotAllowed,
     /// A WebSocket upgrade request without one valid `Sec-WebSocket-Key`.
@@ -120,6 +123,7 @@ impl ErrorKind {
     pub fn request_status(self) -> u16 {
         match self {
             ErrorKind::PayloadNotAllowed => 413,
+            ErrorKind::UnsupportedTransferCoding => 422,
             ErrorKind::UnsupportedVersion => 505,
             _ => 400,
         }
@@ -154,6 +158,7 @@ impl ErrorKind {
             ErrorKind::InvalidContentLength => "invalid Content-Length",
             ErrorKind::ConflictingContentLength => "conflicting Content-Length values",
             ErrorKind::InvalidTransferEncoding => "invalid Transfer-Encoding",
+            ErrorKind::UnsupportedTransferCoding => "transfer coding other than chunked",
             ErrorKind::PayloadNotAllowed => "payload on an HTTP/1.0 GET, HEAD or DELETE",
             ErrorKind::InvalidWebSocketKey => "invalid Sec-WebSocket-Key",
             ErrorKind::InvalidWebSocketAccept => "invalid Sec-WebSocket-Accept",

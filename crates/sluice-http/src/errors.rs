@@ -95,6 +95,12 @@ pub static PAGES: &[ErrorPage] = &[
         "This server cannot answer for the requested host."
     ),
     page!(
+        422,
+        "Unprocessable Content",
+        113,
+        "The request's transfer coding cannot be processed."
+    ),
+    page!(
         425,
         "Too Early",
         97,

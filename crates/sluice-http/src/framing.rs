@@ -9,9 +9,10 @@
 //!   HAProxy does without `h1-do-not-close-on-insecure-transfer-encoding`.
 //! - Request Transfer-Encoding whose last coding is not `chunked`, or with `chunked` twice,
 //!   or with an empty element: 400 (HAProxy: 400). Other codings before `chunked`
-//!   (`gzip, chunked`) are forwarded, as HAProxy does.
-//! - Any Transfer-Encoding in an HTTP/1.0 message: refused (400 / 502), since RFC 9112 §6.1
-//!   calls the framing faulty there; HAProxy is laxer.
+//!   (`gzip, chunked`): 422, as HAProxy, which does not forward them.
+//! - Response Transfer-Encoding that does not end with one `chunked`: 502, as HAProxy.
+//! - Transfer-Encoding in an HTTP/1.0 message: read as chunked, and the connection closes
+//!   after the exchange (RFC 9112 §6.1 calls the framing faulty), as HAProxy does.
 //! - Content-Length: a comma list of decimal numbers that all agree (`5, 5` is 5; the
 //!   forwarded message carries one value, see [`crate::ForwardHeaders`]); a sign, a
 //!   non-digit, an empty element or more than 64 bits is 400; values that differ are 400.
@@ -113,6 +114,8 @@ pub(crate) struct Fields {
     pub te_present: bool,
     pub te_chunked: u32,
     pub te_last_chunked: bool,
+    /// Codings other than `chunked` (`gzip` in `gzip, chunked`).
+    pub te_other: u32,
     pub te_at: usize,
     pub connection: ConnectionTokens,
     pub expect_continue: bool,
@@ -240,6 +243,7 @@ fn transfer_encoding(value: &[u8], at: usize, f: &mut Fields) -> Result<(), Erro
             f.te_chunked += 1;
             f.te_last_chunked = true;
         } else {
+            f.te_other += 1;
             f.te_last_chunked = false;
         }
     }
@@ -260,11 +264,19 @@ pub(crate) fn request(
     let mut force_close = false;
     if f.te_present {
         let bad = Error::new(ErrorKind::InvalidTransferEncoding, f.te_at);
-        if version == Version::Http10 || f.te_chunked != 1 || !f.te_last_chunked {
+        if f.te_chunked != 1 || !f.te_last_chunked {
             return Err(bad);
         }
+        if f.te_other > 0 {
+            return Err(Error::new(
+                ErrorKind::UnsupportedTransferCoding,
+                f.te_at,
+            ));
+        }
         out.body = Body::Chunked;
-        if f.content_length.is_some() {
+        // HTTP/1.0 has no chunked coding: the body is read as chunked all the same, and
+        // the connection ends with the exchange so that nothing after it is misread.
+        if version == Version::Http10 || f.content_length.is_some() {
             out.drop_content_length = true;
             force_close = true;
         }
@@ -309,11 +321,13 @@ pub(crate) fn response(
     };
     let mut force_close = false;
     let bad_te = Error::new(ErrorKind::InvalidTransferEncoding, f.te_at);
-    if f.te_present && (version == Version::Http10 || f.te_chunked > 1) {
+    // A response must end its codings with exactly one `chunked`: reading it until the
+    // server closes would forward a body the client cannot delimit either.
+    if f.te_present && (f.te_chunked != 1 || !f.te_last_chunked) {
         return Err(bad_te);
     }
     out.drop_content_length = f.te_present && f.content_length.is_some();
-    if out.drop_content_length {
+    if out.drop_content_length || (f.te_present && version == Version::Http10) {
         force_close = true;
     }
     out.body = if status == 101 {
@@ -425,8 +439,11 @@ mod tests {
 
     #[test]
     fn chunked_last_is_chunked() {
-        let f = req(&[("Transfer-Encoding", "gzip, chunked")], Http11, Post).unwrap();
-        assert_eq!(f.body, Body::Chunked);
+        // Valid, but Sluice forwards no coding other than chunked (HAProxy: 422).
+        assert_eq!(
+            req(&[("Transfer-Encoding", "gzip, chunked")], Http11, Post),
+            Err(ErrorKind::UnsupportedTransferCoding)
+        );
         let f = req(&[("transfer-encoding", "CHUNKED")], Http11, Post).unwrap();
         assert_eq!(f.body, Body::Chunked);
     }
@@ -459,7 +476,7 @@ mod tests {
             Http11,
             Post,
         );
-        assert_eq!(f.unwrap().body, Body::Chunked);
+        assert_eq!(f, Err(ErrorKind::UnsupportedTransferCoding));
         let f = req(
             &[
                 ("Transfer-Encoding", "chunked"),
@@ -546,10 +563,19 @@ mod tests {
                 .unwrap()
                 .keep_alive
         );
-        assert_eq!(
-            req(&[("Transfer-Encoding", "chunked")], Http10, Post),
-            Err(ErrorKind::InvalidTransferEncoding)
-        );
+        // Chunked in HTTP/1.0: read as chunked, and the connection closes after.
+        let f = req(&[("Transfer-Encoding", "chunked")], Http10, Post).unwrap();
+        assert_eq!(f.body, Body::Chunked);
+        assert!(!f.keep_alive);
+        let f = response(
+            &fields(&[("Transfer-Encoding", "chunked")]).unwrap(),
+            Http10,
+            200,
+            Get,
+        )
+        .unwrap();
+        assert_eq!(f.body, Body::Chunked);
+        assert!(!f.keep_alive);
         assert_eq!(
             req(&[("Content-Length", "3")], Http10, Get),
             Err(ErrorKind::PayloadNotAllowed)
@@ -603,12 +629,16 @@ mod tests {
         let f = resp(&[], 200, Get).unwrap();
         assert_eq!(f.body, Body::UntilClose);
         assert!(!f.keep_alive);
-        let f = resp(&[("Transfer-Encoding", "gzip")], 200, Get).unwrap();
-        assert_eq!(f.body, Body::UntilClose);
-        assert_eq!(
-            resp(&[("Transfer-Encoding", "chunked, chunked")], 200, Get),
-            Err(ErrorKind::InvalidTransferEncoding)
-        );
+        // A response's codings must end with one chunked (HAProxy: 502).
+        for te in ["gzip", "chunked, gzip", "chunked, chunked", "chunked, gzip, chunked"] {
+            assert_eq!(
+                resp(&[("Transfer-Encoding", te)], 200, Get),
+                Err(ErrorKind::InvalidTransferEncoding),
+                "{te}"
+            );
+        }
+        let f = resp(&[("Transfer-Encoding", "gzip, chunked")], 200, Get).unwrap();
+        assert_eq!(f.body, Body::Chunked);
         let h = [("Connection", "upgrade"), ("Upgrade", "websocket")];
         assert_eq!(resp(&h, 101, Get), Err(ErrorKind::InvalidWebSocketAccept));
     }

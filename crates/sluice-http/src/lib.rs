@@ -38,6 +38,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod authority;
 mod chunked;
 mod error;
 pub mod errors;
@@ -47,6 +48,7 @@ mod request;
 mod response;
 mod validate;
 
+pub use authority::Normalization;
 pub use chunked::{ChunkedDecoder, Decoded, Forward, MAX_CHUNK_LINE};
 pub use error::{Error, ErrorKind};
 pub use framing::{Body, ConnectionTokens, ForwardHeaders, Framing, Upgrade};

@@ -1,6 +1,7 @@
 //! Request heads: parsed in place from the connection's buffer into a reusable
 //! [`RequestHead`] of byte spans.
 
+use crate::authority::{self, Normalization};
 use crate::error::{Error, ErrorKind};
 use crate::framing::{self, ForwardHeaders, Framing};
 use crate::head::{Config, Header, HeaderList, Parsed, Span, Version};
@@ -63,6 +64,8 @@ pub struct RequestHead {
     target: Span,
     form: Option<TargetForm>,
     authority: Option<Span>,
+    /// The default or empty ports normalisation drops (absolute-form and CONNECT only).
+    normalization: Option<Normalization>,
     version: Option<Version>,
     list: HeaderList,
     host: Option<usize>,
@@ -123,6 +126,7 @@ impl RequestHead {
         self.method = Method::Get;
         self.form = None;
         self.authority = None;
+        self.normalization = None;
         self.version = None;
         self.host = None;
         self.head_len = 0;
@@ -165,18 +169,50 @@ impl RequestHead {
                 if !validate::is_authority(h.slice(buf), false) {
                     return Err(Error::new(ErrorKind::InvalidHost, h.start()));
                 }
-                if let Some(a) = self.authority {
-                    if !a.slice(buf).eq_ignore_ascii_case(h.slice(buf)) {
+                if let (Some(a), Some(kind)) = (self.authority, self.authority_kind(target)) {
+                    if !authority::matches(kind, a.slice(buf), h.slice(buf)) {
                         return Err(Error::new(ErrorKind::HostMismatch, h.start()));
                     }
                 }
             }
+        }
+        if let (Some(a), Some(kind)) = (self.authority, self.authority_kind(target)) {
+            self.normalization = authority::normalization(
+                kind,
+                a.slice(buf),
+                a.start(),
+                host.map(|h| (h.slice(buf), h.start())),
+            );
         }
         self.framing = framing::request(&fields, version, self.method, config)?;
         if fields.cl_rewrite {
             self.cl_canonical = Some(fields.cl_canonical);
         }
         Ok(())
+    }
+
+    /// How the target names its authority (`None` for the origin and asterisk forms).
+    fn authority_kind<'t>(&self, target: &'t [u8]) -> Option<authority::Kind<'t>> {
+        match self.form? {
+            TargetForm::Authority => Some(authority::Kind::Connect),
+            TargetForm::Absolute => {
+                let sep = memchr::memmem::find(target, b"://")?;
+                Some(authority::Kind::Absolute(target.get(..sep)?))
+            }
+            _ => None,
+        }
+    }
+
+    /// The default or empty ports that scheme-based normalisation removes from the target
+    /// and the Host header, as HAProxy does before rules run: absolute-form and CONNECT
+    /// requests only.
+    pub fn normalization(&self) -> Option<Normalization> {
+        self.normalization
+    }
+
+    /// The index of the Host header among [`RequestHead::header_spans`].
+    pub fn host_index(&self) -> Option<usize> {
+        self.host
     }
 
     /// Length of the head, final empty line included.
@@ -197,6 +233,11 @@ impl RequestHead {
     /// The request-target as received.
     pub fn target<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
         self.target.slice(buf)
+    }
+
+    /// Where the request-target is in the buffer.
+    pub fn target_span(&self) -> Span {
+        self.target
     }
 
     /// The form of the request-target.

@@ -150,12 +150,16 @@ pub(crate) fn check_target(
                 .iter()
                 .position(|&b| b == b'/' || b == b'?')
                 .unwrap_or(rest.len());
-            let authority = rest.get(..len).unwrap_or_default();
-            // userinfo@ is deprecated for http(s) and a known way to confuse routing.
-            if authority.contains(&b'@') || !is_authority(authority, false) {
+            let whole = rest.get(..len).unwrap_or_default();
+            // A deprecated `userinfo@` is kept in the target but is not part of the host.
+            let skip = whole.iter().rposition(|&b| b == b'@').map_or(0, |at| at + 1);
+            let userinfo = whole.get(..skip.saturating_sub(1)).unwrap_or_default();
+            let authority = whole.get(skip..).unwrap_or_default();
+            if !userinfo.iter().all(|&b| is_userinfo_byte(b)) || !is_authority(authority, false)
+            {
                 return Err(bad);
             }
-            Ok((TargetForm::Absolute, Some((start, start + len))))
+            Ok((TargetForm::Absolute, Some((start + skip, start + len))))
         }
     }
 }
@@ -209,13 +213,39 @@ pub(crate) fn is_authority(s: &[u8], port_required: bool) -> bool {
                 )
         });
     let port_ok = match port {
-        // `port` keeps its leading ':'
+        // `port` keeps its leading ':'; it may be empty (RFC 3986), except for CONNECT.
         Some(p) => {
-            p.len() > 1 && p.iter().skip(1).all(u8::is_ascii_digit) && p.first() == Some(&b':')
+            (p.len() > 1 || !port_required)
+                && p.iter().skip(1).all(u8::is_ascii_digit)
+                && p.first() == Some(&b':')
         }
         None => !port_required,
     };
     host_ok && port_ok && !(port_required && host.is_empty())
+}
+
+/// A byte of RFC 3986's userinfo: unreserved, percent-encoded, sub-delims or `:`.
+fn is_userinfo_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'%'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+        )
 }
 
 /// Whether a `Sec-WebSocket-Key` is the base64 form of 16 bytes (RFC 6455 §4.1).
@@ -513,7 +543,11 @@ mod tests {
             t(b"http://a.b:80/x", false, false),
             Ok(TargetForm::Absolute)
         );
-        assert!(t(b"http://u@a/x", false, false).is_err());
+        // userinfo is accepted and is not part of the authority.
+        let full = |s: &[u8]| check_target(s, false, false, 0).map(|x| x.1);
+        assert_eq!(full(b"http://u:p@a:80/x"), Ok(Some((11, 15))));
+        assert!(t(b"http://u p@a/x", false, false).is_err());
+        assert!(t(b"a.b:", true, false).is_err());
         assert_eq!(t(b"a.b:443", true, false), Ok(TargetForm::Authority));
         assert_eq!(t(b"[::1]:443", true, false), Ok(TargetForm::Authority));
         assert!(t(b"a.b", true, false).is_err());
@@ -529,7 +563,9 @@ mod tests {
         assert!(is_authority(b"", false));
         assert!(!is_authority(b"a b", false));
         assert!(!is_authority(b"a/b", false));
-        assert!(!is_authority(b"a:", false));
+        // An empty port is allowed, but not where a port is required (CONNECT).
+        assert!(is_authority(b"a:", false));
+        assert!(!is_authority(b"a:", true));
         assert!(!is_authority(b"a:8x", false));
         assert!(is_authority(b"[2001:db8::1]:80", false));
         assert!(!is_authority(b"[zz]", false));

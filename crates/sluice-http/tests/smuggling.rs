@@ -262,8 +262,8 @@ fn malformed_lines_are_refused() {
             ErrorKind::InvalidHost,
         ),
         (
-            b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
-            ErrorKind::InvalidTransferEncoding,
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            ErrorKind::UnsupportedTransferCoding,
         ),
     ];
     for (buf, kind) in cases {

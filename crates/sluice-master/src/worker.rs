@@ -116,6 +116,8 @@ pub fn run(model: Arc<Model>, sources: &SourceMap, handoff: Handoff, say: &mut d
     let rules = sluice_rules::CompileOptions {
         base_dir: sluice_preflight::rules_base_dir(&model, sources),
     };
+    // `last_rule_file` names the files as they were read.
+    sluice_rules::origin::set_source_names(sources.ids().map(|id| sources.name(id).to_string()));
     let prepared = match Worker::prepare(model.clone(), &rules) {
         Ok(p) => p,
         Err(e) => {

@@ -11,6 +11,7 @@ pub fn inherit(defaults: &Proxy, kind: ProxyKind, name: &str, location: Location
     proxy.mode = defaults.mode;
     proxy.timeouts = defaults.timeouts.clone();
     proxy.tcp_inspect_delay = defaults.tcp_inspect_delay;
+    proxy.tcp_response_inspect_delay = defaults.tcp_response_inspect_delay;
     proxy.options = defaults.options.clone();
     proxy.maxconn = defaults.maxconn;
     proxy.retries = defaults.retries;

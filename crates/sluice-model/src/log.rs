@@ -21,6 +21,8 @@ pub enum LogDestination {
     Stream(String),
     /// `ring@<name>`.
     Ring(String),
+    /// `backend@<name>`: a `mode log` backend that balances the lines over its servers.
+    Backend(String),
     /// A syslog address (UDP, UNIX datagram socket...). Host names are resolved by preflight.
     Address(Address),
 }
@@ -61,6 +63,9 @@ pub fn parse(stmt: &Statement) -> Parsed<LogLine> {
         "stdout" | "stderr" | "fd@1" | "fd@2" => LogDestination::Stream(target.text.clone()),
         t if t.starts_with("ring@") => {
             LogDestination::Ring(t.trim_start_matches("ring@").to_string())
+        }
+        t if t.starts_with("backend@") => {
+            LogDestination::Backend(t.trim_start_matches("backend@").to_string())
         }
         t => LogDestination::Address(address::parse(t, Use::Target).map_err(|e| {
             Diagnostic::error(

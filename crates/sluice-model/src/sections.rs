@@ -38,6 +38,8 @@ pub struct OtherSection {
     pub errorfiles: Vec<(u16, Spanned<String>)>,
     /// Everything else, as written.
     pub statements: Vec<Statement>,
+    /// The `bind`, `peer` and `server` lines of a peers section as written (their options).
+    pub peer_lines: Vec<Statement>,
 }
 
 /// Builds an other section from the tree.
@@ -53,6 +55,7 @@ pub fn parse(section: &Section, diags: &mut Diagnostics) -> OtherSection {
         binds: Vec::new(),
         errorfiles: Vec::new(),
         statements: Vec::new(),
+        peer_lines: Vec::new(),
     };
     let context = format!("'{}' section", section.kind.keyword());
     for stmt in &section.statements {
@@ -95,6 +98,9 @@ fn statement_of(
     if !is_typed {
         out.statements.push(stmt.clone());
         return Ok(());
+    }
+    if out.kind == SectionKind::Peers {
+        out.peer_lines.push(stmt.clone());
     }
     match keyword {
         "user" => {

@@ -156,3 +156,49 @@ fn nothing_listens_without_an_enabled_bind() {
     let (model, _) = load("peers p\n    peer a 127.0.0.1:1024\n");
     assert!(model.has_listener());
 }
+
+/// `proxy-v2-options`, `set-proxy-v2-tlv-fmt(<id>)` (a `default-server` one too, and one
+/// without a format at the end of the line) and `accept-netscaler-cip`; bad values are
+/// errors on their line.
+#[test]
+fn proxy_v2_options_custom_tlvs_and_netscaler_cip() {
+    let text = format!(
+        "{BASE}frontend fe\n    bind :80 accept-netscaler-cip 305419896\n    default_backend be\n\
+         backend be\n    default-server send-proxy-v2 set-proxy-v2-tlv-fmt(0xE1) %[str(a)]\n    \
+         server s1 10.0.0.1:80 proxy-v2-options unique-id,cert-cn,crc32c set-proxy-v2-tlv-fmt(226)\n"
+    );
+    let (model, diags) = load(&text);
+    assert_eq!(errors(&diags), vec![]);
+    assert_eq!(
+        model.proxies[0].binds[0].options.accept_netscaler_cip,
+        Some(0x1234_5678)
+    );
+    let s = &model.backend("be").expect("backend").servers[0].options;
+    assert!(s.send_proxy_v2);
+    let o = s.proxy_v2_options;
+    assert!(o.unique_id && o.cert_cn && o.crc32c);
+    assert!(o.ssl, "cert-cn implies ssl");
+    assert!(!o.authority);
+    let tlvs: Vec<(u8, &str)> = s
+        .proxy_v2_tlvs
+        .iter()
+        .map(|(k, f)| (*k, f.value.as_str()))
+        .collect();
+    assert_eq!(tlvs, vec![(0xE1, "%[str(a)]"), (0xE2, "")]);
+
+    for (bad, line) in [
+        ("server s1 10.0.0.1:80 proxy-v2-options unique-id,nope", 10),
+        ("server s1 10.0.0.1:80 set-proxy-v2-tlv-fmt(256) x", 10),
+        ("server s1 10.0.0.1:80 set-proxy-v2-tlv-fmt(zz) x", 10),
+    ] {
+        let text = format!(
+            "{BASE}frontend fe\n    bind :80\n    default_backend be\nbackend be\n    {bad}\n"
+        );
+        let (_, diags) = load(&text);
+        let found = errors(&diags);
+        assert!(found.iter().any(|(_, l)| *l == line), "{bad}: {found:?}");
+    }
+    let text = format!("{BASE}frontend fe\n    bind :80 accept-netscaler-cip 0\n");
+    let (_, diags) = load(&text);
+    assert!(!errors(&diags).is_empty(), "a zero magic number is refused");
+}

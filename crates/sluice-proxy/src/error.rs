@@ -48,6 +48,8 @@ pub struct Error {
     /// Whether the request may be tried again on another connection (nothing of it has
     /// reached a server that may have acted on it).
     pub retryable: bool,
+    /// The server a failed connection was to (the last one tried), for the log line.
+    pub server: Option<u16>,
 }
 
 impl Error {
@@ -57,6 +59,7 @@ impl Error {
             kind,
             side,
             retryable: false,
+            server: None,
         }
     }
 
@@ -66,7 +69,14 @@ impl Error {
             kind,
             side,
             retryable: true,
+            server: None,
         }
+    }
+
+    /// The same error, about the server at `index` in its backend.
+    pub fn on_server(mut self, index: usize) -> Error {
+        self.server = u16::try_from(index).ok();
+        self
     }
 
     /// Classifies an I/O error of one side.

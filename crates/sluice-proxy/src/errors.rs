@@ -19,7 +19,7 @@ use std::io;
 use std::sync::Arc;
 
 /// Statuses the data plane answers with.
-const USED: &[u16] = &[400, 403, 408, 500, 502, 503, 504];
+const USED: &[u16] = &[400, 403, 408, 413, 422, 500, 502, 503, 504, 505];
 
 /// HAProxy's built-in 200 page (the `monitor-uri` answer), with `connection: close`.
 const OK_PAGE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 58\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n";
@@ -292,6 +292,12 @@ impl<'a> Pages<'a> {
     /// The response for `status` (a 500 page for a status that has none).
     pub fn get(&self, status: u16) -> &'a [u8] {
         self.source(status).get(status)
+    }
+
+    /// Whether the page for `status` is the proxy's own (`errorfile`, `errorloc`...), not
+    /// a built-in one.
+    pub fn is_custom(&self, status: u16) -> bool {
+        self.source(status).custom.contains(&status)
     }
 
     /// Whether the response for `status` is an `errorloc` redirect (bodiless, the

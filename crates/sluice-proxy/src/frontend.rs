@@ -31,6 +31,8 @@ pub struct Frontend {
     pub http_request: Option<Duration>,
     pub http_keep_alive: Option<Duration>,
     pub conn_mode: ConnMode,
+    /// `option http-no-delay`: body bytes leave at once, never corked with `MSG_MORE`.
+    pub http_no_delay: bool,
     pub forwardfor: Option<ForwardFor>,
     /// `use_backend` lines in order.
     pub routes: Vec<Route>,
@@ -45,6 +47,24 @@ pub struct Frontend {
     pub bind_names: Vec<Option<String>>,
     /// By bind index: `proto h2`, HTTP/2 from the first byte (see [`crate::h2`]).
     pub h2: Vec<bool>,
+    /// `option http-buffer-request` in the frontend or its default backend: the request
+    /// rules wait for the body (see [`crate::http::body`]).
+    pub buffer_request: bool,
+    /// The proxy's `id`, when the configuration sets one (`fe_id`).
+    pub id: Option<i64>,
+    /// Connections and rates (`fe_conn`, `dst_conn`, `fe_sess_rate`...).
+    pub gauges: crate::gauges::FrontendGauges,
+}
+
+/// The numeric `id` a proxy section sets, if any.
+pub fn configured_id(proxy: &Proxy) -> Option<i64> {
+    proxy
+        .other
+        .iter()
+        .rev()
+        .find(|s| s.keyword() == "id")
+        .and_then(|s| s.words.get(1))
+        .and_then(|w| w.text.parse().ok())
 }
 
 impl Frontend {
@@ -83,6 +103,11 @@ impl Frontend {
             _ if proxy.kind.is_backend() => Some(index),
             _ => None,
         };
+        let buffer_request = std::iter::once(Some(index))
+            .chain(std::iter::once(default_backend))
+            .flatten()
+            .filter_map(|i| model.proxies.get(i))
+            .any(|p| p.option("http-buffer-request").is_some());
         let limit = proxy
             .maxconn
             .as_ref()
@@ -98,6 +123,7 @@ impl Frontend {
             http_request: timeout(proxy, "http-request"),
             http_keep_alive: timeout(proxy, "http-keep-alive"),
             conn_mode: ConnMode::of(proxy),
+            http_no_delay: proxy.option("http-no-delay").is_some(),
             forwardfor: ForwardFor::of(proxy),
             routes,
             default_backend,
@@ -111,6 +137,9 @@ impl Frontend {
                 .iter()
                 .map(|b| b.options.proto.as_ref().is_some_and(|p| p.value == "h2"))
                 .collect(),
+            buffer_request,
+            id: configured_id(proxy),
+            gauges: crate::gauges::FrontendGauges::new(proxy.binds.len()),
         })
     }
 }

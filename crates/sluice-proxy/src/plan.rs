@@ -1,3 +1,5 @@
+// >>> HELPERS (temporary, the lead removes this): read /tmp/brief-common.md NOW -- working rules: no git
+// >>> commands that change anything, shared tree, build only what you need, deadline 22:45 UTC. <<<
 //! The run-time plan: what the worker threads need from the [`Model`], resolved once at
 //! start (backend names to indexes, server addresses, timeouts, options, error pages) and
 //! shared read-only by every thread.
@@ -50,11 +52,6 @@ impl ConnMode {
             }
         }
         mode
-    }
-
-    /// Frontend and backend combined: the stricter one wins, as in HAProxy.
-    pub fn combine(self, other: ConnMode) -> ConnMode {
-        self.max(other)
     }
 }
 
@@ -132,11 +129,26 @@ pub struct ProxyRules {
     pub tarpit: Option<Duration>,
     /// `tcp-request inspect-delay`.
     pub inspect_delay: Option<Duration>,
+    /// `tcp-response inspect-delay`.
+    pub response_inspect_delay: Option<Duration>,
+    /// A backend's `option forwarded`.
+    pub forwarded: Option<crate::http::forwarded::Forwarded>,
+    /// `option http-restrict-req-hdr-names`.
+    pub restrict_hdr_names: crate::http::restrict_hdr_names::RestrictHdrNames,
 }
 
 impl ProxyRules {
     /// The proxy's rules, or `None` when it has nothing to evaluate.
-    fn build(proxy: &Proxy, compiled: CompiledProxyRules) -> Option<ProxyRules> {
+    fn build(
+        model: &Model,
+        proxy: &Proxy,
+        compiled: CompiledProxyRules,
+    ) -> io::Result<Option<ProxyRules>> {
+        use crate::http::restrict_hdr_names::RestrictHdrNames;
+        let forwarded = crate::http::forwarded::Forwarded::of(model, proxy).map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("{}: {e}", proxy.name))
+        })?;
+        let restrict_hdr_names = RestrictHdrNames::of(proxy);
         let c = &compiled;
         let routes = !proxy.use_backends.is_empty()
             || matches!(
@@ -155,11 +167,13 @@ impl ProxyRules {
             && c.stick.is_empty()
             && c.monitor_fail.is_empty()
             && !routes
-            && !use_server;
+            && !use_server
+            && forwarded.is_none()
+            && restrict_hdr_names == RestrictHdrNames::Preserve;
         if empty {
-            return None;
+            return Ok(None);
         }
-        Some(ProxyRules {
+        Ok(Some(ProxyRules {
             routes,
             use_server,
             tarpit: timeout(proxy, "tarpit").or_else(|| timeout(proxy, "connect")),
@@ -168,8 +182,15 @@ impl ProxyRules {
                 .as_ref()
                 .map(|d| d.value)
                 .filter(|d| !d.is_zero()),
+            response_inspect_delay: proxy
+                .tcp_response_inspect_delay
+                .as_ref()
+                .map(|d| d.value)
+                .filter(|d| !d.is_zero()),
+            forwarded,
+            restrict_hdr_names,
             compiled,
-        })
+        }))
     }
 }
 
@@ -265,6 +286,17 @@ impl Plan {
                     .flatten()
             })
             .collect();
+        // Global `set-var` lines run first: the rules' first streams read what they set.
+        sluice_rules::proc_vars::apply_global(model).map_err(|d| {
+            let first = d
+                .iter()
+                .next()
+                .map_or_else(String::new, |d| d.message.clone());
+            io::Error::new(io::ErrorKind::InvalidInput, format!("global: {first}"))
+        })?;
+        // `http-err-codes`, `http-fail-codes`: what the stick counters count.
+        sluice_rules::status_codes::apply_global(model)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("global: {e}")))?;
         // All proxies at once and in order: a frontend and a backend may share a name.
         let stick_tables = Arc::new(sluice_stick::Tables::build(model).0);
         let compiled = sluice_rules::compile_all_with_tables(model, options, &stick_tables);
@@ -289,10 +321,17 @@ impl Plan {
             if p.kind.is_backend() && backends.get(i).is_some_and(Option::is_some) {
                 backend_names.entry(p.name.clone()).or_insert(i);
             }
+            // `set-proxy-v2-tlv-fmt` formats, compiled with the rules, go to their servers.
+            if let Some(Some(be)) = backends.get_mut(i) {
+                let formats = std::mem::take(&mut c.server_tlvs);
+                for (server, custom) in be.servers.iter_mut().zip(formats) {
+                    server.proxy_v2.custom = custom;
+                }
+            }
             rules.push(if p.disabled {
                 None
             } else {
-                ProxyRules::build(p, c)
+                ProxyRules::build(model, p, c)?
             });
         }
         Ok(Plan {

@@ -68,6 +68,8 @@ pub struct Prepared {
     model: Arc<Model>,
     plan: Arc<Plan>,
     logs: Arc<crate::log::Logs>,
+    /// `log-forward` sections with their sockets.
+    forwards: Vec<crate::log::forward::Section>,
 }
 
 /// Running worker threads.
@@ -108,18 +110,35 @@ impl Worker {
     ) -> io::Result<Prepared> {
         let plan = Arc::new(Plan::build_with(&model, rules)?);
         let logs = Arc::new(crate::log::Logs::build(&model)?);
-        Ok(Prepared { model, plan, logs })
+        let forwards = crate::log::forward::prepare(&model, &logs.outputs)?;
+        Ok(Prepared {
+            model,
+            plan,
+            logs,
+            forwards,
+        })
     }
 
     /// Starts the threads of a [`Prepared`] worker on `listeners`; opens no file.
     pub fn start_prepared(prepared: Prepared, listeners: BoundListeners) -> io::Result<Worker> {
-        let Prepared { model, plan, logs } = prepared;
+        let Prepared {
+            model,
+            plan,
+            logs,
+            forwards,
+        } = prepared;
         let (tx, _) = watch::channel(StopLevel::Running);
         let tx = Arc::new(tx);
         let (entries, stats) = listeners.into_parts();
         let mut threads = Vec::with_capacity(plan.nbthread + 1);
         // One checker for the process, stopped with the worker and joined by `wait`.
         threads.extend(crate::check::start(&model, plan.clone(), tx.subscribe())?);
+        // Stick-table synchronisation with the `peers` sections' peers, on its own thread.
+        threads.extend(crate::peers::start(
+            &model,
+            &plan.stick_tables,
+            tx.subscribe(),
+        )?);
         let mut totals = Totals::default();
         let counters: Vec<Arc<ThreadCounters>> = (0..plan.nbthread)
             .map(|_| {
@@ -162,9 +181,13 @@ impl Worker {
                 .collect();
             Some((runtime, sockets))
         };
+        // Threads take over each other's idle server connections.
+        let nthreads = counters.len();
+        let takeover = (nthreads > 1)
+            .then(|| crate::backend::takeover::Takeover::new(&plan, nthreads));
         for (t, counters) in counters.into_iter().enumerate() {
             // Each thread gets its own descriptors for the same sockets.
-            // The flag: connections start with a PROXY header (`accept-proxy`).
+            // What connections start with (`accept-proxy`, `accept-netscaler-cip`).
             let mut mine: Vec<Socket> = Vec::with_capacity(entries.len());
             for e in &entries {
                 let pp = crate::proxy_protocol::accept::expected(&model, e.proxy, e.bind);
@@ -177,14 +200,22 @@ impl Worker {
             let rx = tx.subscribe();
             let logs = logs.clone();
             let cli = if t == 0 { cli.take() } else { None };
+            let shared = takeover.clone().map(|s| (s, t));
             let handle = std::thread::Builder::new()
                 .name(format!("sluice-{t}"))
                 .spawn(move || {
                     crate::log::install(logs, plan.clone());
-                    run_thread(plan, mine, rx, counters, cli)
+                    run_thread(plan, mine, rx, counters, cli, shared)
                 })?;
             threads.push(handle);
         }
+        // Rings' servers and `log-forward` sections run on their own thread.
+        logs.outputs.attach(&plan);
+        threads.extend(crate::log::service::start(
+            logs.outputs.fed_rings(),
+            forwards,
+            tx.subscribe(),
+        )?);
         // `entries` drop here: only the threads' copies keep the sockets open.
         Ok(Worker {
             threads,
@@ -212,13 +243,13 @@ impl Worker {
     }
 }
 
-/// A listening socket of a thread: fd, kind, proxy index, `accept-proxy`, TLS acceptor,
-/// bind index in the proxy.
+/// A listening socket of a thread: fd, kind, proxy index, what connections start with
+/// (`accept-proxy`, `accept-netscaler-cip`), TLS acceptor, bind index in the proxy.
 type Socket = (
     OwnedFd,
     SocketKind,
     usize,
-    bool,
+    crate::proxy_protocol::accept::Expected,
     Option<tokio_rustls::TlsAcceptor>,
     usize,
 );
@@ -232,6 +263,7 @@ fn run_thread(
     stop: watch::Receiver<StopLevel>,
     counters: Arc<ThreadCounters>,
     cli: Option<(Arc<crate::cli::Runtime>, Vec<CliSocket>)>,
+    takeover: Option<(Arc<crate::backend::takeover::Takeover>, usize)>,
 ) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -243,7 +275,15 @@ fn run_thread(
     let local = tokio::task::LocalSet::new();
     crate::counters::install_thread(counters.clone());
     local.block_on(&rt, async move {
-        let ctx = Rc::new(Ctx::new(plan.clone(), counters));
+        let mut ctx = Ctx::new(plan.clone(), counters);
+        if let Some((t, me)) = takeover.clone() {
+            ctx.share_idle(t, me);
+        }
+        let ctx = Rc::new(ctx);
+        // Hands idle server connections over to the other threads that ask.
+        if let Some((t, me)) = takeover {
+            tokio::task::spawn_local(t.serve(me, ctx.clone()));
+        }
         // Wakes the thread's idle connections as their deadlines pass.
         {
             let ctx = ctx.clone();

@@ -232,3 +232,71 @@ fn expect_continue_is_passed_through() {
     assert_eq!(m.status(), 200);
     assert_eq!(m.body, b"body");
 }
+
+#[test]
+fn transfer_codings_other_than_chunked_get_422_and_http10_chunked_closes() {
+    let b = Backend::start("s1", Behaviour::Name);
+    let p = Proxy::start(&one_backend("", &b));
+    let mut c = p.connect();
+    let gzip = b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n";
+    let r = request(&mut c, gzip).expect("response");
+    assert_eq!(r.status(), 422);
+    assert_eq!(b.requests(), 0);
+
+    // HTTP/1.0 has no chunked coding: the body is read as chunked and the exchange ends
+    // the connection.
+    let mut c = p.connect();
+    c.write_all(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        .expect("write");
+    let mut all = Vec::new();
+    c.read_to_end(&mut all).expect("read to close");
+    let r = read_message(&mut BufReader::new(&all[..]), true).expect("response");
+    assert_eq!(r.status(), 200);
+    assert_eq!(b.requests(), 1);
+}
+
+#[test]
+fn default_ports_of_absolute_targets_are_normalized_before_forwarding() {
+    let b = Backend::start("s1", Behaviour::Name);
+    let p = Proxy::start(&one_backend("", &b));
+    let mut c = p.connect();
+    let req = b"GET http://user@example.com:80/x HTTP/1.1\r\nHost: example.com:80\r\n\r\n";
+    assert_eq!(request(&mut c, req).map(|r| r.status()), Some(200));
+    // A port that is not the scheme's default stays, and must agree with Host.
+    let req = b"GET http://example.com:8080/y HTTP/1.1\r\nHost: example.com\r\n\r\n";
+    assert_eq!(request(&mut c, req).map(|r| r.status()), Some(400));
+    let mut c = p.connect();
+    let req = b"GET http://example.com:8080/z HTTP/1.1\r\nHost: example.com:8080\r\n\r\n";
+    assert_eq!(request(&mut c, req).map(|r| r.status()), Some(200));
+    let heads = b.heads.lock().map(|h| h.clone()).unwrap_or_default();
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert_eq!(
+        heads[0], "GET http://user@example.com/x HTTP/1.1\nHost: example.com",
+        "{heads:?}"
+    );
+    assert_eq!(
+        heads[1], "GET http://example.com:8080/z HTTP/1.1\nHost: example.com:8080",
+        "{heads:?}"
+    );
+}
+
+#[test]
+fn a_rule_naming_a_disabled_backend_gives_way_to_the_next_rule() {
+    let on = Backend::start("on", Behaviour::Name);
+    let off = Backend::start("off", Behaviour::Name);
+    let dflt = Backend::start("default", Behaviour::Name);
+    let cfg = format!(
+        "{DEFAULTS}frontend fe\n    bind @FE@\n    use_backend off if {{ path /x }}\n    use_backend %[req.hdr(x-target)] if {{ req.hdr(x-target) -m found }}\n    use_backend on if {{ path /x }}\n    default_backend dflt\n\
+         backend off\n    disabled\n    server s1 {}\nbackend on\n    server s1 {}\nbackend dflt\n    server s1 {}\n",
+        off.addr, on.addr, dflt.addr
+    );
+    let p = Proxy::start(&cfg);
+    let mut c = p.connect();
+    let r = request(&mut c, b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n").expect("response");
+    assert_eq!(r.body, b"on");
+    // A dynamic name with no backend goes to the default one, past the later rules.
+    let r = request(&mut c, b"GET /x HTTP/1.1\r\nHost: t\r\nx-target: nowhere\r\n\r\n")
+        .expect("response");
+    assert_eq!(r.body, b"default");
+    assert_eq!(off.requests(), 0);
+}

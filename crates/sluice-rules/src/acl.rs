@@ -135,8 +135,10 @@ impl AclExpr {
         });
         match (hit, status) {
             (true, _) => Tri::Match,
-            (false, Fetched::Miss) => Tri::Miss,
-            (false, Fetched::Done) => Tri::NoMatch,
+            // Once the contents are final, what could not be told does not match (and a
+            // negation of it does).
+            (false, Fetched::Miss) if !src.connection().contents_final() => Tri::Miss,
+            (false, _) => Tri::NoMatch,
         }
     }
 }

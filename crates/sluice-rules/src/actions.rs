@@ -9,6 +9,7 @@ use crate::condition::{self, Condition};
 use crate::logformat::LogFormat;
 use crate::message::Stream;
 use crate::message::{HttpMessage, StreamChanges, TimeoutKind, Txn, TxnCaptures};
+use crate::normalize_uri::Normalizer;
 use crate::pattern::{MatchMethod, PatternSet};
 use crate::problem::{compile_regex, not_in_registry, Problem};
 use crate::sample::fetch::{uri_path, uri_query, CommaValues};
@@ -139,13 +140,52 @@ enum AddrPart {
     DstPort,
 }
 
-/// The value of a `set-timeout` rule.
+/// The value of a `set-timeout` or `pause` rule.
 #[derive(Debug)]
 enum TimeoutValue {
     Fixed(std::time::Duration),
     /// An expression giving milliseconds.
     Expr(SampleExpr),
 }
+
+/// How `del-headers-bin` compares header names with the list's (without case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NameMatch {
+    Str,
+    Beg,
+    End,
+    Sub,
+}
+
+impl NameMatch {
+    fn matches(self, name: &[u8], pattern: &[u8]) -> bool {
+        let name = name.to_ascii_lowercase();
+        let pattern = pattern.to_ascii_lowercase();
+        match self {
+            NameMatch::Str => name == pattern,
+            NameMatch::Beg => name.starts_with(&pattern),
+            NameMatch::End => name.ends_with(&pattern),
+            NameMatch::Sub => {
+                pattern.is_empty() || name.windows(pattern.len()).any(|w| w == pattern.as_slice())
+            }
+        }
+    }
+}
+
+/// The value of a `set-retries` rule.
+#[derive(Debug)]
+enum RetriesValue {
+    Fixed(u32),
+    /// An expression giving the number of retries.
+    Expr(SampleExpr),
+}
+
+/// The most retries `set-retries` accepts.
+const MAX_RETRIES: i64 = 100;
+
+/// The longest header value a rewrite may produce: HAProxy's internal message format
+/// stores a value's length on 20 bits, and a longer value fails the rewrite.
+pub const MAX_HEADER_VALUE: usize = (1 << 20) - 1;
 
 #[derive(Debug)]
 enum Action {
@@ -162,6 +202,9 @@ enum Action {
     SilentDrop,
     /// `tcp-request connection expect-proxy layer4`: read a PROXY header first.
     ExpectProxy,
+    /// `tcp-request connection expect-netscaler-cip layer4`: read a NetScaler CIP header
+    /// first.
+    ExpectNetscalerCip,
     Redirect(Redirect),
     Return(ReplySpec),
     Auth {
@@ -209,6 +252,9 @@ enum Action {
         expr: SampleExpr,
         len: usize,
         slot: usize,
+        /// `len <n>` made the slot in this proxy: streams of other frontends (a listen
+        /// section reached as a backend) have no such slot, and the rule does nothing there.
+        owner: Option<Box<str>>,
     },
     SetStatus {
         status: u16,
@@ -226,8 +272,40 @@ enum Action {
     },
     /// `track-sc*`, `sc-inc-gpc*`, `sc-set-gpt*`, `sc-add-gpc`.
     Stick(crate::stick::StickAction),
+    /// `wait-for-body time <time> [at-least <bytes>]`: the data plane waits for the body
+    /// before the rules run ([`RuleList::body_wait`]); nothing to do when the rule is reached.
+    WaitForBody(BodyWait),
+    /// `normalize-uri <normalizer>`.
+    NormalizeUri(Normalizer),
+    /// `strict-mode on|off`: whether a failed rewrite by a later rule of the same rule set
+    /// aborts the transaction.
+    StrictMode(bool),
+    /// `pause <time>|<expr>`: the analysis waits that long once the rules ran.
+    Pause(TimeoutValue),
+    /// `set-retries <int>|<expr>`.
+    SetRetries(RetriesValue),
+    /// `add-headers-bin` (or, with `replace`, `set-headers-bin`) `<expr> [prefix <str>]`.
+    HeadersBin {
+        expr: SampleExpr,
+        prefix: Option<Box<[u8]>>,
+        replace: bool,
+    },
+    /// `del-headers-bin <expr> [-m <method>]`.
+    DelHeadersBin {
+        expr: SampleExpr,
+        method: NameMatch,
+    },
     /// Accepted, nothing recorded (ignored knobs, data-plane modes).
     Nothing,
+}
+
+/// How long a message's rules wait for its body, and for how much of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyWait {
+    /// The longest wait: then the request is answered with a 408 (a response with a 504).
+    pub time: std::time::Duration,
+    /// Enough bytes to go on with before the whole body is there.
+    pub at_least: Option<u64>,
 }
 
 impl Action {
@@ -251,6 +329,8 @@ impl Action {
 pub struct CompiledRule {
     action: Action,
     condition: Option<Condition>,
+    /// Where it was written (`last_rule_file`, `last_rule_line`).
+    origin: Option<crate::origin::RuleOrigin>,
 }
 
 /// An ordered rule set (`http-request` rules of one proxy, for example).
@@ -293,7 +373,19 @@ impl RuleList {
         txn: &mut Txn,
         scratch: &mut Vec<u8>,
     ) -> Verdict {
+        // `strict-mode` holds for the rest of this rule set only.
+        let mut strict = true;
+        // Rewrites are measured from the head as the first rule set saw it.
+        if conn.rewrite_room().is_some() {
+            if let Some(slot) = txn.head_sizes.get_mut(usize::from(is_response)) {
+                if slot.is_none() {
+                    *slot = Some(head_size(&*msg));
+                }
+            }
+        }
         for rule in &self.rules {
+            // What converters of the previous rule set (`aes_gcm_enc`'s tag).
+            txn.vars.apply_deferred();
             let applies = {
                 let src = stream(&*msg, is_response, conn, txn);
                 condition::holds(&rule.condition, &src)
@@ -301,26 +393,95 @@ impl RuleList {
             if !applies {
                 continue;
             }
-            if let Some(v) = apply(&rule.action, msg, is_response, conn, txn, scratch) {
-                return v;
+            if let Action::StrictMode(on) = rule.action {
+                strict = on;
+                continue;
+            }
+            match apply(&rule.action, msg, is_response, conn, txn, scratch) {
+                Applied::Done => {}
+                Applied::Final(v) => {
+                    txn.vars.last_rule = rule.origin;
+                    txn.vars.apply_deferred();
+                    return v;
+                }
+                Applied::RewriteFailed => {
+                    txn.failed_rewrites += 1;
+                    if strict {
+                        // An internal error, as HAProxy answers a failed rewrite.
+                        return Verdict::Deny {
+                            status: 500,
+                            reply: None,
+                        };
+                    }
+                }
             }
         }
+        txn.vars.apply_deferred();
         Verdict::Continue
+    }
+
+    /// The first `wait-for-body` rule whose condition holds on the message head as `src`
+    /// shows it: the data plane waits for the body before it runs the rules.
+    pub fn body_wait(&self, src: &dyn crate::SampleSource) -> Option<BodyWait> {
+        self.rules.iter().find_map(|rule| match &rule.action {
+            Action::WaitForBody(w) if condition::holds(&rule.condition, src) => Some(*w),
+            _ => None,
+        })
     }
 
     /// Runs TCP rules (no HTTP message): the first matching `accept`, `reject` or
     /// `silent-drop` decides; other actions run for their effect on variables.
     pub fn run_tcp(&self, conn: &dyn Connection, txn: &mut Txn) -> Verdict {
+        self.inspect_tcp(conn, txn).unwrap_or(Verdict::Continue)
+    }
+
+    /// [`run_tcp`](Self::run_tcp) on contents that may still grow (content inspection):
+    /// `None` when a rule's condition cannot tell yet and `conn` says that more may come
+    /// ([`Connection::contents_final`]); the caller runs the rules again on more bytes.
+    /// Once final, a condition that cannot tell does not match.
+    pub fn inspect_tcp(&self, conn: &dyn Connection, txn: &mut Txn) -> Option<Verdict> {
+        self.inspect_tcp_on(conn, None, txn)
+    }
+
+    /// [`run_tcp`](Self::run_tcp) in HTTP mode, where content rules also read the HTTP
+    /// message at hand (`msg`: the request, or with `true` the response).
+    pub fn run_tcp_on(
+        &self,
+        conn: &dyn Connection,
+        msg: Option<(&dyn HttpMessage, bool)>,
+        txn: &mut Txn,
+    ) -> Verdict {
+        self.inspect_tcp_on(conn, msg, txn)
+            .unwrap_or(Verdict::Continue)
+    }
+
+    fn inspect_tcp_on(
+        &self,
+        conn: &dyn Connection,
+        msg: Option<(&dyn HttpMessage, bool)>,
+        txn: &mut Txn,
+    ) -> Option<Verdict> {
+        let final_ = conn.contents_final();
+        let request = msg.filter(|(_, response)| !response).map(|(m, _)| m);
+        let response = msg.filter(|(_, response)| *response).map(|(m, _)| m);
         for rule in &self.rules {
             let src = Stream {
                 conn,
-                request: None,
-                response: None,
+                request,
+                response,
                 vars: Some(&txn.vars),
                 changes: Some(&txn.changes),
                 captures: Some(&txn.captures),
             };
-            if !condition::holds(&rule.condition, &src) {
+            let holds = match &rule.condition {
+                None => true,
+                Some(c) => match c.eval_tri(&src) {
+                    crate::acl::Tri::Match => true,
+                    crate::acl::Tri::Miss if !final_ => return None,
+                    _ => false,
+                },
+            };
+            if !holds {
                 continue;
             }
             match &rule.action {
@@ -341,22 +502,51 @@ impl RuleList {
                         set_addr(&mut txn.changes, *part, &v.reborrow(), conn);
                     }
                 }
-                Action::Capture { expr, len, slot } => {
+                Action::Capture {
+                    expr,
+                    len,
+                    slot,
+                    owner,
+                } if owns_slot(owner, conn) => {
                     capture(&src, expr, *len, *slot, false, &txn.captures);
                 }
                 Action::ExpectProxy => txn.expect_proxy = true,
+                Action::SetRetries(value) => {
+                    if let Some(n) = retries(value, &src) {
+                        txn.changes.retries = Some(n);
+                    }
+                }
+                Action::ExpectNetscalerCip => txn.expect_netscaler_cip = true,
                 Action::Stick(a) => {
                     let input = a.prepare(&src);
                     a.run(input, &mut txn.vars.stick);
                 }
-                Action::Allow => return Verdict::Allow,
-                Action::Reject => return Verdict::Reject,
-                Action::SilentDrop => return Verdict::SilentDrop,
+                Action::Allow => {
+                    txn.vars.last_rule = rule.origin;
+                    return Some(Verdict::Allow);
+                }
+                Action::Reject => {
+                    txn.vars.last_rule = rule.origin;
+                    return Some(Verdict::Reject);
+                }
+                Action::SilentDrop => {
+                    txn.vars.last_rule = rule.origin;
+                    return Some(Verdict::SilentDrop);
+                }
                 _ => {}
             }
         }
-        Verdict::Continue
+        Some(Verdict::Continue)
     }
+}
+
+/// Whether the stream has the capture slot a rule made (see `Action::Capture::owner`).
+fn owns_slot(owner: &Option<Box<str>>, conn: &dyn Connection) -> bool {
+    // An unknown frontend (tools, tests) has the slots.
+    let frontend = conn.frontend_name();
+    owner
+        .as_deref()
+        .is_none_or(|proxy| frontend.is_empty() || frontend == proxy)
 }
 
 /// Stores the sample of `expr` in capture slot `slot` of the request (or response), `len`
@@ -432,7 +622,17 @@ fn render_reply(spec: &ReplySpec, src: &Stream<'_>) -> Reply {
     }
 }
 
-/// Applies one action; `Some` for a final verdict.
+/// What applying one action gave.
+enum Applied {
+    /// Go on with the next rule.
+    Done,
+    /// A final verdict.
+    Final(Verdict),
+    /// A rewrite could not be made (see [`MAX_HEADER_VALUE`]): an error in strict mode.
+    RewriteFailed,
+}
+
+/// Applies one action.
 fn apply(
     action: &Action,
     msg: &mut dyn HttpMessage,
@@ -440,44 +640,60 @@ fn apply(
     conn: &dyn Connection,
     txn: &mut Txn,
     scratch: &mut Vec<u8>,
-) -> Option<Verdict> {
+) -> Applied {
     match action {
-        Action::Allow => return Some(Verdict::Allow),
-        Action::Reject => return Some(Verdict::Reject),
-        Action::SilentDrop => return Some(Verdict::SilentDrop),
+        Action::Allow => return Applied::Final(Verdict::Allow),
+        Action::Reject => return Applied::Final(Verdict::Reject),
+        Action::SilentDrop => return Applied::Final(Verdict::SilentDrop),
         Action::Auth { realm } => {
-            return Some(Verdict::Auth {
+            return Applied::Final(Verdict::Auth {
                 realm: realm.clone(),
             })
         }
         Action::Deny { status, reply } => {
             let src = stream(&*msg, is_response, conn, txn);
-            return Some(Verdict::Deny {
+            return Applied::Final(Verdict::Deny {
                 status: *status,
                 reply: reply.as_ref().map(|r| render_reply(r, &src)),
             });
         }
         Action::Tarpit { status, reply } => {
             let src = stream(&*msg, is_response, conn, txn);
-            return Some(Verdict::Tarpit {
+            return Applied::Final(Verdict::Tarpit {
                 status: *status,
                 reply: reply.as_ref().map(|r| render_reply(r, &src)),
             });
         }
         Action::Return(spec) => {
             let src = stream(&*msg, is_response, conn, txn);
-            return Some(Verdict::Return(render_reply(spec, &src)));
+            return Applied::Final(Verdict::Return(render_reply(spec, &src)));
         }
         Action::Redirect(r) => {
             let src = stream(&*msg, is_response, conn, txn);
-            return redirect(r, &src, &*msg, scratch);
+            return match redirect(r, &src, &*msg, scratch) {
+                Some(v) => Applied::Final(v),
+                None => Applied::Done,
+            };
         }
         Action::SetHeader { name, value } => {
             value.render(&stream(&*msg, is_response, conn, txn), scratch);
+            let replaced: usize = (0..msg.header_count())
+                .filter_map(|i| msg.header(i))
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(n, v)| field_size(n, v))
+                .sum();
+            let grows = signed(field_size(name, scratch)) - signed(replaced);
+            if scratch.len() > MAX_HEADER_VALUE || !fits(&*msg, conn, txn, is_response, grows) {
+                return Applied::RewriteFailed;
+            }
             msg.set_header(name, scratch);
         }
         Action::AddHeader { name, value } => {
             value.render(&stream(&*msg, is_response, conn, txn), scratch);
+            let grows = signed(field_size(name, scratch));
+            if scratch.len() > MAX_HEADER_VALUE || !fits(&*msg, conn, txn, is_response, grows) {
+                return Applied::RewriteFailed;
+            }
             msg.add_header(name, scratch);
         }
         Action::DelHeader { name, matcher } => match matcher {
@@ -504,11 +720,19 @@ fn apply(
             each_value,
         } => {
             with.render(&stream(&*msg, is_response, conn, txn), scratch);
-            replace_header(msg, name, regex, scratch, *each_value);
+            let room = room_left(&*msg, conn, txn, is_response);
+            if !replace_header(msg, name, regex, scratch, *each_value, room) {
+                return Applied::RewriteFailed;
+            }
         }
         Action::Set { part, value } => {
             value.render(&stream(&*msg, is_response, conn, txn), scratch);
+            let before = (msg.method().to_vec(), msg.uri().to_vec());
             set_part(msg, part, scratch);
+            if !fits(&*msg, conn, txn, is_response, 0) {
+                undo_request_line(msg, &before);
+                return Applied::RewriteFailed;
+            }
         }
         Action::Replace { part, regex, with } => {
             with.render(&stream(&*msg, is_response, conn, txn), scratch);
@@ -520,7 +744,12 @@ fn apply(
             if let Some(caps) = regex.captures(&current) {
                 let mut out = Vec::with_capacity(current.len());
                 crate::sample::conv::expand(scratch, &caps, &mut out);
+                let before = (msg.method().to_vec(), msg.uri().to_vec());
                 set_part(msg, part, &out);
+                if !fits(&*msg, conn, txn, is_response, 0) {
+                    undo_request_line(msg, &before);
+                    return Applied::RewriteFailed;
+                }
             }
         }
         Action::SetVar { name, expr } => {
@@ -537,9 +766,16 @@ fn apply(
             txn.vars.set(name, v);
         }
         Action::UnsetVar { name } => txn.vars.unset(name),
-        Action::Capture { expr, len, slot } => {
-            let src = stream(&*msg, is_response, conn, txn);
-            capture(&src, expr, *len, *slot, is_response, &txn.captures);
+        Action::Capture {
+            expr,
+            len,
+            slot,
+            owner,
+        } => {
+            if owns_slot(owner, conn) {
+                let src = stream(&*msg, is_response, conn, txn);
+                capture(&src, expr, *len, *slot, is_response, &txn.captures);
+            }
         }
         Action::SetStatus { status, reason } => msg.set_status(*status, reason.as_deref()),
         Action::SetAddr { part, expr } => {
@@ -551,14 +787,7 @@ fn apply(
             }
         }
         Action::SetTimeout { kind, value } => {
-            let d = match value {
-                TimeoutValue::Fixed(d) => Some(*d),
-                TimeoutValue::Expr(e) => e
-                    .eval(&stream(&*msg, is_response, conn, txn))
-                    .and_then(|v| v.to_int())
-                    .and_then(|ms| u64::try_from(ms).ok())
-                    .map(std::time::Duration::from_millis),
-            };
+            let d = duration(value, &stream(&*msg, is_response, conn, txn));
             // HAProxy ignores a value that is not a positive number of milliseconds.
             if let Some(d) = d.filter(|d| !d.is_zero()) {
                 if let Some(slot) = txn.changes.timeouts.get_mut(kind.index()) {
@@ -570,10 +799,123 @@ fn apply(
             let input = a.prepare(&stream(&*msg, is_response, conn, txn));
             a.run(input, &mut txn.vars.stick);
         }
+        Action::NormalizeUri(normalizer) => match normalizer.apply(msg.uri()) {
+            Ok(Some(uri)) => {
+                let grows = signed(uri.len()) - signed(msg.uri().len());
+                if !fits(&*msg, conn, txn, is_response, grows) {
+                    return Applied::RewriteFailed;
+                }
+                msg.set_uri(&uri);
+            }
+            Ok(None) => {}
+            // A bad `%` sequence under `strict`: the request is invalid.
+            Err(_) => {
+                return Applied::Final(Verdict::Deny {
+                    status: 400,
+                    reply: None,
+                })
+            }
+        },
+        Action::Pause(value) => {
+            if let Some(d) = duration(value, &stream(&*msg, is_response, conn, txn)) {
+                txn.changes.pause = txn.changes.pause.saturating_add(d);
+            }
+        }
+        Action::SetRetries(value) => {
+            if let Some(n) = retries(value, &stream(&*msg, is_response, conn, txn)) {
+                txn.changes.retries = Some(n);
+            }
+        }
+        Action::HeadersBin {
+            expr,
+            prefix,
+            replace,
+        } => {
+            let list = expr
+                .eval(&stream(&*msg, is_response, conn, txn))
+                .and_then(|v| v.as_bytes().map(<[u8]>::to_vec));
+            let Some(fields) = list.as_deref().and_then(crate::headers_bin::decode) else {
+                return Applied::Done;
+            };
+            let wanted = |name: &[u8]| {
+                prefix.as_deref().is_none_or(|p| {
+                    name.len() >= p.len() && name[..p.len()].eq_ignore_ascii_case(p)
+                })
+            };
+            let fields: Vec<_> = fields.into_iter().filter(|(n, _)| wanted(n)).collect();
+            let mut grows: isize = fields.iter().map(|(n, v)| signed(field_size(n, v))).sum();
+            if *replace {
+                grows -= (0..msg.header_count())
+                    .filter_map(|i| msg.header(i))
+                    .filter(|(n, _)| fields.iter().any(|(f, _)| f.eq_ignore_ascii_case(n)))
+                    .map(|(n, v)| signed(field_size(n, v)))
+                    .sum::<isize>();
+            }
+            if fields.iter().any(|(_, v)| v.len() > MAX_HEADER_VALUE)
+                || !fits(&*msg, conn, txn, is_response, grows)
+            {
+                return Applied::RewriteFailed;
+            }
+            if *replace {
+                for (name, _) in &fields {
+                    msg.remove_headers(name);
+                }
+            }
+            for (name, value) in &fields {
+                msg.add_header(name, value);
+            }
+        }
+        Action::DelHeadersBin { expr, method } => {
+            let list = expr
+                .eval(&stream(&*msg, is_response, conn, txn))
+                .and_then(|v| v.as_bytes().map(<[u8]>::to_vec));
+            let Some(fields) = list.as_deref().and_then(crate::headers_bin::decode) else {
+                return Applied::Done;
+            };
+            let mut i = msg.header_count();
+            while i > 0 {
+                i -= 1;
+                let hit = msg.header(i).is_some_and(|(n, _)| {
+                    fields.iter().any(|(pattern, _)| method.matches(n, pattern))
+                });
+                if hit {
+                    msg.remove_header(i);
+                }
+            }
+        }
         // Only `tcp-request connection` has it; the connection rules run it.
-        Action::Nothing | Action::ExpectProxy => {}
+        Action::Nothing
+        | Action::ExpectProxy
+        | Action::ExpectNetscalerCip
+        | Action::StrictMode(_)
+        | Action::WaitForBody(_) => {}
     }
-    None
+    Applied::Done
+}
+
+/// The milliseconds a `set-timeout` or `pause` value gives; `None` when its expression
+/// gives no number, or a negative one.
+fn duration(value: &TimeoutValue, src: &Stream<'_>) -> Option<std::time::Duration> {
+    match value {
+        TimeoutValue::Fixed(d) => Some(*d),
+        TimeoutValue::Expr(e) => e
+            .eval(src)
+            .and_then(|v| v.to_int())
+            .and_then(|ms| u64::try_from(ms).ok())
+            .map(std::time::Duration::from_millis),
+    }
+}
+
+/// The retries a `set-retries` value gives; `None` (the rule does nothing) outside 0 to 100.
+fn retries(value: &RetriesValue, src: &Stream<'_>) -> Option<u32> {
+    match value {
+        RetriesValue::Fixed(n) => Some(*n),
+        RetriesValue::Expr(e) => e
+            .eval(src)
+            .and_then(|v| v.to_int())
+            .filter(|n| (0..=MAX_RETRIES).contains(n))
+            .and_then(|n| u32::try_from(n).ok()),
+    }
 }
 
 /// Applies `set-src`/`set-dst` (an address: the port is kept when the family allows, else
@@ -657,13 +999,17 @@ fn set_part(msg: &mut dyn HttpMessage, part: &UriPart, value: &[u8]) {
     msg.set_uri(&out);
 }
 
+/// Rewrites the values of the fields named `name`; `false` when a new value would be too
+/// long (that field is left as it was).
 fn replace_header(
     msg: &mut dyn HttpMessage,
     name: &[u8],
     regex: &Regex,
     with: &[u8],
     each_value: bool,
-) {
+    room: Option<isize>,
+) -> bool {
+    let mut changes = Vec::new();
     let mut i = 0;
     let mut new_value = Vec::new();
     while let Some(idx) = msg.find_header(name, i) {
@@ -691,8 +1037,78 @@ fn replace_header(
             changed = true;
         }
         if changed {
-            msg.set_header_value(idx, &new_value);
+            changes.push((idx, value.len(), new_value.clone()));
         }
+    }
+    let grows: isize = changes
+        .iter()
+        .map(|(_, old, new)| signed(new.len()) - signed(*old))
+        .sum();
+    if changes.iter().any(|(_, _, v)| v.len() > MAX_HEADER_VALUE)
+        || room.is_some_and(|room| grows > room)
+    {
+        return false;
+    }
+    for (idx, _, value) in changes {
+        msg.set_header_value(idx, &value);
+    }
+    true
+}
+
+/// The bytes a header field takes in a head (`name: value` and CRLF).
+fn field_size(name: &[u8], value: &[u8]) -> usize {
+    name.len() + value.len() + 4
+}
+
+fn signed(n: usize) -> isize {
+    isize::try_from(n).unwrap_or(isize::MAX)
+}
+
+/// The size of a head as its fields and first line make it.
+fn head_size(msg: &dyn HttpMessage) -> usize {
+    let first_line = msg.method().len() + msg.uri().len() + msg.version().len() + 4;
+    let fields: usize = (0..msg.header_count())
+        .filter_map(|i| msg.header(i))
+        .map(|(n, v)| field_size(n, v))
+        .sum();
+    first_line + fields + 2
+}
+
+/// What rewrites may still add to the head (see [`Connection::rewrite_room`]); `None`
+/// without a limit.
+fn room_left(
+    msg: &dyn HttpMessage,
+    conn: &dyn Connection,
+    txn: &Txn,
+    is_response: bool,
+) -> Option<isize> {
+    let room = signed(conn.rewrite_room()?);
+    let base = txn
+        .head_sizes
+        .get(usize::from(is_response))
+        .copied()
+        .flatten()?;
+    Some(room - (signed(head_size(msg)) - signed(base)))
+}
+
+/// Whether a rewrite making the head `grows` bytes longer than it is fits.
+fn fits(
+    msg: &dyn HttpMessage,
+    conn: &dyn Connection,
+    txn: &Txn,
+    is_response: bool,
+    grows: isize,
+) -> bool {
+    room_left(msg, conn, txn, is_response).is_none_or(|left| grows <= left)
+}
+
+/// Puts back the method and the target a failed rewrite of the request line changed.
+fn undo_request_line(msg: &mut dyn HttpMessage, (method, uri): &(Vec<u8>, Vec<u8>)) {
+    if msg.method() != method.as_slice() {
+        msg.set_method(method);
+    }
+    if msg.uri() != uri.as_slice() {
+        msg.set_uri(uri);
     }
 }
 
@@ -766,7 +1182,7 @@ fn place_of(set: RuleSet) -> Place {
         RuleSet::HttpResponse | RuleSet::HttpAfterResponse => Place::HttpResponse,
         RuleSet::TcpRequestConnection | RuleSet::TcpRequestSession => Place::TcpConnection,
         RuleSet::TcpRequestContent => Place::TcpContent,
-        RuleSet::TcpResponseContent => Place::HttpResponse,
+        RuleSet::TcpResponseContent => Place::TcpResponse,
     }
 }
 
@@ -815,7 +1231,15 @@ pub(crate) fn compile_rule(
         )
         .with_help("move the rule to 'tcp-request content' or 'http-request'")));
     }
-    Ok(CompiledRule { action, condition })
+    let origin = Some(crate::origin::RuleOrigin {
+        file: rule.location.file.0,
+        line: rule.location.line,
+    });
+    Ok(CompiledRule {
+        action,
+        condition,
+        origin,
+    })
 }
 
 /// Compiles a `redirect` proxy line (`redirect location /x code 301 if cond`).
@@ -827,7 +1251,57 @@ pub(crate) fn compile_redirect_line(
     Ok(CompiledRule {
         action: Action::Redirect(parse_redirect(args, Place::HttpRequest, env)?),
         condition,
+        origin: None,
     })
+}
+
+impl CompiledRule {
+    /// The rule, remembered as written at `location`.
+    pub(crate) fn written_at(mut self, location: sluice_config::Location) -> Self {
+        self.origin = Some(crate::origin::RuleOrigin {
+            file: location.file.0,
+            line: location.line,
+        });
+        self
+    }
+}
+
+/// `time <time> [at-least <bytes>]`, in any order.
+fn parse_body_wait(args: &[String]) -> Result<BodyWait, Problem> {
+    let mut time = None;
+    let mut at_least = None;
+    let mut i = 0;
+    while let Some(word) = args.get(i) {
+        match word.as_str() {
+            "time" => {
+                let text = arg(args, i + 1, "a time after 'time'")?;
+                let t = sluice_model::units::parse_time(text, sluice_model::units::TimeUnit::Millis)
+                    .ok()
+                    .filter(|t| t.trailing.is_none())
+                    .ok_or_else(|| {
+                        Problem::syntax(format!(
+                            "'{text}' is not a valid time (a number with an optional unit: us, ms, s, m, h, d)"
+                        ))
+                    })?;
+                time = Some(t.duration);
+            }
+            "at-least" => {
+                let text = arg(args, i + 1, "a size after 'at-least'")?;
+                let n = sluice_model::units::parse_size(text).map_err(|_| {
+                    Problem::syntax(format!("'{text}' is not a valid size (a number of bytes, with an optional k, m or g)"))
+                })?;
+                at_least = Some(n);
+            }
+            other => {
+                return Err(Problem::syntax(format!(
+                    "unexpected '{other}' (expects 'time <time>' and optionally 'at-least <bytes>')"
+                )))
+            }
+        }
+        i += 2;
+    }
+    let time = time.ok_or_else(|| Problem::syntax("expects 'time <time>'"))?;
+    Ok(BodyWait { time, at_least })
 }
 
 fn arg<'a>(args: &'a [String], i: usize, what: &str) -> Result<&'a str, Problem> {
@@ -880,6 +1354,7 @@ fn compile_action(
         "allow" | "accept" => Action::Allow,
         "reject" => Action::Reject,
         "silent-drop" => Action::SilentDrop,
+        "wait-for-body" => Action::WaitForBody(parse_body_wait(args)?),
         "deny" => {
             // 403 for requests, 502 for responses, as HAProxy.
             let default = if place == Place::HttpResponse {
@@ -999,14 +1474,14 @@ fn compile_action(
         }
         "capture" => {
             let expr = SampleExpr::compile(arg(args, 0, "a sample expression")?, place, env)?;
-            let (len, slot) = match args.get(1).map(String::as_str) {
+            let (len, slot, owner) = match args.get(1).map(String::as_str) {
                 Some("len") => {
                     let len = arg(args, 2, "a length after 'len'")?
                         .parse::<usize>()
                         .map_err(|_| "length must be a positive integer".to_string())?;
                     renv.captures += 1;
                     renv.capture_lens.push(len);
-                    (len, renv.captures - 1)
+                    (len, renv.captures - 1, Some(renv.proxy_name.into()))
                 }
                 Some("id") => {
                     let id = arg(args, 2, "an id after 'id'")?
@@ -1014,7 +1489,7 @@ fn compile_action(
                         .ok()
                         .filter(|id| *id < 64)
                         .ok_or("id must be an integer below 64")?;
-                    (usize::MAX, id)
+                    (usize::MAX, id, None)
                 }
                 _ => {
                     return Err(Problem::syntax(
@@ -1022,7 +1497,12 @@ fn compile_action(
                     ))
                 }
             };
-            Action::Capture { expr, len, slot }
+            Action::Capture {
+                expr,
+                len,
+                slot,
+                owner,
+            }
         }
         "set-status" => {
             let status = status_arg(arg(args, 0, "a status code")?, 100, 999)?;
@@ -1070,16 +1550,7 @@ fn compile_action(
                     "unexpected '{extra}' after the timeout value"
                 )));
             }
-            let value = match sluice_model::units::parse_time(text, sluice_model::units::TimeUnit::Millis) {
-                Ok(t) if t.trailing.is_none() => TimeoutValue::Fixed(t.duration),
-                // Not a time: an expression giving milliseconds (`int(3),mul(1000)`).
-                _ if text.starts_with(|c: char| c.is_ascii_digit()) => {
-                    return Err(Problem::syntax(format!(
-                        "'{text}' is not a valid timeout (a number with an optional unit: us, ms, s, m, h, d)"
-                    )))
-                }
-                _ => TimeoutValue::Expr(SampleExpr::compile(text, place, env)?),
-            };
+            let value = timeout_value(text, place, env)?;
             Action::SetTimeout { kind, value }
         }
         "sc-inc-gpc" | "sc-inc-gpc0" | "sc-inc-gpc1" | "sc-set-gpt" | "sc-set-gpt0"
@@ -1104,6 +1575,107 @@ fn compile_action(
             )?)
         }
         "expect-proxy" => Action::ExpectProxy,
+        "expect-netscaler-cip" => Action::ExpectNetscalerCip,
+        "normalize-uri" => Action::NormalizeUri(Normalizer::parse(args)?),
+        "add-headers-bin" | "set-headers-bin" => {
+            let expr = SampleExpr::compile(arg(args, 0, "a sample expression")?, place, env)?;
+            let prefix = match args.get(1).map(String::as_str) {
+                None => None,
+                Some("prefix") => Some(arg(args, 2, "a string after 'prefix'")?.as_bytes().into()),
+                Some(other) => {
+                    return Err(Problem::syntax(format!(
+                        "unexpected '{other}' (expects 'prefix <str>')"
+                    )))
+                }
+            };
+            if let Some(extra) = args.get(3) {
+                return Err(Problem::syntax(format!(
+                    "unexpected '{extra}' after the prefix"
+                )));
+            }
+            Action::HeadersBin {
+                expr,
+                prefix,
+                replace: base == "set-headers-bin",
+            }
+        }
+        "del-headers-bin" => {
+            let expr = SampleExpr::compile(arg(args, 0, "a sample expression")?, place, env)?;
+            let method = match args.get(1).map(String::as_str) {
+                None => NameMatch::Str,
+                Some("-m") => match arg(args, 2, "a matching method after '-m'")? {
+                    "str" => NameMatch::Str,
+                    "beg" => NameMatch::Beg,
+                    "end" => NameMatch::End,
+                    "sub" => NameMatch::Sub,
+                    other => {
+                        return Err(Problem::syntax(format!(
+                        "matching method '{other}' is not supported (expects str, beg, end or sub)"
+                    )))
+                    }
+                },
+                Some(other) => {
+                    return Err(Problem::syntax(format!(
+                        "unexpected '{other}' (expects '-m <method>')"
+                    )))
+                }
+            };
+            if let Some(extra) = args.get(3) {
+                return Err(Problem::syntax(format!(
+                    "unexpected '{extra}' after the method"
+                )));
+            }
+            Action::DelHeadersBin { expr, method }
+        }
+        "strict-mode" => {
+            let on = match arg(args, 0, "'on' or 'off'")? {
+                "on" => true,
+                "off" => false,
+                other => {
+                    return Err(Problem::syntax(format!(
+                        "'{other}' is not a mode (expects 'on' or 'off')"
+                    )))
+                }
+            };
+            if let Some(extra) = args.get(1) {
+                return Err(Problem::syntax(format!(
+                    "unexpected '{extra}' after the mode"
+                )));
+            }
+            Action::StrictMode(on)
+        }
+        "pause" => {
+            let text = arg(args, 0, "a time or an expression giving milliseconds")?;
+            if let Some(extra) = args.get(1) {
+                return Err(Problem::syntax(format!(
+                    "unexpected '{extra}' after the pause"
+                )));
+            }
+            Action::Pause(timeout_value(text, place, env)?)
+        }
+        "set-retries" => {
+            check_backend_side(env)?;
+            let text = arg(args, 0, "a number of retries or an expression")?;
+            if let Some(extra) = args.get(1) {
+                return Err(Problem::syntax(format!(
+                    "unexpected '{extra}' after the number of retries"
+                )));
+            }
+            let value = match text.parse::<i64>() {
+                Ok(n) => RetriesValue::Fixed(
+                    u32::try_from(n)
+                        .ok()
+                        .filter(|n| i64::from(*n) <= MAX_RETRIES)
+                        .ok_or_else(|| {
+                            Problem::syntax(format!(
+                                "'{text}' is not a valid number of retries (expects 0 to {MAX_RETRIES})"
+                            ))
+                        })?,
+                ),
+                Err(_) => RetriesValue::Expr(SampleExpr::compile(text, place, env)?),
+            };
+            Action::SetRetries(value)
+        }
         // Handled by the data plane or ignored with a warning at check time.
         "switch-mode"
         | "close"
@@ -1127,6 +1699,45 @@ fn compile_action(
             Action::Nothing
         }
     })
+}
+
+/// A time (`3s`), or else an expression giving milliseconds (`int(3),mul(1000)`).
+fn timeout_value(text: &str, place: Place, env: &mut Env<'_>) -> Result<TimeoutValue, Problem> {
+    Ok(
+        match sluice_model::units::parse_time(text, sluice_model::units::TimeUnit::Millis) {
+            Ok(t) if t.trailing.is_none() => TimeoutValue::Fixed(t.duration),
+            _ if text.starts_with(|c: char| c.is_ascii_digit()) => {
+                return Err(Problem::syntax(format!(
+                    "'{text}' is not a valid time (a number with an optional unit: us, ms, s, m, h, d)"
+                )))
+            }
+            _ => TimeoutValue::Expr(SampleExpr::compile(text, place, env)?),
+        },
+    )
+}
+
+/// `set-retries` acts on the backend side: proxies with the backend capability only, and
+/// not in `defaults` sections.
+fn check_backend_side(env: &Env<'_>) -> Result<(), Problem> {
+    use sluice_model::proxy::ProxyKind;
+    let kind = env.proxy.kind;
+    if kind == ProxyKind::Defaults {
+        return Err(Problem::new(
+            Category::Semantic,
+            None,
+            "this action is not allowed in 'defaults' sections",
+        )
+        .with_help("move the rule to a backend or listen section"));
+    }
+    if !kind.is_backend() {
+        return Err(Problem::new(
+            Category::Semantic,
+            None,
+            "this action applies to proxies with the backend capability only",
+        )
+        .with_help("move the rule to a backend or listen section"));
+    }
+    Ok(())
 }
 
 /// `set-timeout client` needs a frontend, the other timeouts but `tarpit` a backend.

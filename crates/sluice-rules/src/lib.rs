@@ -43,23 +43,29 @@ pub mod base64;
 #[cfg(test)]
 mod catalogue_sync;
 pub mod condition;
+mod headers_bin;
 mod host;
 pub mod logformat;
 pub mod message;
+mod normalize_uri;
+pub mod origin;
 pub mod pattern;
 mod problem;
+pub mod proc_vars;
 pub mod sample;
+pub mod status_codes;
 pub mod stick;
 mod tls;
 pub mod unique_id;
 pub mod userlist;
 
-pub use actions::{Reply, RuleList, Verdict};
+pub use actions::{BodyWait, Reply, RuleList, Verdict};
 pub use condition::Condition;
 pub use logformat::LogFormat;
 pub use message::{
-    CaptureSlots, Connection, HttpMessage, NoConnection, SampleSource, SimpleConnection,
-    SimpleMessage, Stream, StreamChanges, TcpInfoField, TimeoutKind, Txn, TxnCaptures, Vars,
+    BackendConnection, CaptureSlots, Connection, HttpMessage, NoConnection, ProxyState,
+    SampleSource, ServerState, SimpleConnection, SimpleMessage, Stream, StreamChanges,
+    StreamDates, StreamEvents, StreamTimers, TcpInfoField, TimeoutKind, Txn, TxnCaptures, Vars,
 };
 pub use sample::{SampleExpr, SampleType, Value};
 pub use unique_id::UniqueId;
@@ -395,6 +401,11 @@ impl CaptureLayout {
     pub fn is_empty(&self) -> bool {
         self.request.is_empty() && self.response.is_empty()
     }
+
+    /// The slots of `proxy` (the log line rebuilds the captures from the heads it kept).
+    pub fn of(proxy: &Proxy) -> CaptureLayout {
+        Self::declared(proxy)
+    }
 }
 
 /// The value of the last `name` field of `msg`.
@@ -464,6 +475,9 @@ pub struct CompiledProxyRules {
     /// Some rule's arguments read the unique ID (`unique-id`, `%ID`): the request stage
     /// makes it while the request head is at hand.
     pub reads_unique_id: bool,
+    /// By server position: the `set-proxy-v2-tlv-fmt(<id>) <fmt>` TLVs of each server of a
+    /// backend, as (type, format).
+    pub server_tlvs: Vec<Vec<(u8, LogFormat)>>,
     /// The frontend's capture slots (see [`CaptureLayout`]).
     pub captures: CaptureLayout,
     /// A backend's `stick` lines (persistence through stick tables).
@@ -528,6 +542,18 @@ impl CompiledProxyRules {
         conn: &dyn Connection,
         txn: &Txn,
     ) -> Option<Backend<'_>> {
+        self.select_backend_usable(msg, conn, txn, |_| true)
+    }
+
+    /// [`select_backend`](Self::select_backend), where a static rule whose backend
+    /// `usable` refuses (disabled) gives way to the next rule.
+    pub fn select_backend_usable(
+        &self,
+        msg: &dyn HttpMessage,
+        conn: &dyn Connection,
+        txn: &Txn,
+        usable: impl Fn(&str) -> bool,
+    ) -> Option<Backend<'_>> {
         let src = Stream {
             conn,
             request: Some(msg),
@@ -536,14 +562,29 @@ impl CompiledProxyRules {
             changes: Some(&txn.changes),
             captures: Some(&txn.captures),
         };
-        self.select_backend_from(&src)
+        self.select_backend_where(&src, usable)
     }
 
     /// [`select_backend`](Self::select_backend) for TCP mode (no HTTP message).
     pub fn select_backend_from(&self, src: &dyn SampleSource) -> Option<Backend<'_>> {
+        self.select_backend_where(src, |_| true)
+    }
+
+    /// [`select_backend_from`](Self::select_backend_from), skipping the static names
+    /// `usable` refuses (a disabled backend): the next rule is tried, as in HAProxy. A
+    /// dynamic name is returned as built; when the data plane finds no such backend it
+    /// goes to the default one without trying the rules that follow.
+    pub fn select_backend_where(
+        &self,
+        src: &dyn SampleSource,
+        usable: impl Fn(&str) -> bool,
+    ) -> Option<Backend<'_>> {
         for (target, cond) in &self.use_backends {
             if condition::holds_opt(cond, src) {
-                return Some(target.resolve(src));
+                match target.resolve(src) {
+                    Backend::Static(name) if !usable(name) => continue,
+                    found => return Some(found),
+                }
             }
         }
         self.default_backend.as_ref().map(|t| t.resolve(src))
@@ -629,6 +670,7 @@ pub fn compile_all_with_tables(
 /// proxy order (nothing is kept; the data plane compiles again where it runs).
 pub fn check_all(model: &Model, options: &CompileOptions) -> Diagnostics {
     let (tables, mut found) = sluice_stick::Tables::build(model);
+    found.extend(proc_vars::check_global(model));
     let tables = Arc::new(tables);
     for proxy in &model.proxies {
         let (errors, warnings) = match compile_proxy_full(model, proxy, options, Some(&tables)) {
@@ -699,6 +741,7 @@ fn compile_proxy_full(
                 .iter()
                 .any(|a| a.contains("unique-id") || a.contains("%ID"))
         }),
+        server_tlvs: Vec::new(),
         captures: CaptureLayout::default(),
         stick: stick::StickRules::default(),
         warnings: Diagnostics::new(),
@@ -719,6 +762,22 @@ fn compile_proxy_full(
     if proxy.kind.is_frontend() {
         out.captures = CaptureLayout::declared(proxy);
     }
+    if proxy.kind.is_backend() {
+        for server in &proxy.servers {
+            let mut tlvs = Vec::new();
+            for (kind, text) in &server.options.proxy_v2_tlvs {
+                match LogFormat::compile(&text.value, Place::HttpRequest, &mut env) {
+                    Ok(f) => tlvs.push((*kind, f)),
+                    Err(p) => errors.push(p.into_diagnostic(
+                        "proxy-v2-tlv-format-invalid",
+                        |m| format!("'set-proxy-v2-tlv-fmt' of server '{}': {m}", server.name),
+                        text.location,
+                    )),
+                }
+            }
+            out.server_tlvs.push(tlvs);
+        }
+    }
     let mut renv = actions::RuleEnv {
         proxy_name: &proxy.name,
         captures: out.captures.request.len(),
@@ -738,6 +797,23 @@ fn compile_proxy_full(
             Err(d) => errors.push(d),
         }
         env.flush_pending(rule.location, &mut warnings);
+    }
+    // `option forwarded ... for-expr <expr>`: the data plane compiles the expressions where
+    // it runs; a configuration check reports the ones that do not compile.
+    if let Some(option) = proxy.option("forwarded").filter(|_| proxy.kind.is_backend()) {
+        for pair in option.args.windows(2) {
+            let [word, text] = pair else { continue };
+            if !word.ends_with("-expr") {
+                continue;
+            }
+            if let Err(p) = SampleExpr::compile(text, Place::HttpRequest, &mut env) {
+                errors.push(p.into_diagnostic(
+                    "option-invalid",
+                    |m| format!("'option forwarded {word}': {m}"),
+                    option.location,
+                ));
+            }
+        }
     }
     // `http-request capture ... len N` lines add request slots after the declared ones.
     out.captures.request.extend_from_slice(&renv.capture_lens);
@@ -833,7 +909,7 @@ fn compile_proxy_full(
             }
         } else if keyword == "redirect" {
             match actions::compile_redirect_line(&args, cond, &mut env) {
-                Ok(r) => out.redirects.push(r),
+                Ok(r) => out.redirects.push(r.written_at(stmt.location)),
                 Err(e) => errors.push(e.into_diagnostic(
                     "rule-invalid",
                     |m| format!("'redirect': {m}"),

@@ -129,12 +129,32 @@ pub struct StreamChanges {
     pub dst: Option<SocketAddr>,
     /// By [`TimeoutKind::index`]: the timeouts a rule set.
     pub timeouts: [Option<Duration>; 6],
+    /// `set-retries`: the connection retries of this stream, in place of the backend's.
+    pub retries: Option<u32>,
+    /// `pause`: how long the analysis waits once the rules ran (the sum of the pauses).
+    pub pause: Duration,
 }
 
 impl StreamChanges {
     /// The timeout `kind` a rule set, if any.
     pub fn timeout(&self, kind: TimeoutKind) -> Option<Duration> {
         self.timeouts.get(kind.index()).copied().flatten()
+    }
+
+    /// Forgets the backend-side settings (timeouts but `client` and `tarpit`, retries): the
+    /// stream enters a backend, which sets them from its own configuration.
+    pub fn enter_backend(&mut self) {
+        for kind in [
+            TimeoutKind::Connect,
+            TimeoutKind::Queue,
+            TimeoutKind::Server,
+            TimeoutKind::Tunnel,
+        ] {
+            if let Some(slot) = self.timeouts.get_mut(kind.index()) {
+                *slot = None;
+            }
+        }
+        self.retries = None;
     }
 
     /// `current` with the address changes applied (`(src, dst)`).
@@ -172,6 +192,15 @@ pub trait Connection {
     fn timeout(&self, _kind: TimeoutKind) -> Option<Duration> {
         None
     }
+    /// How many bytes rewrites may add to the message's head in all before they fail (the
+    /// room its buffer has left, as in HAProxy); `None` without a limit.
+    fn rewrite_room(&self) -> Option<usize> {
+        None
+    }
+    /// The backend's `retries` (`be_max_retries`), `None` when unknown.
+    fn max_retries(&self) -> Option<i64> {
+        None
+    }
     /// Frontend name (`%f`, `fe_name`).
     fn frontend_name(&self) -> &str {
         ""
@@ -204,9 +233,52 @@ pub trait Connection {
     fn ssl_fc(&self) -> bool {
         false
     }
+    /// The HTTP status of the transaction, whether the server or a rule produced it
+    /// (`txn.status`), when the connection knows it better than the response head.
+    fn txn_status(&self) -> Option<i64> {
+        None
+    }
+    /// The stream's termination state as the log reports it (`txn.sess_term_state`), once
+    /// known; `--` before.
+    fn sess_term_state(&self) -> Option<[u8; 2]> {
+        None
+    }
     /// Request bytes buffered so far in TCP mode (`req.len`, `req.ssl_sni`), `None` outside
     /// content inspection.
     fn payload(&self) -> Option<&[u8]> {
+        None
+    }
+    /// Response bytes buffered so far (`res.len`, `res.payload`), `None` outside
+    /// `tcp-response content` inspection.
+    fn res_payload(&self) -> Option<&[u8]> {
+        None
+    }
+    /// Whether the rules run on the response (`tcp-response content`): the unprefixed
+    /// `payload` and `payload_lv` then read the response buffer.
+    fn on_response(&self) -> bool {
+        false
+    }
+    /// Whether the inspected contents can no longer change (HAProxy's "final" evaluation):
+    /// the inspect-delay is over, the buffer is full or the peer closed. Before that, a rule
+    /// whose condition cannot tell yet waits for more (`wait_end` is true only then).
+    fn contents_final(&self) -> bool {
+        true
+    }
+    /// The request body received so far, without chunk framing (`req.body`): what rules
+    /// that waited for it (`wait-for-body`, `option http-buffer-request`) see.
+    fn req_body(&self) -> Option<&[u8]> {
+        None
+    }
+    /// The request body's announced length (`Content-Length`; `req.body_size`).
+    fn req_body_size(&self) -> Option<u64> {
+        None
+    }
+    /// The response body received so far, without chunk framing (`res.body`).
+    fn res_body(&self) -> Option<&[u8]> {
+        None
+    }
+    /// The response body's announced length (`res.body_size`).
+    fn res_body_size(&self) -> Option<u64> {
         None
     }
     /// Unique request id (`%ID`, `unique-id`).
@@ -235,7 +307,7 @@ pub trait Connection {
         None
     }
     /// Free connection and queue slots of a backend (`connslots`), the current one when
-    /// `None`; HAProxy gives -1 when a server has no `maxconn` (unlimited).
+    /// `None`; HAProxy gives -1 when a usable server has no `maxconn` or no `maxqueue`.
     fn connslots(&self, _backend: Option<&str>) -> Option<i64> {
         None
     }
@@ -245,6 +317,11 @@ pub trait Connection {
     }
     /// The protocol negotiated by ALPN on a TLS connection (`ssl_fc_alpn`).
     fn ssl_alpn(&self) -> Option<&[u8]> {
+        None
+    }
+    /// The TLVs of the PROXY v2 header the client connection started with, as received
+    /// (`fc_pp_tlv`, `fc_pp_authority`, `fc_pp_unique_id`); `None` without one.
+    fn proxy_tlvs(&self) -> Option<&[u8]> {
         None
     }
     /// A counter the kernel keeps on the client's TCP connection (`fc_rtt`, `fc_lost`...);
@@ -264,6 +341,158 @@ pub trait Connection {
     fn listener_name(&self) -> Option<&str> {
         None
     }
+    /// The numeric id of the listening socket that accepted the connection (`so_id`).
+    fn listener_id(&self) -> Option<i64> {
+        None
+    }
+    /// Connections open now on the listening socket of this one, itself included
+    /// (`dst_conn`).
+    fn listener_conn(&self) -> Option<i64> {
+        None
+    }
+    /// Connections open now on the whole process (`act_conn`).
+    fn act_conn(&self) -> Option<i64> {
+        None
+    }
+    /// Whether the process is stopping (`stopping`).
+    fn stopping(&self) -> bool {
+        false
+    }
+    /// The counters of a frontend (`fe_sess_rate`...), the stream's when `None`.
+    fn frontend_state(&self, _frontend: Option<&str>) -> Option<ProxyState> {
+        None
+    }
+    /// The counters of a backend (`be_sess_rate`, `be_conn_free`...), the stream's when
+    /// `None`.
+    fn backend_state(&self, _backend: Option<&str>) -> Option<ProxyState> {
+        None
+    }
+    /// The state of a server (`srv_weight`, `srv_conn`...), in the stream's backend when
+    /// `backend` is `None`.
+    fn server_state(&self, _backend: Option<&str>, _server: &str) -> Option<ServerState> {
+        None
+    }
+    /// The stream's connection to its server, once there is one (`bc_src`, `bc_rtt`...).
+    fn backend_connection(&self) -> Option<BackendConnection> {
+        None
+    }
+    /// A `TCP_INFO` counter of the connection to the server (`bc_rtt`, `bc_rttvar`).
+    fn bc_tcp_info(&self, _field: TcpInfoField) -> Option<i64> {
+        None
+    }
+    /// The HTTP major version on the wire of the client connection (`fc_http_major`).
+    fn fc_http_major(&self) -> Option<i64> {
+        None
+    }
+    /// Whether the client connection started with a PROXY header (`fc_rcvd_proxy`).
+    fn fc_rcvd_proxy(&self) -> bool {
+        false
+    }
+    /// When the connection was accepted (or got ready for this request on a kept-alive
+    /// one), and when the request's first byte came, in microseconds since the epoch
+    /// (`accept_date`, `request_date`).
+    fn stream_dates(&self) -> Option<StreamDates> {
+        None
+    }
+    /// What happened to the stream so far (`when()`).
+    fn stream_events(&self) -> StreamEvents {
+        StreamEvents::default()
+    }
+    /// The stream's timers so far (`req.timer.hdr`, `res.timer.hdr`...).
+    fn stream_timers(&self) -> StreamTimers {
+        StreamTimers::default()
+    }
+    /// The HTTP status as the server sent it, before any rewrite (`server_status`).
+    fn server_status(&self) -> Option<i64> {
+        None
+    }
+    /// The frontend's own `timeout tarpit` (`fe_tarpit_timeout`), where `timeout` gives
+    /// the backend's.
+    fn frontend_tarpit_timeout(&self) -> Option<Duration> {
+        self.timeout(TimeoutKind::Tarpit)
+    }
+}
+
+/// The counters of a proxy side that fetches read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProxyState {
+    /// Connections (frontends) or streams (backends) in progress.
+    pub conn: i64,
+    /// New sessions over the last second.
+    pub sess_rate: i64,
+    /// HTTP requests over the last second (frontends).
+    pub req_rate: i64,
+    /// Connections the proxy may still take before its servers' `maxconn` (backends);
+    /// `None` when a usable server has no limit.
+    pub conn_free: Option<i64>,
+}
+
+/// A server's state that fetches read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerState {
+    /// The effective weight (`srv_weight`): the user's, 0 while draining.
+    pub weight: i64,
+    /// The configured weight (`srv_iweight`).
+    pub iweight: i64,
+    /// The weight set by the user on the runtime API, the configured one otherwise
+    /// (`srv_uweight`).
+    pub uweight: i64,
+    /// Connections in use (`srv_conn`).
+    pub conn: i64,
+    /// `maxconn`, 0 when unlimited.
+    pub maxconn: i64,
+    /// Requests waiting in the server's own queue (`srv_queue`).
+    pub queue: i64,
+    /// New sessions over the last second (`srv_sess_rate`).
+    pub sess_rate: i64,
+}
+
+/// The connection to the server that fetches read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BackendConnection {
+    /// Its local address (`bc_src`).
+    pub src: Option<SocketAddr>,
+    /// The server's address (`bc_dst`).
+    pub dst: Option<SocketAddr>,
+    /// The HTTP major version spoken on it (`bc_http_major`).
+    pub http_major: i64,
+    /// Requests the stream waited behind in the backend's queue (`bc_be_queue`).
+    pub be_queue: i64,
+    /// Requests it waited behind in the server's queue (`bc_srv_queue`).
+    pub srv_queue: i64,
+}
+
+/// The dates of a stream, in microseconds since the epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamDates {
+    /// `accept_date`.
+    pub accept_us: i64,
+    /// `request_date`.
+    pub request_us: i64,
+}
+
+/// The timers of a stream in milliseconds, as far as it got (HAProxy's timing events).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamTimers {
+    /// `%Ti`: idle time before the request's first byte.
+    pub idle: Option<i64>,
+    /// `%TR`: from the request's first byte to the end of its head.
+    pub request_head: Option<i64>,
+    /// `%Tq`: `%Th` + `%Ti` + `%TR`.
+    pub request_total: Option<i64>,
+    /// `%Tr`: from the server connection's establishment to the response head.
+    pub response_head: Option<i64>,
+}
+
+/// What happened to a stream so far, for `when()`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamEvents {
+    /// Sluice answered with an error, or the exchange failed.
+    pub error: bool,
+    /// A connection to a server was attempted.
+    pub forwarded: bool,
+    /// An internal service answered (the statistics page).
+    pub to_applet: bool,
 }
 
 /// The `TCP_INFO` counters fetches read (`fc_<name>`). Times are in microseconds.
@@ -295,8 +524,8 @@ impl Connection for NoConnection {}
 
 /// Transaction variables (`set-var`, `var()`), keyed by their full name (`txn.user`).
 ///
-/// All scopes (`proc`, `sess`, `txn`, `req`, `res`) live here per transaction; `proc`
-/// variables are not yet shared between streams. `sess.*` variables outlive a request: the
+/// The scopes `sess`, `txn`, `req` and `res` live here per transaction; `proc` variables
+/// go to the process-wide store ([`crate::proc_vars`]). `sess.*` variables outlive a request: the
 /// data plane keeps them with the client connection between requests
 /// ([`Vars::take_session`], [`Vars::put_session`]) and [`Txn::clear`] keeps them.
 ///
@@ -307,6 +536,12 @@ pub struct Vars {
     entries: Vec<(Box<str>, OwnedValue)>,
     /// Tracked stick-table entries (`sc0`, `sc1`...).
     pub stick: crate::stick::StickCounters,
+    /// The last rule that ended a rule set of the transaction (`last_rule_file`,
+    /// `last_rule_line`): it rides along with the variables to the log line.
+    pub last_rule: Option<crate::origin::RuleOrigin>,
+    /// Variables a converter set while an expression was evaluated (`aes_gcm_enc` stores
+    /// its tag): they take effect once the rule is done ([`Vars::apply_deferred`]).
+    deferred: RefCell<Vec<(Box<str>, OwnedValue)>>,
 }
 
 impl Vars {
@@ -323,9 +558,35 @@ impl Vars {
         self.entries.iter().map(|(n, v)| (n.as_ref(), v))
     }
 
+    /// Sets the variable `name` once the running rule is done: for converters, which see
+    /// the variables read-only.
+    pub fn set_deferred(&self, name: &str, value: Value<'_>) {
+        if let Ok(mut d) = self.deferred.try_borrow_mut() {
+            d.push((name.into(), value.into_owned()));
+        }
+    }
+
+    /// Sets the variables converters asked for ([`Vars::set_deferred`]).
+    pub fn apply_deferred(&mut self) {
+        let pending = std::mem::take(self.deferred.get_mut());
+        for (name, value) in pending {
+            self.set_now(&name, value);
+        }
+    }
+
     /// Sets (or replaces) the variable `name`.
     pub fn set(&mut self, name: &str, value: Value<'_>) {
-        let value = value.into_owned();
+        // What the expression that made `value` set comes first.
+        if !self.deferred.get_mut().is_empty() {
+            self.apply_deferred();
+        }
+        self.set_now(name, value.into_owned());
+    }
+
+    fn set_now(&mut self, name: &str, value: OwnedValue) {
+        if crate::proc_vars::is_proc(name) {
+            return crate::proc_vars::set(name, value);
+        }
         match self.entries.iter_mut().find(|(n, _)| n.as_ref() == name) {
             Some(entry) => entry.1 = value,
             None => self.entries.push((name.into(), value)),
@@ -334,6 +595,9 @@ impl Vars {
 
     /// Removes the variable `name`.
     pub fn unset(&mut self, name: &str) {
+        if crate::proc_vars::is_proc(name) {
+            return crate::proc_vars::unset(name);
+        }
         self.entries.retain(|(n, _)| n.as_ref() != name);
     }
 
@@ -341,6 +605,7 @@ impl Vars {
     pub fn clear(&mut self) {
         self.entries.clear();
         self.stick.clear();
+        self.last_rule = None;
     }
 
     /// Whether no variable is set and nothing is tracked.
@@ -351,6 +616,7 @@ impl Vars {
     /// Forgets every variable but the session's (`sess.*`): a new transaction on a
     /// kept-alive connection.
     pub fn clear_request(&mut self) {
+        self.last_rule = None;
         self.entries.retain(|(n, _)| is_session(n));
         self.stick.end_transaction();
     }
@@ -406,6 +672,15 @@ pub struct Txn {
     /// A `tcp-request connection expect-proxy layer4` rule matched: the connection starts
     /// with a PROXY header.
     pub expect_proxy: bool,
+    /// A `tcp-request connection expect-netscaler-cip layer4` rule matched: the connection
+    /// starts with a NetScaler CIP header.
+    pub expect_netscaler_cip: bool,
+    /// Rewrites that failed this transaction (a value grown past what a header may hold,
+    /// a head grown past its buffer's room); the data plane counts them (`failed_rewrites`).
+    pub failed_rewrites: u32,
+    /// The size of the request's and the response's heads when their rules first ran:
+    /// what rewrites add is measured from there.
+    pub head_sizes: [Option<usize>; 2],
 }
 
 impl Txn {
@@ -420,6 +695,14 @@ impl Txn {
         self.vars.clear_request();
         self.captures.clear();
         self.changes = StreamChanges::default();
+        self.failed_rewrites = 0;
+        self.head_sizes = [None; 2];
+    }
+
+    /// The stream enters a backend other than its frontend (see
+    /// [`StreamChanges::enter_backend`]).
+    pub fn enter_backend(&mut self) {
+        self.changes.enter_backend();
     }
 }
 
@@ -796,6 +1079,14 @@ pub struct SimpleConnection {
     pub servers: Vec<(String, String, bool)>,
     /// Buffered request bytes (TCP content inspection).
     pub payload: Option<Vec<u8>>,
+    /// Buffered response bytes (`tcp-response content`).
+    pub res_payload: Option<Vec<u8>>,
+    /// The rules run on the response.
+    pub on_response: bool,
+    /// More bytes may still come (content inspection before its end).
+    pub pending: bool,
+    /// The request body the rules waited for.
+    pub req_body: Option<Vec<u8>>,
     /// TLS on the client side.
     pub ssl: bool,
 }
@@ -839,6 +1130,18 @@ impl Connection for SimpleConnection {
     }
     fn payload(&self) -> Option<&[u8]> {
         self.payload.as_deref()
+    }
+    fn res_payload(&self) -> Option<&[u8]> {
+        self.res_payload.as_deref()
+    }
+    fn on_response(&self) -> bool {
+        self.on_response
+    }
+    fn contents_final(&self) -> bool {
+        !self.pending
+    }
+    fn req_body(&self) -> Option<&[u8]> {
+        self.req_body.as_deref()
     }
 }
 

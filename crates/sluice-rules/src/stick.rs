@@ -130,12 +130,13 @@ impl StickCounters {
         self.add(&HTTP_REQ, 1, now);
     }
 
-    /// A response with `status` goes to the client: 4xx count as errors (`http_err_*`),
-    /// 5xx but 501 and 505 as failures (`http_fail_*`) when the server answered them.
+    /// A response with `status` goes to the client: errors (`http_err_*`; 4xx unless
+    /// `http-err-codes` says otherwise) and failures (`http_fail_*`; 5xx but 501 and 505
+    /// unless `http-fail-codes` says otherwise) when the server answered them.
     pub fn count_response(&self, status: u16, from_server: bool, now: u64) {
-        if (400..500).contains(&status) {
+        if crate::status_codes::is_error(status) {
             self.add(&HTTP_ERR, 1, now);
-        } else if from_server && (500..600).contains(&status) && status != 501 && status != 505 {
+        } else if from_server && crate::status_codes::is_failure(status) {
             self.add(&HTTP_FAIL, 1, now);
         }
     }

@@ -168,6 +168,12 @@ fn string_converters() {
     assert_eq!(value("%[str(a.b.c),field(2,.)]"), "b");
     assert_eq!(value("%[str(a.b.c),field(-1,.)]"), "c");
     assert_eq!(value("%[str(a..b),word(2,.)]"), "b");
+    // A count of 0 runs to the end (to the start for a negative index), separators kept.
+    assert_eq!(value("%[str(f1_f2_f3__f5),field(2,_,0)]"), "f2_f3__f5");
+    assert_eq!(value("%[str(f1_f2_f3__f5),field(-2,_,3)]"), "f2_f3_");
+    assert_eq!(value("%[str(f1_f2_f3__f5),field(-3,_,0)]"), "f1_f2_f3");
+    assert_eq!(value("%[str(f1_f2_f3__f5),word(2,_,0)]"), "f2_f3__f5");
+    assert_eq!(value("%[str(f1_f2_f3__f5),word(-3,_,0)]"), "f1_f2");
     assert_eq!(value("%[str(xxabcxx),ltrim(x)]"), "abcxx");
     assert_eq!(value("%[str(xxabcxx),rtrim(x)]"), "xxabc");
     assert_eq!(value("%[path,regsub(/,_,g)]"), "_p_a.html");
@@ -185,7 +191,8 @@ fn string_converters() {
         Some("say \\\"hi\\\"\\u00c3\\u00a9"),
         "ascii by default: one escape per byte"
     );
-    assert_eq!(value("%[str(x),concat(<,,>)]"), "<x>");
+    // Everything is appended after the input.
+    assert_eq!(value("%[str(x),concat(<,,>)]"), "x<>");
     assert_eq!(value("%[query,param(y)]"), "two");
 }
 

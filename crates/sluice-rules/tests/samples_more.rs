@@ -323,7 +323,7 @@ fn url_hashes_parts_and_parameters() {
         )
     );
     assert_eq!(value("%[url32+src,hex,length]"), "16");
-    assert_eq!(value("%[url_port]"), "80");
+    assert_eq!(value("%[url_port]"), "", "the host is a name: not resolved");
     assert_eq!(value("%[url_ip]"), "", "the host is a name");
     assert_eq!(value("%[urlp_val(x),add(1)]"), "2");
     assert_eq!(value("%[url_param(X)]"), "");
@@ -332,6 +332,9 @@ fn url_hashes_parts_and_parameters() {
     let mut req = SimpleMessage::request("GET", "http://10.1.2.3:8080/x", &[]);
     r.run_http_request(&mut req, &conn(), &mut Txn::new());
     assert_eq!(req.get("X-Out").as_deref(), Some("10.1.2.3 8080"));
+    let mut req = SimpleMessage::request("GET", "http://10.1.2.3/x", &[]);
+    r.run_http_request(&mut req, &conn(), &mut Txn::new());
+    assert_eq!(req.get("X-Out").as_deref(), Some("10.1.2.3 80"));
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub struct TableDef {
     pub nopurge: bool,
     /// Stored data types, in HAProxy's order.
     pub stored: Vec<Stored>,
-    /// `peers <section>` (synchronisation is not implemented).
+    /// `peers <section>`: the section whose peers the table is synchronised with.
     pub peers: Option<String>,
     /// `srvkey`.
     pub srvkey: SrvKey,
@@ -286,8 +286,7 @@ fn words(st: &Statement, from: usize) -> Vec<&str> {
 }
 
 /// Every table the configuration defines, in a stable order (proxies, then peers
-/// sections), with the findings about their lines: errors for what cannot be parsed, a
-/// compatibility warning for `peers` (synchronisation is not implemented).
+/// sections), with the findings about their lines: errors for what cannot be parsed.
 pub fn from_model(model: &Model) -> (Vec<TableDef>, Diagnostics) {
     let mut defs = Vec::new();
     let mut found = Diagnostics::new();
@@ -295,12 +294,7 @@ pub fn from_model(model: &Model) -> (Vec<TableDef>, Diagnostics) {
                st: &Statement,
                defs: &mut Vec<TableDef>,
                found: &mut Diagnostics| match r {
-        Ok(def) => {
-            if def.peers.is_some() {
-                found.push(no_sync_warning(&def, st.location));
-            }
-            defs.push(def);
-        }
+        Ok(def) => defs.push(def),
         Err(e) => found.push(
             Diagnostic::error(
                 Category::Syntax,
@@ -368,18 +362,6 @@ pub fn from_model(model: &Model) -> (Vec<TableDef>, Diagnostics) {
         }
     }
     (defs, found)
-}
-
-fn no_sync_warning(def: &TableDef, at: Location) -> Diagnostic {
-    Diagnostic::warning(
-        Category::Compatibility,
-        "stick-table-peers",
-        format!(
-            "table '{}': peers synchronisation is not implemented; the table is local to this process and starts empty",
-            def.name
-        ),
-    )
-    .at(at)
 }
 
 #[cfg(test)]

@@ -40,6 +40,17 @@ impl FreqCtr {
         self.curr
     }
 
+    /// The raw state: start of the current period, its count, the previous period's count
+    /// (what the peers protocol carries).
+    pub fn parts(&self) -> (u64, u32, u32) {
+        (self.start, self.curr, self.prev)
+    }
+
+    /// A counter from its raw state (see [`FreqCtr::parts`]).
+    pub fn from_parts(start: u64, curr: u32, prev: u32) -> FreqCtr {
+        FreqCtr { start, curr, prev }
+    }
+
     /// The estimated number of events over the last `period` at `now`.
     pub fn read(&self, now: u64, period: u64) -> u32 {
         let period = period.max(1);

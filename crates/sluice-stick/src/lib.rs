@@ -20,7 +20,9 @@
 //! assert_eq!(table.read(table.lookup(&key, 1_000).unwrap().as_ref(), DataType::ConnCur, 0, 1_000), Some(0));
 //! ```
 //!
-//! Peer synchronisation is not implemented: every table is local to its process.
+//! Tables that name a `peers` section queue their local changes
+//! ([`Table::take_local_updates`]) for the peers protocol (`sluice-proxy`'s `peers`), which
+//! stores what peers send with [`Table::learn`].
 
 #![deny(missing_docs)]
 

@@ -11,8 +11,8 @@ use crate::key::Key;
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// Shards per table: enough for the threads of one worker to rarely meet.
 const SHARDS: usize = 16;
@@ -28,6 +28,8 @@ pub struct Entry {
     refs: AtomicU32,
     /// Last touch, in [`crate::now_ms`] milliseconds.
     touched: AtomicU64,
+    /// Queued for the peers (see [`Table::take_local_updates`]).
+    queued: AtomicBool,
     data: Mutex<Vec<Slot>>,
 }
 
@@ -59,17 +61,103 @@ pub struct Table {
     shards: Box<[Mutex<Shard>]>,
     hasher: RandomState,
     used: AtomicUsize,
+    /// Local changes waiting to be pushed to peers (tables naming `peers` only).
+    updates: Option<LocalUpdates>,
+}
+
+/// The keys of entries changed locally since the peers last took them, and who to wake.
+#[derive(Default)]
+struct LocalUpdates {
+    keys: Mutex<Vec<Key>>,
+    wake: OnceLock<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl std::fmt::Debug for LocalUpdates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalUpdates").finish_non_exhaustive()
+    }
 }
 
 impl Table {
     /// An empty table for `def`.
     pub fn new(def: TableDef) -> Table {
+        let updates = def.peers.is_some().then(LocalUpdates::default);
         Table {
             def,
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
             used: AtomicUsize::new(0),
+            updates,
         }
+    }
+
+    /// Remembers that `e` changed here, for the peers; wakes whoever takes the updates.
+    fn changed(&self, e: &Entry) {
+        let Some(updates) = &self.updates else {
+            return;
+        };
+        if e.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        updates
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(e.key.clone());
+        if let Some(wake) = updates.wake.get() {
+            wake();
+        }
+    }
+
+    /// Sets what is called when an entry changes locally (the peers' pusher); the first
+    /// call wins. Only tables that name `peers` queue their changes.
+    pub fn on_local_update(&self, wake: impl Fn() + Send + Sync + 'static) {
+        if let Some(updates) = &self.updates {
+            let _ = updates.wake.set(Box::new(wake));
+        }
+    }
+
+    /// The entries changed locally since the last call (each once), still in the table.
+    pub fn take_local_updates(&self) -> Vec<Arc<Entry>> {
+        let Some(updates) = &self.updates else {
+            return Vec::new();
+        };
+        let keys = std::mem::take(&mut *updates.keys.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(e) = self.shard(&key).get(&key).cloned() {
+                // Cleared before the data is read: a later change queues it again.
+                e.queued.store(false, Ordering::Release);
+                out.push(e);
+            }
+        }
+        out
+    }
+
+    /// A copy of `e`'s data, in the order of the definition's `stored`.
+    pub fn snapshot(&self, e: &Entry) -> Vec<Slot> {
+        e.data().clone()
+    }
+
+    /// Stores what a peer sent for `key`: creates the entry when missing (`None` when the
+    /// table is full), lets `apply` write its data, and refreshes it (`expire_in`: the
+    /// milliseconds left the peer gave, else the table's `expire`). Not queued for the
+    /// peers again.
+    pub fn learn(
+        &self,
+        key: &Key,
+        now: u64,
+        expire_in: Option<u64>,
+        apply: impl FnOnce(&mut [Slot]),
+    ) -> Option<Arc<Entry>> {
+        let e = self.find_or_create(key, now)?;
+        apply(&mut e.data());
+        let touched = match (self.def.expire, expire_in) {
+            (Some(exp), Some(left)) if left < exp => now.saturating_sub(exp - left),
+            _ => now,
+        };
+        e.touched.store(touched.max(1), Ordering::Relaxed);
+        Some(e)
     }
 
     /// Its definition.
@@ -132,6 +220,12 @@ impl Table {
     /// The entry of `key`, created when missing; `None` when the table is full and no
     /// entry can make room.
     pub fn get_or_create(&self, key: &Key, now: u64) -> Option<Arc<Entry>> {
+        let e = self.find_or_create(key, now)?;
+        self.changed(&e);
+        Some(e)
+    }
+
+    fn find_or_create(&self, key: &Key, now: u64) -> Option<Arc<Entry>> {
         if let Some(e) = self.lookup(key, now) {
             e.touch(now);
             return Some(e);
@@ -149,6 +243,7 @@ impl Table {
             key: key.clone(),
             refs: AtomicU32::new(0),
             touched: AtomicU64::new(now),
+            queued: AtomicBool::new(false),
             data: Mutex::new(self.def.stored.iter().map(Slot::new).collect()),
         });
         shard.insert(key.clone(), e.clone());
@@ -261,6 +356,7 @@ impl Table {
             }
         }
         e.touch(now);
+        self.changed(e);
     }
 
     /// Updates several data types of `e` under one lock: a counter and its rate.
@@ -276,6 +372,7 @@ impl Table {
             }
         }
         e.touch(now);
+        self.changed(e);
     }
 
     /// Sets element `idx` of `kind` in `e`, if stored; refreshes `e`.
@@ -286,6 +383,7 @@ impl Table {
             }
         }
         e.touch(now);
+        self.changed(e);
     }
 
     /// Sets `server_key`, if stored.
@@ -296,6 +394,7 @@ impl Table {
             }
         }
         e.touch(now);
+        self.changed(e);
     }
 
     /// Appends `e`'s data as `show table` prints it.
@@ -357,6 +456,7 @@ impl Drop for Held {
         }
         self.entry.touch(crate::now_ms());
         self.entry.refs.fetch_sub(1, Ordering::Relaxed);
+        self.table.changed(&self.entry);
     }
 }
 
@@ -409,6 +509,43 @@ mod tests {
         let t = Table::new(def);
         t.get_or_create(&Key::Int(1), 0).expect("created");
         assert!(t.get_or_create(&Key::Int(2), 0).is_none());
+    }
+
+    #[test]
+    fn shared_tables_queue_local_changes_but_not_learned_ones() {
+        let mut def = TableDef::new("t", KeyType::Integer, 10);
+        def.set_store("gpc0,conn_cur").expect("store");
+        def.peers = Some("p".into());
+        let t = Arc::new(Table::new(def));
+        let woken = Arc::new(AtomicUsize::new(0));
+        let w = woken.clone();
+        t.on_local_update(move || {
+            w.fetch_add(1, Ordering::Relaxed);
+        });
+        let e = t.get_or_create(&Key::Int(1), 10).expect("created");
+        t.add(&e, DataType::Gpc0, 0, 1, 10);
+        let taken = t.take_local_updates();
+        assert_eq!(taken.len(), 1, "one entry, queued once");
+        assert_eq!(woken.load(Ordering::Relaxed), 1);
+        assert!(t.take_local_updates().is_empty());
+        t.learn(&Key::Int(2), 20, None, |data| {
+            data[0] = Slot::Counters(vec![5]);
+        })
+        .expect("learned");
+        assert!(
+            t.take_local_updates().is_empty(),
+            "learned entries are not pushed back"
+        );
+        let e2 = t.lookup(&Key::Int(2), 20).expect("there");
+        assert_eq!(t.read(&e2, DataType::Gpc0, 0, 20), Some(5));
+        let tracker = Tracker::start(&t, &Key::Int(1), 30).expect("tracked");
+        assert_eq!(t.take_local_updates().len(), 1);
+        drop(tracker);
+        assert_eq!(
+            t.take_local_updates().len(),
+            1,
+            "the end of a tracker is a change"
+        );
     }
 
     #[test]

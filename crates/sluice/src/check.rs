@@ -145,6 +145,10 @@ pub fn load_and_check(inv: &Invocation) -> Result<CheckOutcome, Box<Diagnostic>>
         verify_servers_none(&mut tree);
     }
     haproxy_env::unset_log_formats(&mut env);
+    // `-L` wins over the `localpeer` keyword.
+    if let Some(peer) = &inv.local_peer {
+        env.set("HAPROXY_LOCALPEER", peer.clone());
+    }
     haproxy_env::set_config_files(&mut env, sources.ids().map(|id| sources.name(id)));
 
     let (model, model_diagnostics) = sluice_model::build(

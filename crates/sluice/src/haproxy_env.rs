@@ -76,6 +76,22 @@ pub fn set_config_files<'a>(env: &mut Environment, names: impl IntoIterator<Item
     );
 }
 
+/// Makes the variables the reading defined or changed (`HAPROXY_LOCALPEER`,
+/// `HAPROXY_CFGFILES`, the global `setenv` family...) variables of the process, as HAProxy
+/// does: the `env()` sample fetch reads the process's environment. Call it before any
+/// thread starts.
+pub fn export(env: &Environment) {
+    for name in env.names() {
+        let Some(value) = env.get(name) else {
+            continue;
+        };
+        let valid = !name.is_empty() && !name.contains(['=', '\0']) && !value.contains('\0');
+        if valid && std::env::var(name).ok().as_deref() != Some(value) {
+            std::env::set_var(name, value);
+        }
+    }
+}
+
 /// The host name, HAProxy's default local peer name.
 pub fn hostname() -> String {
     let mut buf = [0u8; 256];
@@ -115,5 +131,16 @@ mod tests {
             .is_some_and(|v| v.starts_with("%ci:%cp [%tr] %ft")));
         unset_log_formats(&mut env);
         assert_eq!(env.get("HAPROXY_HTTP_LOG_FMT"), None);
+    }
+
+    #[test]
+    fn export_makes_process_variables() {
+        let mut env = Environment::empty();
+        env.set("SLUICE_TEST_EXPORTED_PEER", "lb7");
+        export(&env);
+        assert_eq!(
+            std::env::var("SLUICE_TEST_EXPORTED_PEER").as_deref(),
+            Ok("lb7")
+        );
     }
 }

@@ -41,6 +41,8 @@ const BIND_FAILED: &str =
 
 /// Returns the exit code of a start attempt.
 pub fn start(outcome: &CheckOutcome, inv: &Invocation, printer: &mut Printer) -> i32 {
+    // Before any thread starts: the `env()` fetch and child processes see them.
+    crate::haproxy_env::export(&outcome.env);
     match fdpass::take_handoff() {
         Err(text) => {
             printer.message(Severity::Error, &text);
@@ -311,6 +313,9 @@ fn run_standalone(
     let rules = sluice_rules::CompileOptions {
         base_dir: sluice_preflight::rules_base_dir(&model, &outcome.sources),
     };
+    // `last_rule_file` names the files as they were read.
+    let sources = &outcome.sources;
+    sluice_rules::origin::set_source_names(sources.ids().map(|id| sources.name(id).to_string()));
     let prepared = match Worker::prepare(model.clone(), &rules) {
         Ok(p) => p,
         Err(e) => {

@@ -425,8 +425,8 @@ fn an_agent_sets_weight_state_and_health() {
     for _ in 0..4 {
         assert_eq!(get(port), "s2");
     }
-    // And back up: round robin reaches s1 again.
-    *reply.lock().expect("reply") = "up\n".to_string();
+    // And back up: round robin reaches s1 again, and the agent's maxconn is the limit.
+    *reply.lock().expect("reply") = "up,maxconn:30\n".to_string();
     let back = wait_until(Duration::from_secs(5), || (0..2).any(|_| get(port) == "s1"));
     assert!(
         back,
@@ -434,4 +434,79 @@ fn an_agent_sets_weight_state_and_health() {
         s1_line(&run),
         std::fs::read_to_string(&run.stderr).unwrap_or_default()
     );
+    // `slim` (the 7th column of `show stat`) carries the limit the agent set.
+    let limited = wait_until(Duration::from_secs(5), || {
+        cli(&run.sock(), "show stat")
+            .lines()
+            .find(|l| l.starts_with("be,s1,"))
+            .is_some_and(|l| l.split(',').nth(6) == Some("30"))
+    });
+    assert!(limited, "{}", cli(&run.sock(), "show stat"));
+}
+
+/// One request on a new connection; the whole answer.
+fn get_answer(port: u16) -> String {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn process_wide_variables_are_shared_set_at_start_and_on_the_api() {
+    let (s1, s2, port) = (backend("one"), backend("two"), free_port());
+    let global = "    set-var proc.base int(100)\n    set-var-fmt proc.greeting \"hello %[var(proc.base)]\"\n";
+    let mut cfg = config(port, s1, s2, global);
+    cfg = cfg.replace(
+        "    default_backend be\n",
+        "    http-request set-var(proc.hits) var(proc.hits,0),add(1)\n    http-response set-header x-hits \"%[var(proc.hits)] %[var(proc.greeting)]\"\n    default_backend be\n",
+    );
+    let run = start(&cfg, port, &[], &[]);
+
+    // Every connection and thread sees the same counter.
+    assert!(get_answer(port).contains("\r\nx-hits: 1 hello 100\r\n"));
+    assert!(get_answer(port).contains("\r\nx-hits: 2 hello 100\r\n"));
+    assert_eq!(
+        cli(&run.sock(), "get var proc.hits"),
+        "proc.hits: type=sint value=<2>\n\n"
+    );
+    assert_eq!(
+        cli(&run.sock(), "get var proc.greeting"),
+        "proc.greeting: type=str value=<hello 100>\n\n"
+    );
+    assert_eq!(cli(&run.sock(), "get var proc.nothing"), "Variable not found.\n\n");
+
+    // Setting needs the experimental mode.
+    let refused = cli(&run.sock(), "set var proc.hits int(10)");
+    assert!(refused.contains("experimental mode"), "{refused}");
+    let set = cli(
+        &run.sock(),
+        "experimental-mode on; set var proc.hits expr int(10)",
+    );
+    assert_eq!(set.trim(), "", "{set}");
+    assert!(get_answer(port).contains("\r\nx-hits: 11 hello 100\r\n"));
+}
+
+#[test]
+fn set_maxconn_server_changes_the_limit_show_stat_reports() {
+    let (s1, s2, port) = (backend("one"), backend("two"), free_port());
+    let run = start(&config(port, s1, s2, ""), port, &[], &[]);
+    let slim = |run: &Running| {
+        cli(&run.sock(), "show stat")
+            .lines()
+            .find(|l| l.starts_with("be,s1,"))
+            .and_then(|l| l.split(',').nth(6).map(str::to_string))
+            .unwrap_or_default()
+    };
+    assert_eq!(slim(&run), "");
+    assert_eq!(cli(&run.sock(), "set maxconn server be/s1 7"), "\n");
+    assert_eq!(slim(&run), "7");
+    let bad = cli(&run.sock(), "set maxconn server be/s1 lots");
+    assert!(bad.contains("Integer value expected"), "{bad}");
+    // Traffic still flows under the limit.
+    assert!(["one", "two"].contains(&get(port).as_str()));
 }

@@ -118,6 +118,8 @@ pub struct BindOptions {
     pub ca_file: Option<Spanned<String>>,
     pub crl_file: Option<Spanned<String>>,
     pub accept_proxy: bool,
+    /// `accept-netscaler-cip <magic>`: connections start with a NetScaler CIP header.
+    pub accept_netscaler_cip: Option<u32>,
     pub transparent: bool,
     /// `freebind`: the address may be bound before it exists on this host (IP_FREEBIND).
     pub freebind: bool,
@@ -250,6 +252,15 @@ pub fn parse_options(
             "crt-list" => options.crt_list.push(spanned),
             "ca-file" => options.ca_file = Some(spanned),
             "crl-file" => options.crl_file = Some(spanned),
+            "accept-netscaler-cip" => {
+                options.accept_netscaler_cip = Some(statement::uint(
+                    stmt,
+                    index + 1,
+                    1,
+                    u64::from(u32::MAX),
+                    "accept-netscaler-cip (the magic number)",
+                )? as u32)
+            }
             "maxconn" => {
                 options.maxconn = Some(statement::uint(
                     stmt,

@@ -182,6 +182,8 @@ pub struct Proxy {
     pub conditions: Vec<ConditionUse>,
     pub timeouts: Timeouts,
     pub tcp_inspect_delay: Option<Spanned<std::time::Duration>>,
+    /// `tcp-response inspect-delay`.
+    pub tcp_response_inspect_delay: Option<Spanned<std::time::Duration>>,
     pub options: Vec<ProxyOption>,
     pub balance: Option<Balance>,
     pub cookie: Option<Cookie>,
@@ -226,6 +228,7 @@ impl Proxy {
             conditions: Vec::new(),
             timeouts: Timeouts::default(),
             tcp_inspect_delay: None,
+            tcp_response_inspect_delay: None,
             options: Vec::new(),
             balance: None,
             cookie: None,
@@ -444,7 +447,12 @@ fn parse_inner(
                 proxy.rules.push(rule);
             }
             RuleLine::InspectDelay(d) => {
-                proxy.tcp_inspect_delay = Some(Spanned::new(d, stmt.location))
+                let delay = Some(Spanned::new(d, stmt.location));
+                if keyword == "tcp-response" {
+                    proxy.tcp_response_inspect_delay = delay;
+                } else {
+                    proxy.tcp_inspect_delay = delay;
+                }
             }
         },
         "timeout" => {

@@ -24,8 +24,10 @@ const TYPED: &[&str] = &[
     "contstats",
     "dontlog-normal",
     "dontlognull",
+    "forwarded",
     "forwardfor",
     "http-buffer-request",
+    "http-restrict-req-hdr-names",
     "http-keep-alive",
     "http-no-delay",
     "http-pretend-keepalive",
@@ -253,6 +255,41 @@ fn check_arguments(stmt: &Statement, name_index: usize, negated: bool) -> Parsed
             statement::no_extra(stmt, first + if name == "mysql-check" { 2 } else { 1 })
         }
         "smtpchk" => statement::no_extra(stmt, first + 1),
+        "http-restrict-req-hdr-names" => match word(first) {
+            Some("preserve" | "delete" | "reject") => statement::no_extra(stmt, first),
+            _ => Err(invalid(
+                first,
+                "'option http-restrict-req-hdr-names' expects 'preserve', 'delete' or 'reject'."
+                    .into(),
+                "write 'option http-restrict-req-hdr-names preserve|delete|reject'",
+            )),
+        },
+        "forwarded" => {
+            let mut i = first;
+            while let Some(w) = word(i) {
+                match w {
+                    "proto" | "host" | "by" | "by_port" | "for" | "for_port" => i += 1,
+                    "host-expr" | "by-expr" | "by_port-expr" | "for-expr" | "for_port-expr" => {
+                        if word(i + 1).is_none() {
+                            return Err(invalid(
+                                i,
+                                format!("'{w}' expects a sample expression."),
+                                &format!("write '{w} <expression>'"),
+                            ));
+                        }
+                        i += 2;
+                    }
+                    _ => {
+                        return Err(invalid(
+                            i,
+                            format!("'option forwarded' does not know '{w}' (expects proto, host, host-expr, by, by-expr, by_port, by_port-expr, for, for-expr, for_port or for_port-expr)."),
+                            &format!("remove '{w}'"),
+                        ))
+                    }
+                }
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }

@@ -164,6 +164,10 @@ pub struct ServerOptions {
     pub send_proxy: bool,
     /// `send-proxy-v2` (and its `-ssl`/`-ssl-cn` forms): the binary header.
     pub send_proxy_v2: bool,
+    /// `proxy-v2-options` (and `send-proxy-v2-ssl`/`-ssl-cn`): the TLVs the v2 header carries.
+    pub proxy_v2_options: ProxyV2Options,
+    /// `set-proxy-v2-tlv-fmt(<id>) <fmt>`: custom TLVs, as (type, log-format text), in order.
+    pub proxy_v2_tlvs: Vec<(u8, Spanned<String>)>,
     pub inter: Option<Duration>,
     pub fastinter: Option<Duration>,
     pub downinter: Option<Duration>,
@@ -199,6 +203,70 @@ pub struct ServerOptions {
     pub pool_low_conn: Option<u64>,
     /// Other options as written: name, value, location.
     pub other: Vec<(String, Option<String>, Location)>,
+}
+
+/// What `proxy-v2-options` adds to the PROXY v2 header sent to a server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProxyV2Options {
+    /// `ssl`: the client's TLS details (`PP2_TYPE_SSL`).
+    pub ssl: bool,
+    /// `cert-cn`: the client certificate's common name.
+    pub cert_cn: bool,
+    /// `ssl-cipher`: the cipher in use.
+    pub ssl_cipher: bool,
+    /// `cert-sig`: the signature algorithm of the certificate.
+    pub cert_sig: bool,
+    /// `cert-key`: the key algorithm of the certificate.
+    pub cert_key: bool,
+    /// `authority`: the host name the client asked for (`PP2_TYPE_AUTHORITY`).
+    pub authority: bool,
+    /// `crc32c`: a checksum of the header (`PP2_TYPE_CRC32C`).
+    pub crc32c: bool,
+    /// `unique-id`: the stream's unique ID (`PP2_TYPE_UNIQUE_ID`).
+    pub unique_id: bool,
+}
+
+impl ProxyV2Options {
+    /// Adds the option named `name`; `false` when there is no such option. The certificate
+    /// and cipher options imply `ssl`, as in HAProxy.
+    pub fn add(&mut self, name: &str) -> bool {
+        match name {
+            "ssl" => self.ssl = true,
+            "cert-cn" => self.cert_cn = true,
+            "ssl-cipher" => self.ssl_cipher = true,
+            "cert-sig" => self.cert_sig = true,
+            "cert-key" => self.cert_key = true,
+            "authority" => self.authority = true,
+            "crc32c" => self.crc32c = true,
+            "unique-id" => self.unique_id = true,
+            _ => return false,
+        }
+        self.ssl |= self.cert_cn || self.ssl_cipher || self.cert_sig || self.cert_key;
+        true
+    }
+}
+
+/// The TLV type of `set-proxy-v2-tlv-fmt(<id>)`: a number from 0 to 255, decimal, hex
+/// (`0x`) or octal (leading `0`), as `strtoul` reads it.
+pub fn tlv_type_of(keyword: &str) -> Result<u8, String> {
+    let inner = keyword
+        .strip_prefix("set-proxy-v2-tlv-fmt(")
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(|| format!("'{keyword}' : expects set-proxy-v2-tlv-fmt(<TLV ID>)"))?;
+    let t = inner.trim();
+    let parsed = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16)
+    } else if t.len() > 1 && t.starts_with('0') {
+        u64::from_str_radix(&t[1..], 8)
+    } else {
+        t.parse::<u64>()
+    };
+    match parsed {
+        Ok(v) => {
+            u8::try_from(v).map_err(|_| format!("'{keyword}' : the maximum allowed TLV ID is 255"))
+        }
+        Err(_) => Err(format!("'{keyword}' : could not convert TLV ID")),
+    }
 }
 
 /// `init-state` values other than `none`.
@@ -272,6 +340,23 @@ pub fn parse_options(
         if catalogue::admit(&place, name, flag || valued, location, diags) == Admission::Reject {
             return Err(Failure::Reported);
         }
+        if name.starts_with("set-proxy-v2-tlv-fmt(") {
+            let kind = tlv_type_of(name).map_err(|m| {
+                Failure::from(
+                    Diagnostic::error(Category::Syntax, "value-invalid", m)
+                        .at(location)
+                        .help("write e.g. 'set-proxy-v2-tlv-fmt(0xE1) %[str(value)]', with a TLV type from 0 to 255"),
+                )
+            })?;
+            // HAProxy takes the next word as the format, an empty one at the end of the line.
+            let (text, at) = match stmt.words.get(index + 1) {
+                Some(w) => (w.text.clone(), stmt.word_location(index + 1)),
+                None => (String::new(), location),
+            };
+            options.proxy_v2_tlvs.push((kind, Spanned::new(text, at)));
+            index += 2;
+            continue;
+        }
         if flag || !valued && next_is_option(stmt, index + 1) {
             match name {
                 "check" => options.check = true,
@@ -286,6 +371,12 @@ pub fn parse_options(
                 "send-proxy-v2" | "send-proxy-v2-ssl" | "send-proxy-v2-ssl-cn" => {
                     options.send_proxy = true;
                     options.send_proxy_v2 = true;
+                    if name != "send-proxy-v2" {
+                        options.proxy_v2_options.add("ssl");
+                    }
+                    if name == "send-proxy-v2-ssl-cn" {
+                        options.proxy_v2_options.add("cert-cn");
+                    }
                 }
                 "no-send-proxy"
                 | "no-send-proxy-v2"
@@ -293,6 +384,12 @@ pub fn parse_options(
                 | "no-send-proxy-v2-ssl-cn" => {
                     options.send_proxy = false;
                     options.send_proxy_v2 = false;
+                    if name.starts_with("no-send-proxy-v2-ssl") {
+                        options.proxy_v2_options.ssl = false;
+                    }
+                    if name == "no-send-proxy-v2-ssl-cn" {
+                        options.proxy_v2_options.cert_cn = false;
+                    }
                 }
                 _ => options.other.push((name.to_string(), None, location)),
             }
@@ -432,6 +529,20 @@ pub fn parse_options(
                 }
                 options.other.push((name.to_string(), Some(v), location));
             }
+            "proxy-v2-options" => {
+                for option in v.split(',') {
+                    if !options.proxy_v2_options.add(option) {
+                        return Err(statement::syntax_error(
+                            stmt,
+                            index + 1,
+                            "value-invalid",
+                            format!("'proxy-v2-options' : unknown option '{option}'"),
+                            "write options among ssl, cert-cn, ssl-cipher, cert-sig, cert-key, authority, crc32c and unique-id, separated by commas",
+                        )
+                        .into());
+                    }
+                }
+            }
             "error-limit" | "agent-port" => {
                 let max = if name == "agent-port" {
                     65535
@@ -443,6 +554,22 @@ pub fn parse_options(
             }
             "agent-inter" => {
                 statement::duration(stmt, index + 1, diags)?;
+                options.other.push((name.to_string(), Some(v), location));
+            }
+            "proto" => {
+                // The multiplexers Sluice speaks to servers (HAProxy also has fcgi, quic).
+                if !matches!(v.as_str(), "h1" | "h2") {
+                    return Err(statement::syntax_error(
+                        stmt,
+                        index + 1,
+                        "value-invalid",
+                        format!(
+                            "'proto' : MUX protocol '{v}' is not available for server lines (Sluice speaks 'h1' and 'h2')."
+                        ),
+                        "write 'proto h2' for HTTP/2 to the server, or remove the option",
+                    )
+                    .into());
+                }
                 options.other.push((name.to_string(), Some(v), location));
             }
             _ => options.other.push((name.to_string(), Some(v), location)),

@@ -241,7 +241,9 @@ pub(super) fn add_log_targets(model: &Model, inputs: &mut Inputs) {
                 }
                 _ => LogTarget::Other,
             },
-            LogDestination::Stream(_) | LogDestination::Ring(_) => LogTarget::Other,
+            LogDestination::Stream(_) | LogDestination::Ring(_) | LogDestination::Backend(_) => {
+                LogTarget::Other
+            }
         };
         inputs.log_targets.push(LogTargetRef {
             target,

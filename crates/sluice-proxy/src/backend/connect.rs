@@ -5,7 +5,8 @@ use super::Backend;
 use crate::check::observe::{report as observe, Event};
 use crate::check::state::Local as Balancer;
 use crate::error::{Error, ErrorKind, Side};
-use crate::proxy_protocol::{write_v1, write_v2};
+use crate::proxy_protocol::send::write_for_server;
+use crate::proxy_protocol::write_v1;
 use crate::stream::Addrs;
 use crate::tls::connector::ServerStream;
 use sluice_balance::RequestKey;
@@ -82,7 +83,7 @@ pub struct Acquired {
 }
 
 /// Where a request goes and on whose behalf.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct Dest<'a> {
     /// The client connection's addresses: the port for servers without one, the PROXY
     /// header for `send-proxy` servers.
@@ -98,6 +99,29 @@ pub struct Dest<'a> {
     /// backend's).
     pub connect: Option<Duration>,
     pub queue: Option<Duration>,
+    /// `set-retries`: the retries of this stream (else the backend's `retries`).
+    pub retries: Option<u32>,
+    /// The stream, for the TLVs of a PROXY v2 header (unique ID, client TLS details,
+    /// `set-proxy-v2-tlv-fmt` values), when the backend sends any.
+    pub stream: Option<&'a dyn sluice_rules::SampleSource>,
+    /// The client connection's TLS details, for the SSL TLV of PROXY v2 headers.
+    pub client_tls: Option<&'a crate::tls::TlsInfo>,
+    /// Only idle connections that served more than one request may be used (`http-reuse
+    /// aggressive` for the first request of a client connection).
+    pub proven_only: bool,
+}
+
+impl std::fmt::Debug for Dest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dest")
+            .field("addrs", &self.addrs)
+            .field("pin", &self.pin)
+            .field("avoid", &self.avoid)
+            .field("connect", &self.connect)
+            .field("queue", &self.queue)
+            .field("stream", &self.stream.is_some())
+            .finish()
+    }
 }
 
 impl Dest<'_> {
@@ -110,16 +134,24 @@ impl Dest<'_> {
             sni: None,
             connect: None,
             queue: None,
+            retries: None,
+            stream: None,
+            client_tls: None,
+            proven_only: false,
         }
     }
 }
+
+/// The longest pause before a failed server is tried again.
+const TURN_AROUND: Duration = Duration::from_secs(1);
 
 /// Chooses a server of backend `be` and returns a connection to it: an idle one when
 /// `reuse` allows, else a new one. The server is `dest.pin` when usable, else the choice
 /// of this thread's balancer; when every server is at its `maxconn`, the request waits in
 /// the backend queue (`timeout queue`: 503). A failed connection is retried (`retries`,
 /// default 3, with `retry-on conn-failure`), on the same server, or on another for the last
-/// retry with `option redispatch`.
+/// retry with `option redispatch`, after a pause of min(`timeout connect`, 1 s) when
+/// the server is the one that just failed.
 pub async fn acquire(
     ctx: &crate::stream::Ctx,
     be: usize,
@@ -140,17 +172,19 @@ pub async fn acquire(
     let balancer = &*balancer;
     let pick = |avoid: Option<usize>| pick(backend, balancer, key, avoid);
     let (mut server, mut slot) = choose(backend, balancer, key, dest).await?;
+    crate::gauges::on_server_chosen(&ctx.plan, be, server);
     let connect_timeout = dest.connect.or(backend.connect);
     let mut last = no_server;
     let retries = if backend.retry_on.conn_failure() {
-        backend.retries
+        dest.retries.unwrap_or(backend.retries)
     } else {
         0
     };
+    let mut failed_on = None;
     for attempt in 0..=retries {
         if attempt > 0 && attempt == retries && backend.redispatch {
             if let Some(other) = pick(Some(server)).filter(|o| *o != server) {
-                if !backend.track {
+                if !backend.track.load(std::sync::atomic::Ordering::Relaxed) {
                     server = other;
                 } else if let Some(s) = backend.queue.try_take(other) {
                     // The old slot goes back (and to a waiter) as the new one is taken.
@@ -181,7 +215,18 @@ pub async fn acquire(
         }
         // A server that is sent PROXY headers never has shared idle connections.
         if reuse && srv.send_proxy.is_none() && !srv.transparent {
-            if let Some(stream) = ctx.pool.borrow_mut().take(be, server) {
+            let local = ctx.pool.borrow_mut().take(be, server, dest.proven_only);
+            // None here: another thread may keep one (plain TCP only). Boxed: rare, and
+            // the request path's future stays small.
+            let stolen = match (&local, &ctx.takeover) {
+                (None, Some((t, me))) if srv.tls.is_none() && !srv.h2 => {
+                    Box::pin(t.steal(*me, be, server, dest.proven_only))
+                        .await
+                        .map(ServerStream::Plain)
+                }
+                _ => None,
+            };
+            if let Some(stream) = local.or(stolen) {
                 ctx.count(Counter::ServerReuses);
                 return Ok(Acquired {
                     stream,
@@ -196,9 +241,15 @@ pub async fn acquire(
         let Some(addr) = srv.addr_to(dest.addrs.local) else {
             return Err(no_server);
         };
+        // A server that just failed is given min(`timeout connect`, 1 s) before it is
+        // tried again, as HAProxy does, so that a restarting server is not hammered.
+        if failed_on == Some(server) {
+            let pause = connect_timeout.map_or(TURN_AROUND, |t| t.min(TURN_AROUND));
+            tokio::time::sleep(pause).await;
+        }
         let opened = match connect(addr, connect_timeout).await {
             Ok(mut stream) => match srv.send_proxy {
-                Some(v) => send_proxy(&mut stream, v, &dest.addrs, connect_timeout)
+                Some(v) => send_proxy(&mut stream, (v, srv), dest, connect_timeout)
                     .await
                     .map(|()| stream),
                 None => Ok(stream),
@@ -216,6 +267,22 @@ pub async fn acquire(
             }
             (opened, _) => opened.map(ServerStream::Plain),
         };
+        // `proto h2`: HTTP/2 on the new connection (boxed: only these requests pay for it).
+        let opened = match opened {
+            Ok(stream) if srv.h2 => {
+                let p = &ctx.plan;
+                Box::pin(super::h2_client::handshake(
+                    stream,
+                    p.http,
+                    p.bufsize,
+                    connect_timeout,
+                ))
+                .await
+                .map(|h| ServerStream::H2(Box::new(h)))
+                .map_err(|_| Error::retryable(ErrorKind::Connect, Side::Server))
+            }
+            opened => opened,
+        };
         match opened {
             Ok(stream) => {
                 ctx.count(Counter::ServerConnects);
@@ -226,13 +293,18 @@ pub async fn acquire(
                     reused: false,
                     slot,
                     private: srv.send_proxy.is_some(),
-                    one_shot: srv.transparent || srv.tls.as_ref().is_some_and(|t| t.sni.dynamic()),
+                    // A PROXY header naming this request (its unique ID, values of its
+                    // own) would be wrong for the next one.
+                    one_shot: srv.transparent
+                        || srv.tls.as_ref().is_some_and(|t| t.sni.dynamic())
+                        || (srv.send_proxy == Some(2) && srv.proxy_v2.per_request()),
                 });
             }
             Err(e) => {
                 ctx.count(Counter::ConnectErrors);
                 observe(&ctx.plan, be, server, Event::ConnectFailed);
-                last = e;
+                last = e.on_server(server);
+                failed_on = Some(server);
             }
         }
     }
@@ -296,7 +368,7 @@ async fn choose(
             .is_some_and(|s| s.health.usable() || backend.persist)
     });
     if let Some(p) = pinned {
-        if !backend.track {
+        if !backend.track.load(std::sync::atomic::Ordering::Relaxed) {
             return Ok((p, None));
         }
         if let Some(s) = q.try_take(p) {
@@ -310,7 +382,7 @@ async fn choose(
         }
     }
     let chosen = pick(backend, balancer, key, dest.avoid);
-    if !backend.track {
+    if !backend.track.load(std::sync::atomic::Ordering::Relaxed) {
         return chosen.map(|i| (i, None)).ok_or(no_server);
     }
     if let Some(s) = chosen.and_then(|i| q.try_take(i)) {
@@ -333,17 +405,19 @@ async fn choose(
     }
 }
 
-/// Writes the PROXY header for the client at `addrs`, before any other byte.
+/// Writes the PROXY header for the client at `dest.addrs` (with the server's TLVs, for v2),
+/// before any other byte.
 async fn send_proxy(
     stream: &mut TcpStream,
-    version: u8,
-    addrs: &Addrs,
+    (version, server): (u8, &super::server::Server),
+    dest: &Dest<'_>,
     limit: Option<Duration>,
 ) -> Result<(), Error> {
     let mut header = Vec::with_capacity(64);
-    let pair = addrs.peer.zip(addrs.local);
+    let pair = dest.addrs.peer.zip(dest.addrs.local);
     if version == 2 {
-        write_v2(&mut header, pair, false, &[]);
+        let client = (dest.stream, dest.client_tls);
+        write_for_server(&mut header, pair, &server.proxy_v2, client);
     } else {
         write_v1(&mut header, pair);
     }

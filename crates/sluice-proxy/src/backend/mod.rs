@@ -2,10 +2,12 @@
 //! opened ([`connect`]) and kept for reuse ([`pool`]).
 
 pub mod connect;
+pub mod h2_client;
 pub mod pool;
 pub mod queue;
 pub mod retry;
 pub mod server;
+pub mod takeover;
 
 use crate::errors::ErrorPages;
 use crate::http::cookie::CookieConfig;
@@ -24,10 +26,13 @@ use std::time::Duration;
 pub enum Reuse {
     /// Idle connections stay with the client connection that opened them.
     Never,
-    /// HAProxy's default: a request that could not be replayed safely (one with a body)
-    /// never goes on a connection idle in the pool; others may.
+    /// HAProxy's default: the first request of a client connection gets a server
+    /// connection of its own; later ones may use any idle connection.
     Safe,
-    /// Any request may use any idle connection (`aggressive` and `always`).
+    /// A first request may use an idle connection that served more than one request (so
+    /// the server keeps connections open); later ones any.
+    Aggressive,
+    /// Any request may use any idle connection.
     Always,
 }
 
@@ -58,11 +63,17 @@ pub struct Backend {
     pub persist: bool,
     pub reuse: Reuse,
     pub conn_mode: ConnMode,
+    /// `option http-no-delay`: body bytes leave at once, never corked with `MSG_MORE`.
+    pub http_no_delay: bool,
+    /// `option http-pretend-keepalive`: a server connection closed after the response is
+    /// not announced with `connection: close` in the request.
+    pub pretend_keepalive: bool,
     pub forwardfor: Option<ForwardFor>,
     pub errors: ErrorPages,
     /// Whether per-server request counts matter (leastconn, first, server maxconn); when
-    /// not, the request path skips the shared counters.
-    pub track: bool,
+    /// not, the request path skips the shared counters. Turned on for good when a limit
+    /// is set at run time.
+    pub track: std::sync::atomic::AtomicBool,
     /// Moves when a server changes state: threads then rebuild their balancers.
     pub epoch: crate::check::state::Epoch,
     /// A per-request SNI (`sni req.hdr(host)`, `sni ssl_fc_sni`) some server uses: the
@@ -70,6 +81,13 @@ pub struct Backend {
     pub sni: Option<crate::tls::connector::Sni>,
     /// The only server is the `dispatch` address.
     pub dispatch: bool,
+    /// Some server is sent PROXY v2 headers, whose TLVs may need the stream (the client's
+    /// ALPN, `proxy-v2-options`, `set-proxy-v2-tlv-fmt`): the session hands it over.
+    pub proxy_v2: bool,
+    /// The proxy's `id`, when the configuration sets one (`be_id`).
+    pub id: Option<i64>,
+    /// Stream rates of the backend and its servers (`be_sess_rate`, `srv_sess_rate`).
+    pub gauges: crate::gauges::BackendGauges,
 }
 
 /// The name of the implicit server of a `dispatch` line (never shown).
@@ -111,7 +129,8 @@ impl Backend {
         let track = matches!(
             balance.kind,
             sluice_balance::Kind::LeastConn | sluice_balance::Kind::First
-        ) || servers.iter().any(|s| s.maxconn > 0);
+        ) || servers.iter().any(|s| s.maxconn > 0)
+            || configured.iter().any(has_agent);
         let queue = queue::Queue::new(
             servers
                 .iter()
@@ -119,11 +138,14 @@ impl Backend {
                 .collect(),
         );
         let cookie = CookieConfig::of(proxy, &servers);
+        let proxy_v2 = servers.iter().any(|s| s.send_proxy == Some(2));
         let reuse = match other_word(proxy, "http-reuse") {
             Some("never") => Reuse::Never,
-            Some("always") | Some("aggressive") => Reuse::Always,
+            Some("always") => Reuse::Always,
+            Some("aggressive") => Reuse::Aggressive,
             _ => Reuse::Safe,
         };
+        let servers_len = servers.len();
         Ok(Backend {
             name: proxy.name.clone(),
             mode: proxy.mode(),
@@ -147,12 +169,17 @@ impl Backend {
             persist: proxy.option("persist").is_some(),
             reuse,
             conn_mode: ConnMode::of(proxy),
+            http_no_delay: proxy.option("http-no-delay").is_some(),
+            pretend_keepalive: proxy.option("http-pretend-keepalive").is_some(),
             forwardfor: ForwardFor::of(proxy),
             errors: ErrorPages::load(proxy)?,
-            track,
+            track: track.into(),
             epoch: Default::default(),
             sni,
             dispatch,
+            proxy_v2,
+            id: crate::frontend::configured_id(proxy),
+            gauges: crate::gauges::BackendGauges::new(servers_len),
         })
     }
 
@@ -230,4 +257,16 @@ fn balance_of(proxy: &Proxy) -> io::Result<sluice_balance::Balance> {
         }
     }
     Ok(balance)
+}
+
+/// Whether `server` runs an agent check, whose replies may set a connection limit: its
+/// connections are then counted from the start.
+fn has_agent(server: &sluice_model::proxy::server::Server) -> bool {
+    server
+        .options
+        .other
+        .iter()
+        .rev()
+        .find(|(n, _, _)| n == "agent-check" || n == "no-agent-check")
+        .is_some_and(|(n, _, _)| n == "agent-check")
 }

@@ -16,17 +16,34 @@ use crate::plan::Plan;
 use crate::tls::connector::ServerStream;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Wake, Waker};
 use tokio::time::Instant;
 
 /// Most idle connections kept per server and thread.
 const MAX_IDLE_PER_SERVER: usize = 256;
 
+/// One idle connection.
+#[derive(Debug)]
+struct Kept {
+    /// The heartbeat it was kept at.
+    at: u32,
+    /// It served more than one request (`http-reuse aggressive` gives those to first
+    /// requests).
+    proven: bool,
+    conn: ServerStream,
+}
+
+impl Kept {
+    fn is_plain(&self) -> bool {
+        matches!(self.conn, ServerStream::Plain(_))
+    }
+}
+
 /// One server's idle connections on this thread.
 #[derive(Debug, Default)]
 struct Idle {
     /// The least recently used first, each with the heartbeat it was kept at.
-    conns: Vec<(u32, ServerStream)>,
+    conns: Vec<Kept>,
     /// When the next purge runs (`None`: nothing idle).
     purge_at: Option<Instant>,
     /// Connections are kept at all (`pool-purge-delay` and `pool-max-conn` are not 0).
@@ -45,6 +62,9 @@ pub struct IdlePool {
     beats: u32,
     /// Polls readiness without registering interest in being woken.
     noop: Waker,
+    /// The worker's shared counts of plain idle connections, and this thread's index
+    /// (other threads take over ours through it, see [`super::takeover`]).
+    shared: Option<(Arc<super::takeover::Takeover>, usize)>,
 }
 
 struct Noop;
@@ -76,15 +96,70 @@ impl IdlePool {
             kept: 0,
             beats: 0,
             noop: Waker::from(Arc::new(Noop)),
+            shared: None,
         }
     }
 
-    /// An idle connection to the server, the most recently used first.
-    #[inline]
-    pub fn take(&mut self, backend: usize, server: usize) -> Option<ServerStream> {
+    /// Publishes this thread's plain idle connections in `takeover`, as thread `thread`.
+    pub fn share(&mut self, takeover: Arc<super::takeover::Takeover>, thread: usize) {
+        self.shared = Some((takeover, thread));
+    }
+
+    /// The most recently used plain (TCP, not TLS) idle connection to the server, for
+    /// another thread.
+    pub fn take_plain(
+        &mut self,
+        backend: usize,
+        server: usize,
+        proven_only: bool,
+    ) -> Option<tokio::net::TcpStream> {
         let idle = self.slots.get_mut(backend)?.get_mut(server)?;
-        while let Some((_, conn)) = idle.conns.pop() {
+        while let Some(at) = idle
+            .conns
+            .iter()
+            .rposition(|k| k.is_plain() && (k.proven || !proven_only))
+        {
+            let mut conn = idle.conns.remove(at).conn;
             self.kept -= 1;
+            if idle.counted {
+                if let Some(srv) = self.plan.backend(backend).and_then(|b| b.servers.get(server)) {
+                    srv.forget_idle(1);
+                }
+            }
+            if let Some((t, me)) = self.shared.as_ref() {
+                t.released(*me, backend, server, 1);
+            }
+            if still_idle(&mut conn, &self.noop) {
+                if let ServerStream::Plain(tcp) = conn {
+                    return Some(tcp);
+                }
+            }
+        }
+        None
+    }
+
+    /// An idle connection to the server, the most recently used first; with
+    /// `proven_only`, one that served more than one request.
+    #[inline]
+    pub fn take(
+        &mut self,
+        backend: usize,
+        server: usize,
+        proven_only: bool,
+    ) -> Option<ServerStream> {
+        let idle = self.slots.get_mut(backend)?.get_mut(server)?;
+        loop {
+            let at = if proven_only {
+                idle.conns.iter().rposition(|k| k.proven)?
+            } else {
+                idle.conns.len().checked_sub(1)?
+            };
+            let kept = idle.conns.remove(at);
+            self.kept -= 1;
+            if let (Some((t, me)), true) = (self.shared.as_ref(), kept.is_plain()) {
+                t.released(*me, backend, server, 1);
+            }
+            let mut conn = kept.conn;
             if idle.counted {
                 if let Some(srv) = self
                     .plan
@@ -94,17 +169,17 @@ impl IdlePool {
                     srv.forget_idle(1);
                 }
             }
-            if still_idle(&conn, &self.noop) {
+            if still_idle(&mut conn, &self.noop) {
                 return Some(conn);
             }
         }
-        None
     }
 
     /// Keeps a connection whose last response was read completely, unless the server's
     /// `pool-max-conn` or `pool-purge-delay 0` says to close it (dropped: closed).
+    /// `proven`: it has served more than one request.
     #[inline]
-    pub fn put(&mut self, backend: usize, server: usize, conn: ServerStream) {
+    pub fn put(&mut self, backend: usize, server: usize, conn: ServerStream, proven: bool) {
         let Some(idle) = self.slots.get_mut(backend).and_then(|b| b.get_mut(server)) else {
             return;
         };
@@ -130,7 +205,15 @@ impl IdlePool {
             let Some(srv) = srv() else { return };
             idle.purge_at = Some(Instant::now() + srv.purge_delay);
         }
-        idle.conns.push((self.beats, conn));
+        let kept = Kept {
+            at: self.beats,
+            proven,
+            conn,
+        };
+        if let (Some((t, me)), true) = (self.shared.as_ref(), kept.is_plain()) {
+            t.kept(*me, backend, server);
+        }
+        idle.conns.push(kept);
         self.kept += 1;
     }
 
@@ -147,7 +230,7 @@ impl IdlePool {
             let Some(backend) = self.plan.backend(b) else {
                 continue;
             };
-            for (idle, srv) in servers.iter_mut().zip(&backend.servers) {
+            for (s, (idle, srv)) in servers.iter_mut().zip(&backend.servers).enumerate() {
                 if !idle.purge_at.is_some_and(|at| at <= now) {
                     continue;
                 }
@@ -159,10 +242,17 @@ impl IdlePool {
                 let unused = idle
                     .conns
                     .iter()
-                    .take_while(|(kept, _)| beats.wrapping_sub(*kept) > delay)
+                    .take_while(|k| beats.wrapping_sub(k.at) > delay)
                     .count();
                 let close = unused.div_ceil(2);
-                idle.conns.drain(..close);
+                let plain = idle
+                    .conns
+                    .drain(..close)
+                    .filter(|k| k.is_plain())
+                    .count();
+                if let Some((t, me)) = self.shared.as_ref() {
+                    t.released(*me, b, s, plain);
+                }
                 self.kept -= close;
                 srv.forget_idle(close);
                 idle.purge_at = (!idle.conns.is_empty()).then(|| now + srv.purge_delay);
@@ -177,6 +267,14 @@ impl IdlePool {
                 if let Some(srv) = self.plan.backend(b).and_then(|b| b.servers.get(s)) {
                     srv.forget_idle(idle.conns.len());
                 }
+                if let Some((t, me)) = self.shared.as_ref() {
+                    let plain = idle
+                        .conns
+                        .iter()
+                        .filter(|k| k.is_plain())
+                        .count();
+                    t.released(*me, b, s, plain);
+                }
                 idle.conns.clear();
                 idle.purge_at = None;
             }
@@ -187,7 +285,7 @@ impl IdlePool {
 
 /// An idle connection must have nothing to read: readable means closed (or a protocol
 /// error from the server). Uses the readiness tokio has recorded; no system call.
-fn still_idle(conn: &ServerStream, noop: &Waker) -> bool {
+fn still_idle(conn: &mut ServerStream, noop: &Waker) -> bool {
     let mut cx = Context::from_waker(noop);
-    !conn.buffered() && matches!(conn.tcp().poll_read_ready(&mut cx), Poll::Pending)
+    conn.still_idle(&mut cx)
 }

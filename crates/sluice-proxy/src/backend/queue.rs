@@ -21,8 +21,8 @@ use tokio::sync::oneshot;
 #[derive(Debug)]
 struct Limits {
     connections: Arc<AtomicU32>,
-    /// 0: no limit.
-    maxconn: u32,
+    /// 0: no limit. Changed at run time by an agent's `maxconn:N` or `set maxconn server`.
+    maxconn: AtomicU32,
     /// 0: no limit.
     maxqueue: u32,
 }
@@ -68,7 +68,7 @@ impl Queue {
                 .into_iter()
                 .map(|(connections, maxconn, maxqueue)| Limits {
                     connections,
-                    maxconn,
+                    maxconn: AtomicU32::new(maxconn),
                     maxqueue,
                 })
                 .collect(),
@@ -83,15 +83,24 @@ impl Queue {
         self.waiting.load(Ordering::Relaxed)
     }
 
+    /// Requests waiting for `server` alone (pinned to it: `use-server`, persistence).
+    pub fn waiting_for(&self, server: usize) -> usize {
+        if self.waiting() == 0 {
+            return 0;
+        }
+        self.lock().iter().filter(|w| w.pin == Some(server)).count()
+    }
+
     /// A slot of `server` if it has room (always, without `maxconn`).
     pub fn try_take(self: &Arc<Self>, server: usize) -> Option<Slot> {
         let l = self.servers.get(server)?;
-        if l.maxconn == 0 {
+        let maxconn = l.maxconn.load(Ordering::Relaxed);
+        if maxconn == 0 {
             l.connections.fetch_add(1, Ordering::SeqCst);
         } else {
             l.connections
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
-                    (c < l.maxconn).then_some(c + 1)
+                    (c < maxconn).then_some(c + 1)
                 })
                 .ok()?;
         }
@@ -174,12 +183,33 @@ impl Queue {
         self.list.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The current `maxconn` of `server` (0: none).
+    pub fn maxconn(&self, server: usize) -> u32 {
+        self.servers
+            .get(server)
+            .map_or(0, |l| l.maxconn.load(Ordering::Relaxed))
+    }
+
+    /// Changes the `maxconn` of `server` (0: none); a raised limit serves waiters at once.
+    pub fn set_maxconn(self: &Arc<Self>, server: usize, maxconn: u32) {
+        let Some(l) = self.servers.get(server) else {
+            return;
+        };
+        l.maxconn.store(maxconn, Ordering::SeqCst);
+        self.serve_waiters(server);
+    }
+
     /// Gives back a slot of `server` and hands it to the first waiter that may use it.
     fn release(self: &Arc<Self>, server: usize) {
         let Some(l) = self.servers.get(server) else {
             return;
         };
         l.connections.fetch_sub(1, Ordering::SeqCst);
+        self.serve_waiters(server);
+    }
+
+    /// Hands free slots of `server` to the waiters that may use it, in order.
+    fn serve_waiters(self: &Arc<Self>, server: usize) {
         if self.waiting.load(Ordering::SeqCst) == 0 {
             return;
         }
@@ -194,10 +224,9 @@ impl Queue {
             };
             let Some(w) = list.remove(i) else { return };
             self.waiting.fetch_sub(1, Ordering::SeqCst);
-            match w.tx.send(slot) {
-                Ok(()) => return,
-                // The waiter gave up: take the slot back without re-entering release.
-                Err(slot) => slot.forget(),
+            // The waiter may have given up: take the slot back without re-entering release.
+            if let Err(slot) = w.tx.send(slot) {
+                slot.forget();
             }
         }
     }
@@ -262,6 +291,34 @@ mod tests {
         assert!(q.try_take(0).is_none());
         drop(a);
         assert!(q.try_take(0).is_some());
+    }
+
+    #[test]
+    fn a_raised_maxconn_serves_every_waiter_it_can() {
+        rt().block_on(async {
+            let q = queue(1, 0, 1);
+            let _held = q.try_take(0);
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let q = q.clone();
+                    tokio::spawn(async move {
+                        q.wait(None, &[0], Some(Duration::from_secs(5)))
+                            .await
+                            .map(|s| s.server())
+                    })
+                })
+                .collect();
+            tokio::task::yield_now().await;
+            assert_eq!(q.waiting(), 2);
+            q.set_maxconn(0, 3);
+            assert_eq!(q.maxconn(0), 3);
+            for w in waiters {
+                assert_eq!(w.await.ok(), Some(Ok(0)));
+            }
+            // Lowered again: no room until slots come back.
+            q.set_maxconn(0, 1);
+            assert!(q.try_take(0).is_none());
+        });
     }
 
     #[test]

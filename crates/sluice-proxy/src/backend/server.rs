@@ -39,8 +39,13 @@ pub struct Server {
     pub maxqueue: u32,
     /// `send-proxy` (1) or `send-proxy-v2` (2): the PROXY header starts each connection.
     pub send_proxy: Option<u8>,
+    /// What a v2 header carries beyond the addresses (`proxy-v2-options`,
+    /// `set-proxy-v2-tlv-fmt`; the formats are compiled with the rules and set by the plan).
+    pub proxy_v2: crate::proxy_protocol::send::ServerTlvs,
     /// `cookie <value>`: the persistence cookie that names this server.
     pub cookie: Option<String>,
+    /// `proto h2`: the server is spoken to in HTTP/2 (`backend::h2_client`).
+    pub h2: bool,
     /// Requests on this server now, from every thread.
     pub connections: Arc<AtomicU32>,
     /// Up, down or in maintenance: written by the checker, read by every thread.
@@ -147,7 +152,17 @@ impl Server {
                 (true, false) => Some(1),
                 _ => None,
             },
+            proxy_v2: crate::proxy_protocol::send::ServerTlvs {
+                options: o.proxy_v2_options,
+                custom: Vec::new(),
+            },
             cookie: o.cookie.as_ref().map(|c| c.value.clone()),
+            h2: o
+                .other
+                .iter()
+                .rev()
+                .find(|(n, _, _)| n == "proto")
+                .is_some_and(|(_, v, _)| v.as_deref() == Some("h2")),
             connections: Arc::new(AtomicU32::new(0)),
             health: crate::check::state::Health::with(crate::check::state::Settings {
                 disabled: o.disabled,

@@ -3,8 +3,7 @@
 //! administrative state (`ready`, `drain`, `maint`) and its health (`up`, `down`,
 //! `stopped`, `fail`), as with HAProxy. An agent that cannot be reached changes nothing:
 //! reachability is the health check's business.
-//!
-//! `maxconn:<n>` in the reply is read and not applied (server limits are fixed).
+//! `maxconn:<n>` in the reply becomes the server's connection limit.
 
 use super::report::{self, Cause, Level};
 use super::state::{admin, State};
@@ -109,8 +108,14 @@ fn parse_time(v: &str) -> Option<Duration> {
 pub async fn agent_loop(plan: Arc<Plan>, spec: AgentSpec) {
     loop {
         let start = Instant::now();
-        if let Ok(Some(line)) = tokio::time::timeout(spec.timeout, query(&spec)).await {
-            apply(&plan, &spec, &line, start.elapsed());
+        let off = plan
+            .backend(spec.backend)
+            .and_then(|be| be.servers.get(spec.server))
+            .is_some_and(|s| s.health.agent_off());
+        if !off {
+            if let Ok(Some(line)) = tokio::time::timeout(spec.timeout, query(&spec)).await {
+                apply(&plan, &spec, &line, start.elapsed());
+            }
         }
         tokio::time::sleep(spec.inter).await;
     }
@@ -149,7 +154,7 @@ pub struct Reply {
     pub health: Option<String>,
     /// `ready`, `drain`, `maint`.
     pub admin: Option<String>,
-    /// `maxconn:N` (read, not applied).
+    /// `maxconn:N`: the server's new connection limit.
     pub maxconn: Option<u32>,
     /// The text after `#`.
     pub description: String,
@@ -194,6 +199,9 @@ fn apply(plan: &Plan, spec: &AgentSpec, line: &str, took: Duration) {
     };
     let h = &srv.health;
     let reply = Reply::parse(line);
+    if let Some(m) = reply.maxconn {
+        be.queue.set_maxconn(spec.server, m);
+    }
     if let Some(p) = reply.weight_percent {
         let w = (u64::from(h.settings.weight) * u64::from(p) / 100).min(256) as u32;
         if w != h.weight() {

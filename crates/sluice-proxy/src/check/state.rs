@@ -161,6 +161,9 @@ pub struct Health {
     checks_off: AtomicBool,
     /// Seconds since the Unix epoch of the last state change.
     changed: AtomicU64,
+    /// Process-wide order of the last state change (0: none since start), so that log
+    /// backends (`balance sticky`) know which usable server came back last.
+    changed_seq: AtomicU64,
     /// Last check: HAProxy status code, protocol code (0: none), duration in ms.
     last_status: AtomicU8,
     last_code: AtomicU32,
@@ -170,8 +173,17 @@ pub struct Health {
     /// The agent (`agent-check`) said `down`, `stopped` or `fail`: checks cannot bring the
     /// server up until it says `up`.
     agent_down: AtomicBool,
+    /// `disable agent`: the agent is not queried.
+    agent_off: AtomicBool,
     /// The configured values.
     pub settings: Settings,
+}
+
+/// Numbers the servers' state changes in the order they happen.
+static CHANGES: AtomicU64 = AtomicU64::new(0);
+
+fn next_change() -> u64 {
+    CHANGES.fetch_add(1, Ordering::Relaxed) + 1
 }
 
 fn now_secs() -> u64 {
@@ -203,11 +215,13 @@ impl Health {
             weight: AtomicU32::new(settings.weight.min(256)),
             checks_off: AtomicBool::new(false),
             changed: AtomicU64::new(now_secs()),
+            changed_seq: AtomicU64::new(0),
             last_status: AtomicU8::new(hchk::INI),
             last_code: AtomicU32::new(0),
             last_duration: AtomicU32::new(0),
             consecutive_errors: AtomicU32::new(0),
             agent_down: AtomicBool::new(false),
+            agent_off: AtomicBool::new(false),
             settings,
         }
     }
@@ -232,7 +246,13 @@ impl Health {
     pub fn set_state(&self, s: State) {
         if self.state.swap(s as u8, Ordering::Relaxed) != s as u8 {
             self.changed.store(now_secs(), Ordering::Relaxed);
+            self.changed_seq.store(next_change(), Ordering::Relaxed);
         }
+    }
+
+    /// When the state last changed, in the order of all servers' changes (0: never).
+    pub fn change_seq(&self) -> u64 {
+        self.changed_seq.load(Ordering::Relaxed)
     }
 
     pub fn counter(&self) -> u32 {
@@ -260,6 +280,7 @@ impl Health {
         let after = (before | set) & !clear;
         if before != after {
             self.changed.store(now_secs(), Ordering::Relaxed);
+            self.changed_seq.store(next_change(), Ordering::Relaxed);
         }
         before != after
     }
@@ -293,6 +314,15 @@ impl Health {
     /// The agent holds the server down.
     pub fn agent_down(&self) -> bool {
         self.agent_down.load(Ordering::Relaxed)
+    }
+
+    /// `disable agent` / `enable agent`.
+    pub fn set_agent_off(&self, off: bool) {
+        self.agent_off.store(off, Ordering::Relaxed);
+    }
+
+    pub fn agent_off(&self) -> bool {
+        self.agent_off.load(Ordering::Relaxed)
     }
 
     pub fn set_agent_down(&self, down: bool) {

@@ -190,13 +190,28 @@ pub const HELP: &[HelpLine] = &[
     },
     HelpLine {
         usage: "disable agent <bk>/<srv>",
-        what: "accepted; Sluice runs no agent checks",
+        what: "stop a server's agent checks",
         level: Level::Admin,
     },
     HelpLine {
         usage: "enable agent <bk>/<srv>",
-        what: "accepted; Sluice runs no agent checks",
+        what: "resume a server's agent checks",
         level: Level::Admin,
+    },
+    HelpLine {
+        usage: "set maxconn server <bk>/<srv> <n>",
+        what: "change a server's connection limit (0: none)",
+        level: Level::Admin,
+    },
+    HelpLine {
+        usage: "get var <name>",
+        what: "show a process-wide variable (proc.*)",
+        level: Level::Operator,
+    },
+    HelpLine {
+        usage: "set var <name> [expr|fmt] <value>",
+        what: "set a process-wide variable (experimental mode)",
+        level: Level::Operator,
     },
     HelpLine {
         usage: "experimental-mode [on|off]",
@@ -315,6 +330,13 @@ pub fn execute(rt: &Runtime, s: &mut Session, words: &[String], payload: Option<
             }
             info::show_errors()
         }
+        ["show", "events", args @ ..] => {
+            if !need(Level::Operator) {
+                return permission_denied();
+            }
+            let outputs = crate::log::Outputs::current();
+            Answer::text(crate::log::ring::show_events(outputs.rings(), args))
+        }
         ["show", "backend"] => servers::show_backend(rt),
         ["show", "servers", "state", args @ ..] => servers::show_state(rt, args),
         ["show", "servers", "conn", args @ ..] => servers::show_conn(rt, args),
@@ -324,11 +346,20 @@ pub fn execute(rt: &Runtime, s: &mut Session, words: &[String], payload: Option<
         ["set", "table", args @ ..] if need(Level::Admin) => stick::set_table(rt, args),
         ["show" | "clear" | "set", "table", ..] => permission_denied(),
         ["get", "weight", args @ ..] => servers::get_weight(rt, args),
+        ["get", "var", args @ ..] if need(Level::Operator) => super::vars::get_var(args),
+        ["set", "var", args @ ..] if need(Level::Operator) => super::vars::set_var(rt, s, args),
+        ["get" | "set", "var", ..] => permission_denied(),
         ["set", "weight", args @ ..] => {
             if !need(Level::Admin) {
                 return permission_denied();
             }
             servers::set_weight(rt, args)
+        }
+        ["set", "maxconn", "server", args @ ..] => {
+            if !need(Level::Admin) {
+                return permission_denied();
+            }
+            servers::set_maxconn(rt, args)
         }
         ["set", "server", args @ ..] => {
             if !need(Level::Admin) {

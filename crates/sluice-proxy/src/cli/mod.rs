@@ -22,6 +22,7 @@ pub mod session;
 pub mod stat;
 pub mod stick;
 pub mod unsupported;
+pub mod vars;
 
 use crate::counters::Totals;
 use crate::plan::Plan;

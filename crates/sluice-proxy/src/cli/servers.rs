@@ -395,9 +395,34 @@ pub fn toggle(rt: &Runtime, enable: bool, what: &str, args: &[&str]) -> Answer {
                 be.epoch.bump();
             }
         }
-        // Sluice runs no agent checks: nothing to start or stop.
+        ("agent", _) => {
+            s.health.set_agent_off(!enable);
+            // A stopped agent no longer holds the server down.
+            if !enable {
+                s.health.set_agent_down(false);
+            }
+        }
         _ => {}
     }
+    Answer::empty()
+}
+
+/// `set maxconn server <backend>/<server> <n>`: the limit applies to the next requests; a
+/// raised one lets queued requests go at once.
+pub fn set_maxconn(rt: &Runtime, args: &[&str]) -> Answer {
+    let (bi, si) = match find_server(rt, args.first()) {
+        Ok(at) => at,
+        Err(a) => return a,
+    };
+    let Some((be, _)) = server(rt, (bi, si)) else {
+        return Answer::text("No such server.\n");
+    };
+    let Some(n) = args.get(1).and_then(|v| v.parse::<u32>().ok()) else {
+        return Answer::text("Integer value expected.\n");
+    };
+    // Connections are counted from now on (they were not when no limit was set).
+    be.track.store(true, std::sync::atomic::Ordering::Relaxed);
+    be.queue.set_maxconn(si, n);
     Answer::empty()
 }
 

@@ -368,8 +368,10 @@ fn rows(rt: &Runtime) -> Vec<(String, String, Row)> {
             ]);
             r.set("scur", cur);
             r.set("used_conn_cur", cur);
-            if s.maxconn > 0 {
-                r.set("slim", s.maxconn);
+            // The limit in force: an agent may have changed the configured one.
+            let maxconn = be.queue.maxconn(si);
+            if maxconn > 0 {
+                r.set("slim", maxconn);
             }
             r.set("status", server_status(s));
             r.set("weight", ew);

@@ -33,7 +33,7 @@ const KNOWN: &[(&[&str], &str)] = &[
     (&["enable", "frontend"], "pausing frontends at run time"),
     (
         &["set", "maxconn"],
-        "changing connection limits at run time",
+        "changing frontend and global connection limits at run time",
     ),
     (&["set", "rate-limit"], "rate limits"),
     (
@@ -66,8 +66,6 @@ const KNOWN: &[(&[&str], &str)] = &[
     (&["show", "dev"], "developer information"),
     (&["show", "anon"], "anonymized mode"),
     (&["set", "anon"], "anonymized mode"),
-    (&["get", "var"], "process-wide variables at run time"),
-    (&["set", "var"], "process-wide variables at run time"),
     (
         &["show", "startup-logs"],
         "the startup log buffer (the master CLI has it)",

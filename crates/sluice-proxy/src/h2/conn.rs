@@ -4,7 +4,7 @@
 //! worker stops (GOAWAY: streams in flight finish, no new ones).
 
 use super::preface::Rewind;
-use super::request::{self, Malformed};
+use super::request;
 use super::stream::StreamIo;
 use crate::stream::io::ClientIo;
 use crate::stream::log::{Counted, Meter};
@@ -30,8 +30,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// What every stream of a connection shares.
 struct Shared {
     addrs: Addrs,
-    /// The connection's own addresses when a PROXY header announced others.
-    connection: Option<Addrs>,
+    /// The connection's own addresses (and PROXY v2 TLVs) when a header announced others.
+    connection: Option<Rc<crate::proxy_protocol::accept::Proxied>>,
     socket: Socket,
     tls: Option<Rc<TlsInfo>>,
 }
@@ -72,13 +72,15 @@ async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, client: S, addrs: Addrs, 
     };
     let shared = Rc::new(Shared {
         addrs,
-        connection: client.meter().and_then(|m| m.connection_addrs()),
+        connection: client.meter().and_then(|m| m.proxied().cloned()),
         socket: client.meter().map(|m| m.socket).unwrap_or_default(),
         tls: client.tls().cloned(),
     });
     let mut builder = ::h2::server::Builder::new();
     builder
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        // RFC 8441: WebSocket (and other upgrades) over HTTP/2 streams, as HAProxy allows.
+        .enable_connect_protocol()
         // Headers beyond a buffer would not fit the HTTP/1 session's either.
         .max_header_list_size(u32::try_from(plan.bufsize).unwrap_or(u32::MAX))
         // What a stream may queue for a client that does not read: two buffers, not h2's
@@ -146,13 +148,6 @@ async fn stream(
     let (parts, body) = req.into_parts();
     let (head, framing) = match request::translate(&parts, body.is_end_stream()) {
         Ok(t) => t,
-        Err(Malformed::Unsupported) if parts.method == http::Method::CONNECT => {
-            // CONNECT tunnels over HTTP/2 are not relayed (yet): 501, as for an unknown method.
-            let mut r = http::Response::new(());
-            *r.status_mut() = http::StatusCode::NOT_IMPLEMENTED;
-            let _ = respond.send_response(r, true);
-            return;
-        }
         Err(_) => {
             // Malformed (RFC 9113 §8.1.1): a stream error.
             respond.send_reset(Reason::PROTOCOL_ERROR);
@@ -170,6 +165,6 @@ async fn stream(
         (shared.tls.clone(), later),
     );
     // A meter per stream: its log line counts its own bytes and times.
-    let client = Counted::new(io, Meter::new(shared.connection, shared.socket));
+    let client = Counted::new(io, Meter::new(shared.connection.clone(), shared.socket));
     crate::http::session::run(ctx, fe, client, shared.addrs).await;
 }

@@ -1,7 +1,7 @@
 //! An HTTP/2 request head as an HTTP/1.1 one (RFC 9113 §8.3.1, §8.2.2, §8.2.3).
 //!
 //! `:method` and `:path` make the request line in origin form; `:authority` becomes `Host`
-//! when there is none (both must then name the same authority); cookie fields are joined
+//! (`host` fields are then ignored, as HAProxy does); cookie fields are joined
 //! with "; "; connection-specific fields are refused (the `h2` crate refuses most of them
 //! already) and `te` is dropped. The body keeps `content-length` when given, and is sent
 //! chunked otherwise when the stream goes on after HEADERS. What HTTP/1.1 could read
@@ -20,6 +20,9 @@ pub enum ReqBody {
     Length,
     /// No `content-length`: DATA is sent in chunks, the trailers after the last one.
     Chunked,
+    /// CONNECT (plain, or extended with `:protocol`, RFC 8441): DATA is the tunnel's bytes,
+    /// passed as they are once the server accepted it.
+    Tunnel,
 }
 
 /// Why a request is malformed.
@@ -29,19 +32,27 @@ pub enum Malformed {
     ConnectionHeader,
     /// A byte HTTP/1.1 would read differently in a value, a name or the path.
     BadByte,
-    /// `host` and `:authority` name different authorities.
+    /// Several `host` fields and no `:authority`.
     HostMismatch,
     /// `content-length` says more than END_STREAM on HEADERS lets come.
     LengthMismatch,
-    /// A method Sluice does not translate (CONNECT).
-    Unsupported,
+    /// An extended CONNECT without `:path` or `:scheme`, or a plain one without
+    /// `:authority` (RFC 9113 §8.5, RFC 8441 §4).
+    BadConnect,
 }
 
 /// The HTTP/1.1 head of `parts` (request line, fields, empty line) and its body framing;
 /// `end_stream`: END_STREAM was on HEADERS.
 pub fn translate(parts: &Parts, end_stream: bool) -> Result<(Vec<u8>, ReqBody), Malformed> {
+    let protocol = parts
+        .extensions
+        .get::<::h2::ext::Protocol>()
+        .map(|p| p.as_str());
     if parts.method == Method::CONNECT {
-        return Err(Malformed::Unsupported);
+        return match protocol {
+            Some(p) => extended_connect(parts, p),
+            None => connect(parts),
+        };
     }
     let path = match parts.uri.path_and_query().map(|p| p.as_str()) {
         Some(p) if !p.is_empty() => p,
@@ -56,16 +67,16 @@ pub fn translate(parts: &Parts, end_stream: bool) -> Result<(Vec<u8>, ReqBody), 
         // userinfo is not allowed in http(s) authorities (RFC 9113 §8.3.1).
         return Err(Malformed::BadByte);
     }
+    // With `:authority`, `host` fields are ignored (RFC 9113 §8.3.1 lets them differ; what
+    // HAProxy routes on, and forwards, is the authority): no desync between the two.
     let mut host_seen = false;
-    for host in parts.headers.get_all(http::header::HOST) {
-        if host_seen {
+    for _ in parts.headers.get_all(http::header::HOST) {
+        if host_seen && authority.is_none() {
             return Err(Malformed::HostMismatch);
         }
         host_seen = true;
-        if authority.is_some_and(|a| !a.as_bytes().eq_ignore_ascii_case(host.as_bytes())) {
-            return Err(Malformed::HostMismatch);
-        }
     }
+    let host_seen = host_seen && authority.is_none();
     // Neither `:authority` nor `host` (HTTP/2 allows it; HAProxy forwards such requests
     // without Host): HTTP/1.1 would need a Host, HTTP/1.0 does not. A body of unknown
     // length needs chunks, so HTTP/1.1 with an empty Host (RFC 9112 §3.2) then.
@@ -95,6 +106,7 @@ pub fn translate(parts: &Parts, end_stream: bool) -> Result<(Vec<u8>, ReqBody), 
             }
             // Hop-by-hop in HTTP/1.1; `trailers` is the only value HTTP/2 allows.
             "te" => continue,
+            "host" if authority.is_some() => continue,
             "cookie" => {
                 cookies.push(value.as_bytes());
                 continue;
@@ -127,6 +139,100 @@ pub fn translate(parts: &Parts, end_stream: bool) -> Result<(Vec<u8>, ReqBody), 
     Ok((head, body))
 }
 
+/// A plain CONNECT: `CONNECT host:port HTTP/1.1`, the tunnel's bytes after a 2xx answer.
+fn connect(parts: &Parts) -> Result<(Vec<u8>, ReqBody), Malformed> {
+    let Some(authority) = parts.uri.authority().map(|a| a.as_str()) else {
+        return Err(Malformed::BadConnect);
+    };
+    if authority.bytes().any(|b| b <= b' ' || b == 0x7f) || authority.contains('@') {
+        return Err(Malformed::BadByte);
+    }
+    let mut head = Vec::with_capacity(256);
+    head.extend_from_slice(b"CONNECT ");
+    head.extend_from_slice(authority.as_bytes());
+    head.extend_from_slice(b" HTTP/1.1\r\n");
+    field(&mut head, b"host", authority.as_bytes())?;
+    fields(&mut head, parts)?;
+    head.extend_from_slice(b"\r\n");
+    Ok((head, ReqBody::Tunnel))
+}
+
+/// An extended CONNECT (RFC 8441) as the HTTP/1.1 upgrade it stands for: `GET` with
+/// `Connection: upgrade` and `Upgrade: <protocol>`; a WebSocket handshake gets the key
+/// HTTP/1.1 needs (HTTP/2 has none), as HAProxy adds one.
+fn extended_connect(parts: &Parts, protocol: &str) -> Result<(Vec<u8>, ReqBody), Malformed> {
+    let (Some(path), Some(_)) = (
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .filter(|p| !p.is_empty()),
+        parts.uri.scheme(),
+    ) else {
+        return Err(Malformed::BadConnect);
+    };
+    if path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(Malformed::BadByte);
+    }
+    let authority = parts.uri.authority().map(|a| a.as_str());
+    let mut head = Vec::with_capacity(256);
+    head.extend_from_slice(b"GET ");
+    head.extend_from_slice(path.as_bytes());
+    head.extend_from_slice(b" HTTP/1.1\r\n");
+    let host = parts.headers.get(http::header::HOST).map(|h| h.as_bytes());
+    field(
+        &mut head,
+        b"host",
+        host.or(authority.map(str::as_bytes)).unwrap_or_default(),
+    )?;
+    field(&mut head, b"connection", b"upgrade")?;
+    field(&mut head, b"upgrade", protocol.as_bytes())?;
+    if protocol.eq_ignore_ascii_case("websocket") {
+        if !parts.headers.contains_key("sec-websocket-key") {
+            field(&mut head, b"sec-websocket-key", &websocket_key())?;
+        }
+        if !parts.headers.contains_key("sec-websocket-version") {
+            field(&mut head, b"sec-websocket-version", b"13")?;
+        }
+    }
+    fields(&mut head, parts)?;
+    head.extend_from_slice(b"\r\n");
+    Ok((head, ReqBody::Tunnel))
+}
+
+/// A WebSocket handshake nonce: 16 bytes in base64. Not a secret (RFC 6455 §4.1 asks for
+/// a fresh value, which tells caches apart), so the standard library's hasher seeds do.
+fn websocket_key() -> Vec<u8> {
+    use std::hash::{BuildHasher, Hasher};
+    let state = std::collections::hash_map::RandomState::new();
+    let mut nonce = [0u8; 16];
+    for (i, half) in nonce.chunks_mut(8).enumerate() {
+        let mut h = state.build_hasher();
+        h.write_usize(i);
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        half.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    sluice_rules::base64::encode(&nonce)
+}
+
+/// The regular fields of a CONNECT, as `translate` passes them.
+fn fields(head: &mut Vec<u8>, parts: &Parts) -> Result<(), Malformed> {
+    for (name, value) in &parts.headers {
+        match name.as_str() {
+            "connection" | "keep-alive" | "proxy-connection" | "transfer-encoding" | "upgrade" => {
+                return Err(Malformed::ConnectionHeader)
+            }
+            "te" | "host" | "content-length" => continue,
+            n => field(head, n.as_bytes(), value.as_bytes())?,
+        }
+    }
+    Ok(())
+}
+
 /// Appends `name: value\r\n`, refusing what would end the line early.
 fn field(head: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), Malformed> {
     if !valid_value(value) || name.is_empty() {
@@ -142,6 +248,24 @@ fn field(head: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), Malformed>
 /// A field value HTTP/1.1 reads as HTTP/2 meant it: no CR, LF or NUL (RFC 9113 §8.2.1).
 pub fn valid_value(value: &[u8]) -> bool {
     !value.iter().any(|b| matches!(b, b'\r' | b'\n' | 0))
+}
+
+/// Whether trailers carry a field that frames the message or routes it (`host`,
+/// `content-length`, the connection-specific ones): HAProxy refuses those.
+pub fn forbidden_trailers(trailers: &http::HeaderMap) -> bool {
+    trailers.keys().any(|name| {
+        matches!(
+            name.as_str(),
+            "host"
+                | "content-length"
+                | "connection"
+                | "keep-alive"
+                | "proxy-connection"
+                | "transfer-encoding"
+                | "upgrade"
+                | "te"
+        )
+    })
 }
 
 /// Trailers as the end of a chunked body: the last chunk, the fields, the empty line.
@@ -233,12 +357,13 @@ mod tests {
     }
 
     #[test]
-    fn host_and_authority_must_agree() {
+    fn the_authority_wins_over_host() {
         let p = parts("GET", "http://a/", &[("host", b"A")]);
         let (h, _) = text(translate(&p, true));
         assert_eq!(h.matches("host").count(), 1);
         let p = parts("GET", "http://a/", &[("host", b"b")]);
-        assert_eq!(translate(&p, true), Err(Malformed::HostMismatch));
+        let (h, _) = text(translate(&p, true));
+        assert!(h.contains("host: a\r\n") && !h.contains("host: b"), "{h}");
         // No authority at all: HTTP/1.0, which needs no Host.
         let p = parts("GET", "/", &[]);
         let (h, _) = text(translate(&p, true));
@@ -258,8 +383,44 @@ mod tests {
         assert!(!valid_value(b"a\rb") && !valid_value(b"a\0") && valid_value(b"a\tb"));
         let p = parts("GET", "http://a/", &[("connection", b"close")]);
         assert_eq!(translate(&p, true), Err(Malformed::ConnectionHeader));
-        let p = parts("CONNECT", "a:443", &[]);
-        assert_eq!(translate(&p, true), Err(Malformed::Unsupported));
+    }
+
+    #[test]
+    fn framing_and_routing_fields_are_forbidden_in_trailers() {
+        let mut t = http::HeaderMap::new();
+        t.insert("x-sum", http::HeaderValue::from_static("1"));
+        assert!(!forbidden_trailers(&t));
+        for name in ["host", "content-length", "te", "connection"] {
+            let mut bad = t.clone();
+            bad.insert(
+                http::HeaderName::from_static(name),
+                http::HeaderValue::from_static("x"),
+            );
+            assert!(forbidden_trailers(&bad), "{name}");
+        }
+    }
+
+    #[test]
+    fn connect_becomes_a_tunnel() {
+        let p = parts("CONNECT", "a:443", &[("x-a", b"1")]);
+        let (h, b) = text(translate(&p, false));
+        assert_eq!(h, "CONNECT a:443 HTTP/1.1\r\nhost: a:443\r\nx-a: 1\r\n\r\n");
+        assert_eq!(b, ReqBody::Tunnel);
+        // Extended CONNECT (RFC 8441): the HTTP/1.1 upgrade it stands for, with the
+        // WebSocket key HTTP/1.1 needs.
+        let mut p = parts("CONNECT", "https://a/chat", &[]);
+        p.extensions.insert(::h2::ext::Protocol::from("websocket"));
+        let (h, b) = text(translate(&p, false));
+        assert!(
+            h.starts_with("GET /chat HTTP/1.1\r\nhost: a\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-key: "),
+            "{h}"
+        );
+        assert!(h.contains("sec-websocket-version: 13\r\n"), "{h}");
+        assert_eq!(b, ReqBody::Tunnel);
+        // Without `:path`, an extended CONNECT is malformed.
+        let mut p = parts("CONNECT", "a:443", &[]);
+        p.extensions.insert(::h2::ext::Protocol::from("websocket"));
+        assert_eq!(translate(&p, false), Err(Malformed::BadConnect));
     }
 
     #[test]

@@ -48,6 +48,8 @@ struct Inner {
     req_done: bool,
     resp: Resp,
     method: Method,
+    /// The request was a CONNECT (plain or extended): a 2xx (or 101) answer opens a tunnel.
+    connect: bool,
     plan: Arc<Plan>,
     parsed: ResponseHead,
     /// A read waiting for the end of the response.
@@ -112,6 +114,7 @@ impl StreamIo {
                     respond,
                 },
                 method: Method::from_bytes(method.as_str().as_bytes()),
+                connect: body == ReqBody::Tunnel,
                 plan,
                 parsed: ResponseHead::new(),
                 reader: None,
@@ -146,8 +149,22 @@ impl Inner {
                 }
                 Some(Err(e)) => return Poll::Ready(Err(h2_error(e))),
                 None => {
+                    if self.body == ReqBody::Tunnel {
+                        // The message ended with the CONNECT head: trailers cannot follow.
+                        let trailers = ready!(self.recv.poll_trailers(cx)).map_err(h2_error)?;
+                        if trailers.is_some() {
+                            self.reset(Reason::PROTOCOL_ERROR);
+                            return Poll::Ready(Err(broken("trailers on a tunnel")));
+                        }
+                    }
                     if self.body == ReqBody::Chunked {
                         let trailers = ready!(self.recv.poll_trailers(cx)).map_err(h2_error)?;
+                        if trailers.as_ref().is_some_and(request::forbidden_trailers) {
+                            // Framing or routing fields after the body: malformed, as
+                            // HAProxy resets such a stream (RFC 9110 §6.5.1).
+                            self.reset(Reason::PROTOCOL_ERROR);
+                            return Poll::Ready(Err(broken("forbidden trailer field")));
+                        }
                         self.ready
                             .push_back(Bytes::from(request::last_chunk(trailers.as_ref())));
                     }
@@ -180,7 +197,16 @@ impl Inner {
                 }
                 return Poll::Ready(Ok(()));
             }
+            if matches!(self.resp, Resp::Done) {
+                // One exchange per stream: once answered, what the client may still send
+                // (a refused tunnel's bytes) is not another request.
+                return Poll::Ready(Ok(()));
+            }
             if self.req_done {
+                if self.body == ReqBody::Tunnel {
+                    // The client ended its side of the tunnel.
+                    return Poll::Ready(Ok(()));
+                }
                 if matches!(self.resp, Resp::Done) {
                     // One exchange per stream: the session sees the client close.
                     return Poll::Ready(Ok(()));
@@ -249,7 +275,10 @@ impl Inner {
                 self.reset(Reason::INTERNAL_ERROR);
                 return Err(broken("response head HTTP/2 cannot carry"));
             };
-            if (100..200).contains(&status) {
+            // The HTTP/1.1 upgrade an extended CONNECT was made into succeeded: the stream is
+            // the tunnel (RFC 8441 §5), answered 200.
+            let upgraded = status == 101 && self.connect;
+            if (100..200).contains(&status) && !upgraded {
                 if status == 101 {
                     // No protocol switch on an HTTP/2 stream (RFC 9113 §8.6).
                     self.reset(Reason::PROTOCOL_ERROR);
@@ -261,6 +290,7 @@ impl Inner {
                 continue;
             }
             let framed = match framing.body {
+                Body::Tunnel if self.connect => Some(Framed::UntilClose),
                 Body::None | Body::Length(0) => None,
                 Body::Length(n) => Some(Framed::Length(n)),
                 Body::Chunked => Some(Framed::Chunked {
@@ -275,6 +305,11 @@ impl Inner {
                 }
             };
             let rest = buf.split_off(head_len.min(buf.len()));
+            let mut converted = converted;
+            if upgraded {
+                *converted.status_mut() = http::StatusCode::OK;
+                converted.headers_mut().remove("sec-websocket-accept");
+            }
             let sent = respond.send_response(converted, framed.is_none());
             let send = match sent {
                 Ok(s) => s,
@@ -390,6 +425,15 @@ impl Inner {
                 let _ = send.send_data(Bytes::new(), true);
                 self.finished();
             }
+            // A chunked body the server cut short ends the stream as it is, as HAProxy
+            // does when the server closes before the last chunk.
+            Resp::Body {
+                send,
+                framed: Framed::Chunked { .. },
+            } => {
+                let _ = send.send_data(Bytes::new(), true);
+                self.finished();
+            }
             // No (complete) response: the client must not take it for one.
             Resp::Head { .. } | Resp::Body { .. } => self.reset(Reason::INTERNAL_ERROR),
             Resp::Done => {}
@@ -399,7 +443,7 @@ impl Inner {
 
 /// Ready once the stream may send at least one byte (a write is then taken whole: h2
 /// keeps what exceeds the window, one write at most).
-fn wait_capacity(
+pub(crate) fn wait_capacity(
     send: &mut SendStream<Bytes>,
     want: usize,
     cx: &mut Context<'_>,
@@ -459,6 +503,9 @@ impl ClientIo for StreamIo {
             if !inner.ready.is_empty() || matches!(inner.resp, Resp::Done) {
                 return Poll::Ready(Ok(()));
             }
+            if inner.req_done && inner.body == ReqBody::Tunnel {
+                return Poll::Ready(Ok(()));
+            }
             if inner.req_done {
                 // A read would wait for the response: readable only when the client resets.
                 if inner.poll_reset(cx).is_ready() {
@@ -479,5 +526,9 @@ impl ClientIo for StreamIo {
 
     fn later_stream(&self) -> bool {
         self.later
+    }
+
+    fn http_major(&self) -> i64 {
+        2
     }
 }

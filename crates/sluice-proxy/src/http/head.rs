@@ -126,6 +126,37 @@ impl<'a> Msg<'a> {
         }
     }
 
+    /// Applies the scheme-based normalisation the parser found (a default or empty port in
+    /// an absolute-form or CONNECT target and in the Host header), as HAProxy does before
+    /// any rule: rules, logs and the server see `http://h/` for `http://h:80/`.
+    pub fn normalize_authority(&mut self, req: &RequestHead) {
+        let Some(n) = req.normalization() else {
+            return;
+        };
+        let without = |whole: &[u8], at: usize, cut: sluice_http::Span| {
+            let (from, to) = (cut.start().saturating_sub(at), cut.end().saturating_sub(at));
+            let mut out = Vec::with_capacity(whole.len());
+            out.extend_from_slice(whole.get(..from).unwrap_or_default());
+            out.extend_from_slice(whole.get(to..).unwrap_or_default());
+            out
+        };
+        if let Some(cut) = n.target_port {
+            // Written directly: `set_uri` would also rewrite or add the Host header.
+            let uri = without(self.uri, req.target_span().start(), cut);
+            self.edits.uri = Some(self.edits.push(&uri));
+        }
+        if let (Some(cut), Some(i)) = (n.host_port, req.host_index()) {
+            if let Some(h) = self.spans.get(i) {
+                let value = without(h.value.slice(self.buf), h.value.start(), cut);
+                self.materialize();
+                let v = self.edits.push(&value);
+                if let Some(f) = self.edits.fields.get_mut(i) {
+                    *f = Field::Value(i as u32, v);
+                }
+            }
+        }
+    }
+
     /// A response head parsed from `buf`.
     pub fn response(resp: &'a ResponseHead, buf: &'a [u8], edits: &'a mut Edits) -> Self {
         Msg {
@@ -366,6 +397,13 @@ fn start_line(buf: &[u8]) -> &[u8] {
     buf.get(..end).unwrap_or(buf)
 }
 
+/// Whether a `TE` value has the bare `trailers` element.
+fn te_asks_trailers(value: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|e| e.trim_ascii().eq_ignore_ascii_case(b"trailers"))
+}
+
 #[inline]
 fn header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(name);
@@ -400,6 +438,14 @@ pub fn request(out: &mut Vec<u8>, req: &RequestHead, buf: &[u8], o: &RequestOut<
         req.header_spans(),
         |name, value| {
             if !o.upgrade && name.eq_ignore_ascii_case(b"connection") {
+                return;
+            }
+            // `TE` is hop-by-hop: of its codings only `trailers` means anything to the next
+            // hop (RFC 9110 §10.1.4); the rest are the client's wishes for this hop.
+            if name.len() == 2 && name.eq_ignore_ascii_case(b"te") {
+                if te_asks_trailers(value) {
+                    header(out, name, b"trailers");
+                }
                 return;
             }
             if let Some(x) = xff_name {
@@ -539,5 +585,30 @@ mod tests {
         msg.add_header(b"x-b", b" w ");
         let b = msg.find_header(b"x-b", 0).and_then(|i| msg.header(i));
         assert_eq!(b.map(|h| h.1), Some(&b"w"[..]));
+    }
+
+    #[test]
+    fn te_keeps_only_trailers() {
+        assert!(te_asks_trailers(b"trailers, gzip"));
+        assert!(te_asks_trailers(b"gzip , TRAILERS"));
+        assert!(!te_asks_trailers(b"gzip"));
+        assert!(!te_asks_trailers(b"trailers;q=0.5"));
+    }
+
+    #[test]
+    fn normalisation_drops_default_ports_from_target_and_host() {
+        let buf = b"GET http://u@h:80/p HTTP/1.1\r\nhost: h:\r\n\r\n";
+        let mut req = RequestHead::new();
+        let parsed = req.parse(buf, &sluice_http::Config::default());
+        assert!(
+            matches!(parsed, sluice_http::Parsed::Complete { .. }),
+            "{parsed:?}"
+        );
+        let mut edits = Edits::default();
+        let mut msg = Msg::request(&req, buf, &mut edits);
+        msg.normalize_authority(&req);
+        assert_eq!(msg.uri(), b"http://u@h/p");
+        let host = msg.find_header(b"host", 0).and_then(|i| msg.header(i));
+        assert_eq!(host.map(|h| h.1), Some(&b"h"[..]));
     }
 }

@@ -7,11 +7,14 @@
 //! - [`rules`]: the one place per stage where ACL rules plug in.
 //! - [`buf`], [`forwardfor`]: the buffer type and `option forwardfor`.
 
+pub mod body;
 pub mod buf;
 pub mod cookie;
+pub mod forwarded;
 pub mod forwardfor;
 pub mod head;
 pub mod monitor;
+pub mod restrict_hdr_names;
 pub mod rules;
 pub mod session;
 

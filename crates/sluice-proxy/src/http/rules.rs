@@ -10,6 +10,7 @@ use crate::backend::connect::{Acquired, Own};
 use crate::error::Error;
 use crate::errors::Pages;
 use crate::frontend::Frontend;
+use crate::http::forwarded::{self, ForwardedIn};
 use crate::http::head::{self, Edits, Msg};
 use crate::plan::{Plan, ProxyRules};
 use crate::stream::{Addrs, Ctx};
@@ -42,6 +43,7 @@ pub fn needed(plan: &Plan, fe: usize, be: Option<usize>) -> bool {
 
 /// What fetches see of the stream: addresses, proxies, servers and their state, and the
 /// bytes buffered so far (payload fetches).
+#[derive(Clone, Copy)]
 pub struct Conn<'a> {
     pub plan: &'a Plan,
     /// The stream's addresses (`src`, `dst`), after the session's rules.
@@ -67,6 +69,82 @@ pub struct Conn<'a> {
     pub socket: crate::stream::Socket,
     /// The request's unique ID slot (`unique-id-format`).
     pub uid: Option<&'a UniqueId>,
+    /// The TLVs of the PROXY v2 header the client connection started with (`fc_pp_tlv`...);
+    /// empty without one.
+    pub proxy_tlvs: &'a [u8],
+    /// Buffer contents and bodies (content inspection, `wait-for-body`).
+    pub contents: Contents<'a>,
+    /// The client connection's meter: its dates (`accept_date`, `request_date`) and
+    /// whether a PROXY header started it (`fc_rcvd_proxy`).
+    pub meter: Option<&'a crate::stream::log::Meter>,
+    /// The connection to the server, once there is one (`bc_src`...), and its socket
+    /// (`bc_rtt`...).
+    pub bc: Option<(sluice_rules::BackendConnection, Option<std::os::fd::RawFd>)>,
+    /// What happened to the stream so far (`when()`).
+    pub events: sluice_rules::StreamEvents,
+    /// The stream's instants once the server answered (`res.timer.hdr`...).
+    pub timing: Option<crate::stream::log::Timing>,
+    /// The status the server sent (`server_status`).
+    pub server_status: Option<u16>,
+    /// The client connection's HTTP major version on the wire (`fc_http_major`).
+    pub http_major: i64,
+}
+
+/// Milliseconds from `from` to `to`.
+fn ms_between(from: std::time::Instant, to: std::time::Instant) -> i64 {
+    i64::try_from(to.saturating_duration_since(from).as_millis()).unwrap_or(i64::MAX)
+}
+
+/// What fetches see of a connection to a server.
+pub fn backend_connection(
+    stream: &crate::tls::connector::ServerStream,
+) -> (sluice_rules::BackendConnection, Option<std::os::fd::RawFd>) {
+    use std::os::fd::AsRawFd;
+    let tcp = stream.tcp();
+    let conn = sluice_rules::BackendConnection {
+        src: tcp.and_then(|t| t.local_addr().ok()),
+        dst: tcp.and_then(|t| t.peer_addr().ok()),
+        http_major: if matches!(stream, crate::tls::connector::ServerStream::H2(_)) {
+            2
+        } else {
+            1
+        },
+        // Requests are not counted as they wait: none is reported ahead of this one.
+        be_queue: 0,
+        srv_queue: 0,
+    };
+    (conn, tcp.map(|t| t.as_raw_fd()))
+}
+
+/// What content inspection and body buffering give the rules to read.
+#[derive(Clone, Copy, Debug)]
+pub struct Contents<'a> {
+    /// Response bytes buffered (`tcp-response content`: `res.payload`, `res.len`).
+    pub res_payload: Option<&'a [u8]>,
+    /// The rules run on the response (the unprefixed `payload` reads it).
+    pub on_response: bool,
+    /// No more bytes can come for the rules (see `Connection::contents_final`).
+    pub final_: bool,
+    /// The request body received, without chunk framing, and its announced length.
+    pub req_body: Option<(&'a [u8], Option<u64>)>,
+    /// The response body received, and its announced length.
+    pub res_body: Option<(&'a [u8], Option<u64>)>,
+    /// Bytes of the message the rules run on in its buffer (head and body so far), for
+    /// the room rewrites have (`Connection::rewrite_room`); 0 when not known.
+    pub buffered: usize,
+}
+
+impl Default for Contents<'_> {
+    fn default() -> Self {
+        Contents {
+            res_payload: None,
+            on_response: false,
+            final_: true,
+            req_body: None,
+            res_body: None,
+            buffered: 0,
+        }
+    }
 }
 
 impl<'a> Conn<'a> {
@@ -85,6 +163,14 @@ impl<'a> Conn<'a> {
             bc_reused: None,
             socket: crate::stream::Socket::default(),
             uid: None,
+            proxy_tlvs: &[],
+            contents: Contents::default(),
+            meter: None,
+            bc: None,
+            events: sluice_rules::StreamEvents::default(),
+            timing: None,
+            server_status: None,
+            http_major: 1,
         }
     }
 
@@ -114,6 +200,9 @@ impl Connection for Conn<'_> {
     fn ssl_alpn(&self) -> Option<&[u8]> {
         self.tls?.alpn.as_deref()
     }
+    fn proxy_tlvs(&self) -> Option<&[u8]> {
+        (!self.proxy_tlvs.is_empty()).then_some(self.proxy_tlvs)
+    }
     fn fc_tcp_info(&self, field: sluice_rules::TcpInfoField) -> Option<i64> {
         crate::stream::ioutil::tcp_info(self.socket.fd?, field)
     }
@@ -131,6 +220,145 @@ impl Connection for Conn<'_> {
             .get(bind)?
             .as_deref()
     }
+    fn listener_id(&self) -> Option<i64> {
+        // HAProxy numbers a proxy's listening sockets from 1 in declaration order.
+        id_of(usize::try_from(self.socket.bind?).ok()?)
+    }
+    fn listener_conn(&self) -> Option<i64> {
+        let bind = usize::try_from(self.socket.bind?).ok()?;
+        let g = &self.plan.frontend(self.fe)?.gauges;
+        Some(g.per_bind.get(bind)?.load(Ordering::Relaxed))
+    }
+    fn act_conn(&self) -> Option<i64> {
+        Some(crate::gauges::act_conn())
+    }
+    fn stopping(&self) -> bool {
+        crate::gauges::stopping()
+    }
+    fn fe_conn(&self) -> Option<i64> {
+        Some(self.frontend_state(None)?.conn)
+    }
+    fn frontend_state(&self, name: Option<&str>) -> Option<sluice_rules::ProxyState> {
+        let fe = match name {
+            Some(n) => self.plan.frontends.iter().flatten().find(|f| f.name == n)?,
+            None => self.plan.frontend(self.fe)?,
+        };
+        Some(sluice_rules::ProxyState {
+            conn: fe.gauges.conn.load(Ordering::Relaxed),
+            sess_rate: fe.gauges.sessions.per_second(),
+            req_rate: fe.gauges.requests.per_second(),
+            conn_free: None,
+        })
+    }
+    fn backend_state(&self, name: Option<&str>) -> Option<sluice_rules::ProxyState> {
+        let be = self.plan.backend(self.backend_idx(name)?)?;
+        let mut conn: i64 = 0;
+        let mut free: Option<i64> = Some(0);
+        for (pos, s) in be.servers.iter().enumerate() {
+            let used = i64::from(s.connections.load(Ordering::Relaxed));
+            conn += used;
+            if !s.health.usable() {
+                continue;
+            }
+            let max = i64::from(be.queue.maxconn(pos));
+            free = match (free, max) {
+                (Some(f), m) if m > 0 => Some(f + (m - used).max(0)),
+                _ => None,
+            };
+        }
+        Some(sluice_rules::ProxyState {
+            conn,
+            sess_rate: be.gauges.sessions.per_second(),
+            req_rate: 0,
+            conn_free: free,
+        })
+    }
+    fn server_state(
+        &self,
+        backend: Option<&str>,
+        server: &str,
+    ) -> Option<sluice_rules::ServerState> {
+        let be_idx = self.backend_idx(backend)?;
+        let be = self.plan.backend(be_idx)?;
+        let pos = be.servers.iter().position(|s| s.name == server)?;
+        let s = be.servers.get(pos)?;
+        let weight = if s.health.usable() {
+            i64::from(s.health.effective_weight())
+        } else {
+            0
+        };
+        Some(sluice_rules::ServerState {
+            weight,
+            iweight: i64::from(s.weight),
+            uweight: i64::from(s.health.weight()),
+            conn: i64::from(s.connections.load(Ordering::Relaxed)),
+            maxconn: i64::from(be.queue.maxconn(pos)),
+            queue: i64::try_from(be.queue.waiting_for(pos)).unwrap_or(i64::MAX),
+            sess_rate: be.gauges.servers.get(pos).map_or(0, |r| r.per_second()),
+        })
+    }
+    fn backend_connection(&self) -> Option<sluice_rules::BackendConnection> {
+        Some(self.bc?.0)
+    }
+    fn bc_tcp_info(&self, field: sluice_rules::TcpInfoField) -> Option<i64> {
+        crate::stream::ioutil::tcp_info(self.bc?.1?, field)
+    }
+    fn fc_http_major(&self) -> Option<i64> {
+        let fe = self.plan.frontend(self.fe)?;
+        (fe.mode == sluice_model::Mode::Http).then_some(self.http_major)
+    }
+    fn fc_rcvd_proxy(&self) -> bool {
+        self.meter.is_some_and(|m| m.proxied().is_some())
+    }
+    fn stream_dates(&self) -> Option<sluice_rules::StreamDates> {
+        let m = self.meter?;
+        let us = |at: std::time::Instant| {
+            m.wall(at)
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        };
+        let ready = m.ready.get();
+        Some(sluice_rules::StreamDates {
+            accept_us: us(ready),
+            request_us: us(m.first_byte.get().unwrap_or(ready)),
+        })
+    }
+    fn stream_events(&self) -> sluice_rules::StreamEvents {
+        self.events
+    }
+    fn stream_timers(&self) -> sluice_rules::StreamTimers {
+        let mut t = sluice_rules::StreamTimers::default();
+        if let Some(m) = self.meter {
+            let ready = m.ready.get();
+            if let Some(first) = m.first_byte.get() {
+                // Before the log's record has the head's instant, the rules run as the
+                // head completes: now.
+                let head = self
+                    .timing
+                    .and_then(|tm| tm.head_done)
+                    .unwrap_or_else(std::time::Instant::now);
+                let idle = ms_between(ready, first);
+                let hdr = ms_between(first, head);
+                let handshake = i64::from(m.handshake_us.get() / 1000);
+                t.idle = Some(idle);
+                t.request_head = Some(hdr);
+                t.request_total = Some(handshake + idle + hdr);
+            }
+        }
+        if let Some(tm) = self.timing {
+            if let (Some(c), Some(r)) = (tm.connected, tm.response) {
+                t.response_head = Some(ms_between(c, r));
+            }
+        }
+        t
+    }
+    fn server_status(&self) -> Option<i64> {
+        self.server_status.map(i64::from)
+    }
+    fn frontend_tarpit_timeout(&self) -> Option<Duration> {
+        let tarpit = self.plan.rules(self.fe).and_then(|r| r.tarpit);
+        Some(tarpit.unwrap_or(Duration::ZERO))
+    }
     fn src(&self) -> Option<SocketAddr> {
         self.addrs.peer
     }
@@ -145,6 +373,18 @@ impl Connection for Conn<'_> {
     }
     fn timeout(&self, kind: sluice_rules::TimeoutKind) -> Option<Duration> {
         self.plan.configured_timeout(self.fe, self.be, kind)
+    }
+    fn rewrite_room(&self) -> Option<usize> {
+        // HAProxy reads a message into its buffer up to `tune.bufsize` minus
+        // `tune.maxrewrite`; rewrites may use what is left of the buffer.
+        let buffered = self.contents.buffered;
+        (buffered > 0).then(|| {
+            let read = buffered.min(self.plan.http.max_head_len);
+            self.plan.bufsize.saturating_sub(read)
+        })
+    }
+    fn max_retries(&self) -> Option<i64> {
+        Some(i64::from(self.plan.backend(self.be?)?.retries))
     }
     fn frontend_name(&self) -> &str {
         self.plan.frontend(self.fe).map_or("", |f| f.name.as_str())
@@ -177,28 +417,62 @@ impl Connection for Conn<'_> {
     fn payload(&self) -> Option<&[u8]> {
         self.payload
     }
+    fn res_payload(&self) -> Option<&[u8]> {
+        self.contents.res_payload
+    }
+    fn on_response(&self) -> bool {
+        self.contents.on_response
+    }
+    fn contents_final(&self) -> bool {
+        self.contents.final_
+    }
+    fn req_body(&self) -> Option<&[u8]> {
+        self.contents.req_body.map(|(b, _)| b)
+    }
+    fn req_body_size(&self) -> Option<u64> {
+        self.contents.req_body.and_then(|(_, n)| n)
+    }
+    fn res_body(&self) -> Option<&[u8]> {
+        self.contents.res_body.map(|(b, _)| b)
+    }
+    fn res_body_size(&self) -> Option<u64> {
+        self.contents.res_body.and_then(|(_, n)| n)
+    }
     fn frontend_id(&self) -> Option<i64> {
-        id_of(self.fe)
+        match self.plan.frontend(self.fe).and_then(|f| f.id) {
+            Some(id) => Some(id),
+            None => id_of(self.fe),
+        }
     }
     fn backend_id(&self) -> Option<i64> {
-        id_of(self.be?)
+        let be = self.be?;
+        match self.plan.backend(be).and_then(|b| b.id) {
+            Some(id) => Some(id),
+            None => id_of(be),
+        }
     }
     fn server_id(&self) -> Option<i64> {
         id_of(self.srv?)
     }
     fn queue(&self, backend: Option<&str>) -> Option<i64> {
-        // Requests wait for a server in the queue stage; none is counted here yet.
-        self.plan.backend(self.backend_idx(backend)?).map(|_| 0)
+        let be = self.plan.backend(self.backend_idx(backend)?)?;
+        i64::try_from(be.queue.waiting()).ok()
     }
     fn connslots(&self, backend: Option<&str>) -> Option<i64> {
         let be = self.plan.backend(self.backend_idx(backend)?)?;
         let mut free: i64 = 0;
-        for s in be.servers.iter().filter(|s| s.health.usable()) {
-            if s.maxconn == 0 {
+        for (pos, s) in be.servers.iter().enumerate() {
+            if !s.health.usable() {
+                continue;
+            }
+            // A server without a connection or queue limit has no slots to count.
+            if s.maxconn == 0 || s.maxqueue == 0 {
                 return Some(-1);
             }
             let used = s.connections.load(Ordering::Relaxed);
+            let waiting = u32::try_from(be.queue.waiting_for(pos)).unwrap_or(u32::MAX);
             free += i64::from(s.maxconn.saturating_sub(used));
+            free += i64::from(s.maxqueue.saturating_sub(waiting));
         }
         Some(free)
     }
@@ -230,6 +504,8 @@ pub fn unique_id<'u>(
         conn.tls = input.tls;
         conn.first_req = input.first;
         conn.socket = input.socket;
+        conn.proxy_tlvs = input.proxy_tlvs;
+        conn.meter = input.meter;
         conn.be = be;
         let src = Stream {
             conn: &conn,
@@ -267,10 +543,11 @@ pub enum Decision {
     /// Answer with a generated response (after-response rules applied); `close` when the
     /// connection must close after it.
     Respond { bytes: Vec<u8>, close: bool },
-    /// Hold the connection for `delay`, then answer and close.
+    /// Hold the connection for `delay`, then answer; `close` as for `Respond`.
     Tarpit {
         bytes: Vec<u8>,
         delay: Option<Duration>,
+        close: bool,
     },
     /// Close without a response (`reject`, `silent-drop`).
     Close,
@@ -294,6 +571,15 @@ pub struct RequestIn<'a> {
     pub socket: crate::stream::Socket,
     /// The request's unique ID slot.
     pub uid: &'a UniqueId,
+    /// The TLVs of the PROXY v2 header the client connection started with.
+    pub proxy_tlvs: &'a [u8],
+    /// The body the rules waited for (`wait-for-body`), without chunk framing, and its
+    /// announced length.
+    pub body: Option<(&'a [u8], Option<u64>)>,
+    /// The client connection's meter (dates, PROXY header).
+    pub meter: Option<&'a crate::stream::log::Meter>,
+    /// The client connection's HTTP major version on the wire.
+    pub http_major: i64,
 }
 
 impl<'a> RequestIn<'a> {
@@ -317,8 +603,29 @@ impl<'a> RequestIn<'a> {
             first,
             socket: crate::stream::Socket::default(),
             uid,
+            proxy_tlvs: &[],
+            body: None,
+            meter: None,
+            http_major: 1,
         }
     }
+}
+
+/// A redirect answer: `code`, `Location: location` and the `Set-Cookie` lines.
+fn redirect_bytes(code: u16, location: &[u8], cookies: &[Vec<u8>]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(128 + location.len());
+    let _ = write!(b, "HTTP/1.1 {code} ");
+    b.extend_from_slice(head::reason(code));
+    b.extend_from_slice(b"\r\ncontent-length: 0\r\nlocation: ");
+    b.extend_from_slice(location);
+    b.extend_from_slice(b"\r\n");
+    for c in cookies {
+        b.extend_from_slice(b"set-cookie: ");
+        b.extend_from_slice(c);
+        b.extend_from_slice(b"\r\n");
+    }
+    b.extend_from_slice(b"\r\n");
+    b
 }
 
 /// Whether frontend `fe`'s `monitor fail` conditions hold for this request (the
@@ -350,8 +657,11 @@ fn stats_page(
     let authorization = input.req.header(input.buf, "authorization");
     let bytes = plan.stats.answer(index, target, authorization)?;
     let close = !input.keep_alive;
+    // The statistics page is HAProxy's stats applet (`when(toapplet)`).
+    let mut conn = *conn;
+    conn.events.to_applet = true;
     Some(Decision::Respond {
-        bytes: finish(plan, conn, txn, bytes, close),
+        bytes: finish(plan, &conn, txn, bytes, close),
         close,
     })
 }
@@ -369,7 +679,8 @@ pub fn request(
     let fe_rules = plan.rules(fe.index);
     {
         // The frontend's capture slots, and the request line for the response side.
-        let msg = Msg::request(input.req, input.buf, edits);
+        let mut msg = Msg::request(input.req, input.buf, edits);
+        msg.normalize_authority(input.req);
         let layout = fe_rules.map_or(&NO_CAPTURES, |r| &r.compiled.captures);
         txn.captures.start_request(layout, &msg);
     }
@@ -378,12 +689,21 @@ pub fn request(
     conn.tls = input.tls;
     conn.first_req = input.first;
     conn.socket = input.socket;
+    conn.proxy_tlvs = input.proxy_tlvs;
     conn.uid = Some(input.uid);
+    conn.contents.req_body = input.body;
+    conn.contents.buffered = input.buf.len();
+    conn.meter = input.meter;
+    conn.http_major = input.http_major;
     // In HTTP mode `tcp-request content` rules run for each request, on its bytes.
     if let Some(r) = fe_rules.filter(|r| !r.compiled.tcp_content.is_empty()) {
         conn.payload = Some(input.buf);
+        // HTTP fetches read the request here too (`path`, `req.hdr`...).
+        let msg = Msg::request(input.req, input.buf, edits);
         if matches!(
-            r.compiled.tcp_content.run_tcp(&conn, txn),
+            r.compiled
+                .tcp_content
+                .run_tcp_on(&conn, Some((&msg, false)), txn),
             Verdict::Reject | Verdict::SilentDrop
         ) {
             return Decision::Close;
@@ -393,8 +713,12 @@ pub fn request(
     crate::stick::on_http_request(txn);
     if let Some(r) = fe_rules {
         let mut msg = Msg::request(input.req, input.buf, edits);
-        let v = r.compiled.run_http_request(&mut msg, &conn, txn);
+        let mut v = r.compiled.run_http_request(&mut msg, &conn, txn);
         crate::stick::on_verdict(txn, &v);
+        if matches!(v, Verdict::Continue | Verdict::Allow) && !r.restrict_hdr_names.apply(&mut msg)
+        {
+            v = restricted_name();
+        }
         let pages = Pages::frontend(&fe.errors);
         if let Some(d) = final_decision(plan, r, pages, v, &conn, txn, input.keep_alive) {
             return d;
@@ -406,7 +730,9 @@ pub fn request(
     let backend = match fe_rules.filter(|r| r.routes) {
         Some(r) => {
             let msg = Msg::request(input.req, input.buf, edits);
-            let name = r.compiled.select_backend(&msg, &conn, txn);
+            // A static rule naming a disabled backend gives way to the next rule.
+            let usable = |n: &str| plan.backend_names.contains_key(n);
+            let name = r.compiled.select_backend_usable(&msg, &conn, txn, usable);
             // An unknown dynamic name falls back to the default backend, as in HAProxy.
             let found = match &name {
                 Some(Target::Static(n)) => plan.backend_names.get(*n).copied(),
@@ -425,13 +751,22 @@ pub fn request(
         };
     };
     conn.be = Some(be_idx);
+    if be_idx != fe.index {
+        // Entering another backend sets the stream's backend-side settings from it, as
+        // HAProxy does: what the frontend's rules set for them is forgotten.
+        txn.enter_backend();
+    }
     let be_rules = plan.rules(be_idx);
     // A listen section's rules ran already as the frontend's. A backend's own
     // `tcp-request content` rules run when the stream enters it, before its HTTP rules.
     if let Some(r) = be_rules.filter(|r| be_idx != fe.index && !r.compiled.tcp_content.is_empty()) {
         conn.payload = Some(input.buf);
+        // HTTP fetches read the request here too (`path`, `req.hdr`...).
+        let msg = Msg::request(input.req, input.buf, edits);
         if matches!(
-            r.compiled.tcp_content.run_tcp(&conn, txn),
+            r.compiled
+                .tcp_content
+                .run_tcp_on(&conn, Some((&msg, false)), txn),
             Verdict::Reject | Verdict::SilentDrop
         ) {
             return Decision::Close;
@@ -440,8 +775,12 @@ pub fn request(
     }
     if let Some(r) = be_rules.filter(|_| be_idx != fe.index) {
         let mut msg = Msg::request(input.req, input.buf, edits);
-        let v = r.compiled.run_http_request(&mut msg, &conn, txn);
+        let mut v = r.compiled.run_http_request(&mut msg, &conn, txn);
         crate::stick::on_verdict(txn, &v);
+        if matches!(v, Verdict::Continue | Verdict::Allow) && !r.restrict_hdr_names.apply(&mut msg)
+        {
+            v = restricted_name();
+        }
         let pages = Pages {
             own: plan.backend(be_idx).map_or(&fe.errors, |b| &b.errors),
             frontend: &fe.errors,
@@ -454,6 +793,28 @@ pub fn request(
         if let Some(d) = stats_page(plan, be_idx, input, &conn, txn) {
             return d;
         }
+    }
+    // `option forwarded`: the header goes with the request as the rules left it.
+    if let Some(f) = be_rules.and_then(|r| r.forwarded.as_ref()) {
+        let mut msg = Msg::request(input.req, input.buf, edits);
+        let (src, dst) = txn.changes.addrs(conn.src(), conn.dst());
+        let io = ForwardedIn {
+            tls: conn.tls.is_some(),
+            src,
+            dst,
+        };
+        let value = {
+            let stream = Stream {
+                conn: &conn,
+                request: Some(&msg),
+                response: None,
+                vars: Some(&txn.vars),
+                changes: Some(&txn.changes),
+                captures: Some(&txn.captures),
+            };
+            f.value(&stream, &msg, &io)
+        };
+        forwarded::apply(&mut msg, &value);
     }
     let server = be_rules.filter(|r| r.use_server).and_then(|r| {
         let msg = Msg::request(input.req, input.buf, edits);
@@ -484,6 +845,60 @@ pub fn request(
     }
 }
 
+/// The response to a `deny` or `tarpit`, and whether the connection closes after it. As in
+/// HAProxy, the client connection stays open when the request allows it, except after an
+/// error file sent as written.
+fn denial(
+    pages: Pages<'_>,
+    status: u16,
+    reply: Option<&Reply>,
+    keep_alive: bool,
+) -> (Vec<u8>, bool) {
+    let bytes = reply_bytes(pages, status, reply);
+    let page = reply.filter(|r| !r.use_errorfile).is_none();
+    let status = reply.map_or(status, |r| r.status);
+    let raw = reply.is_some_and(|r| r.raw)
+        || (page && pages.is_custom(status) && !pages.is_redirect(status));
+    match (keep_alive && !raw, page) {
+        (true, true) if pages.is_redirect(status) => (bytes, false),
+        // A built-in page says `connection: close`; not this time.
+        (true, true) => (without_close(&bytes), false),
+        (true, false) => (bytes, false),
+        (false, true) if pages.is_redirect(status) => (crate::errors::with_close(&bytes), true),
+        (false, _) => (bytes, true),
+    }
+}
+
+/// `bytes` without the `connection: close` line of its head.
+pub fn without_close(bytes: &[u8]) -> Vec<u8> {
+    const LINE: &[u8] = b"\r\nconnection: close\r\n";
+    let head_end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(bytes.len());
+    match bytes
+        .get(..head_end + 2)
+        .and_then(|head| head.windows(LINE.len()).position(|w| w == LINE))
+    {
+        Some(at) => {
+            let mut out = Vec::with_capacity(bytes.len());
+            out.extend_from_slice(&bytes[..at + 2]);
+            out.extend_from_slice(&bytes[at + LINE.len()..]);
+            out
+        }
+        None => bytes.to_vec(),
+    }
+}
+
+/// The answer to a request with a header name `option http-restrict-req-hdr-names reject`
+/// refuses.
+fn restricted_name() -> Verdict {
+    Verdict::Deny {
+        status: 403,
+        reply: None,
+    }
+}
+
 /// Turns a final verdict into a decision; `None` to go on.
 #[allow(clippy::too_many_arguments)]
 fn final_decision(
@@ -498,47 +913,24 @@ fn final_decision(
     let (bytes, close) = match v {
         Verdict::Continue | Verdict::Allow => return None,
         Verdict::Reject | Verdict::SilentDrop => return Some(Decision::Close),
-        Verdict::Deny { status, reply } => {
-            let bytes = reply_bytes(pages, status, reply.as_ref());
-            // An `errorloc` redirect keeps the connection as a `redirect` does.
-            let page = reply.as_ref().filter(|r| !r.use_errorfile).is_none();
-            let status = reply.as_ref().map_or(status, |r| r.status);
-            match page && pages.is_redirect(status) {
-                true if keep_alive => (bytes, false),
-                true => (crate::errors::with_close(&bytes), true),
-                false => (bytes, true),
-            }
-        }
+        Verdict::Deny { status, reply } => denial(pages, status, reply.as_ref(), keep_alive),
         Verdict::Tarpit { status, reply } => {
-            let bytes = reply_bytes(pages, status, reply.as_ref());
+            let (bytes, close) = denial(pages, status, reply.as_ref(), keep_alive);
             let delay = txn
                 .changes
                 .timeout(sluice_rules::TimeoutKind::Tarpit)
                 .or(rules.tarpit);
             return Some(Decision::Tarpit {
-                bytes: finish(plan, conn, txn, bytes, true),
+                bytes: finish(plan, conn, txn, bytes, close),
                 delay,
+                close,
             });
         }
         Verdict::Redirect {
             code,
             location,
             cookies,
-        } => {
-            let mut b = Vec::with_capacity(128 + location.len());
-            let _ = write!(b, "HTTP/1.1 {code} ");
-            b.extend_from_slice(head::reason(code));
-            b.extend_from_slice(b"\r\ncontent-length: 0\r\nlocation: ");
-            b.extend_from_slice(&location);
-            b.extend_from_slice(b"\r\n");
-            for c in &cookies {
-                b.extend_from_slice(b"set-cookie: ");
-                b.extend_from_slice(c);
-                b.extend_from_slice(b"\r\n");
-            }
-            b.extend_from_slice(b"\r\n");
-            (b, !keep_alive)
-        }
+        } => (redirect_bytes(code, &location, &cookies), !keep_alive),
         // A whole response from an error file is sent as written (its framing is not
         // checked): the connection closes after it.
         Verdict::Return(reply) => (
@@ -636,11 +1028,14 @@ pub fn finish(plan: &Plan, conn: &Conn<'_>, txn: &mut Txn, bytes: Vec<u8>, close
         _ => return bytes,
     };
     let mut edits = Edits::default();
+    // A server error answered by Sluice counts as an error of the stream (`when(error)`).
+    let mut conn = *conn;
+    conn.events.error |= resp.status() >= 500;
     {
         let mut msg = Msg::response(&resp, &bytes, &mut edits);
         txn.captures.keep_response_version(&msg);
         for r in [be_rules, fe_rules].into_iter().flatten() {
-            r.compiled.run_http_after_response(&mut msg, conn, txn);
+            r.compiled.run_http_after_response(&mut msg, &conn, txn);
         }
     }
     let mut out = Vec::with_capacity(bytes.len() + 64);
@@ -664,6 +1059,13 @@ pub fn response(
 ) -> Result<(), Vec<u8>> {
     edits.clear();
     crate::stick::on_response(txn, resp.status());
+    let conn = &Conn {
+        contents: Contents {
+            buffered: buf.len(),
+            ..conn.contents
+        },
+        ..*conn
+    };
     let fe_rules = plan.rules(fe.index);
     let be_rules = conn
         .be
@@ -677,17 +1079,13 @@ pub fn response(
     let be_or_listen = conn.be.and_then(|b| plan.rules(b));
     if let Some(r) = be_or_listen.filter(|r| !r.compiled.tcp_response.is_empty()) {
         if matches!(
-            r.compiled.tcp_response.run_tcp(conn, txn),
+            r.compiled
+                .tcp_response
+                .run_tcp_on(conn, Some((&msg, true)), txn),
             Verdict::Reject | Verdict::SilentDrop
         ) {
-            let pages = Pages {
-                own: conn
-                    .be
-                    .and_then(|b| plan.backend(b))
-                    .map_or(&fe.errors, |b| &b.errors),
-                frontend: &fe.errors,
-            };
-            return Err(finish(plan, conn, txn, page_bytes(pages, 502), true));
+            // As in TCP mode, the connection closes: nothing of the response is sent.
+            return Err(Vec::new());
         }
     }
     for (r, pages) in [
@@ -711,6 +1109,11 @@ pub fn response(
             }
             Verdict::Return(reply) => Some(reply_bytes(pages, reply.status, Some(&reply))),
             Verdict::Reject | Verdict::SilentDrop => Some(page_bytes(pages, 502)),
+            Verdict::Redirect {
+                code,
+                location,
+                cookies,
+            } => Some(redirect_bytes(code, &location, &cookies)),
             _ => None,
         };
         if let Some(bytes) = denied {

@@ -1,3 +1,5 @@
+// >>> HELPERS (temporary, the lead removes this): read /tmp/brief-common.md NOW -- working rules: no git
+// >>> commands that change anything, shared tree, build only what you need, deadline 22:45 UTC. <<<
 //! One HTTP/1.1 client connection: a loop of exchanges (request in, response out) until
 //! either side closes, a timeout fires or the worker stops.
 //!
@@ -39,6 +41,9 @@ use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::time::Instant;
+
+/// The interim answer to `Expect: 100-continue`.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// What to do after an exchange.
 enum Next {
@@ -111,7 +116,15 @@ pub async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, mut client: S, addrs:
                     }
                     break;
                 }
-                Err(Idle::Closed | Idle::Ended(_)) => break,
+                Err(Idle::Closed) => {
+                    // A client that leaves before its first request: HAProxy logs a 400
+                    // `CR` (`option dontlognull` leaves it out).
+                    if first {
+                        log::early(fe_idx, peers.0, client.meter(), 400, *b"CR");
+                    }
+                    break;
+                }
+                Err(Idle::Ended(_)) => break,
             }
         }
         // HTTP/2 with prior knowledge on an HTTP/1 bind: HAProxy switches on the preface.
@@ -211,6 +224,19 @@ async fn reply<S: ClientIo>(
     fe: &Frontend,
     keep: Option<(&mut Buf, usize)>,
 ) -> Next {
+    reply_after(ctx, client, pages, status, fe, keep, false).await
+}
+
+/// [`reply`], saying whether a connection to a server was attempted (`when(forwarded)`).
+async fn reply_after<S: ClientIo>(
+    ctx: &Ctx,
+    client: &mut S,
+    pages: &ErrorPages,
+    status: u16,
+    fe: &Frontend,
+    keep: Option<(&mut Buf, usize)>,
+    forwarded: bool,
+) -> Next {
     ctx.count(Counter::ErrorResponses);
     let pages = Pages {
         own: pages,
@@ -232,7 +258,13 @@ async fn reply<S: ClientIo>(
         .rules(fe.index)
         .is_some_and(|r| !r.compiled.http_after_response.is_empty());
     let sent = if after {
-        let conn = rules::Conn::new(&ctx.plan, fe.index, Addrs::default());
+        let meter = client.meter().cloned();
+        let mut conn = rules::Conn::new(&ctx.plan, fe.index, Addrs::default());
+        conn.proxy_tlvs = meter.as_deref().map_or(&[][..], |m| m.proxy_tlvs());
+        conn.meter = meter.as_deref();
+        conn.events.error = true;
+        conn.events.forwarded = forwarded;
+        conn.http_major = client.http_major();
         let mut txn = sluice_rules::Txn::new();
         let bytes = rules::finish(&ctx.plan, &conn, &mut txn, page.to_vec(), keep.is_none());
         write_all(client, &bytes, fe.client, Side::Client).await
@@ -320,6 +352,9 @@ async fn exchange<S: ClientIo>(
     let plan = ctx.plan.clone();
     // Owned so that rules can see it while the client is read and written.
     let tls = client.tls().cloned();
+    // Likewise the TLVs of the PROXY v2 header the connection started with (`fc_pp_tlv`).
+    let meter = client.meter().cloned();
+    let proxy_tlvs = meter.as_deref().map_or(&[][..], |m| m.proxy_tlvs());
     let Scratch {
         cbuf,
         sbuf,
@@ -375,6 +410,7 @@ async fn exchange<S: ClientIo>(
         return reply(ctx, client, &fe.errors, status, fe, None).await;
     }
     ctx.count(Counter::Requests);
+    crate::gauges::on_request(&plan, fe.index);
     let mut record = Record::start(fe.index, addrs, client.meter(), true);
     record.on_request(req, cbuf.filled());
     uid.clear();
@@ -382,15 +418,54 @@ async fn exchange<S: ClientIo>(
     let framing = *req.framing();
     let method = req.method();
     let client_v10 = req.version() == Some(Version::Http10);
+    // `option http-buffer-request`, `http-request wait-for-body`: the body joins the head
+    // in the buffer before the rules run (see `super::body`).
+    let probe = rules::RequestIn::new(req, cbuf.filled(), (addrs, fc), tls.as_deref(), first, uid);
+    let body_wait = super::body::request_wait(&plan, fe, &probe);
+    // A client that waits for a 100 before it sends the body gets it from us; the server
+    // then gets the body without the `Expect` header.
+    let continued = body_wait.is_some() && framing.expect_continue;
+    if continued
+        && write_all(client, CONTINUE, fe.client, Side::Client)
+            .await
+            .is_err()
+    {
+        return Next::Close;
+    }
+    if let Some(w) = body_wait {
+        let waited = super::body::wait(client, cbuf, head_len, framing.body, w, fe.client).await;
+        if let Some((status, term)) = super::body::request_failure(waited) {
+            record.answer(status, term);
+            emit(&record);
+            if status == 0 {
+                return Next::Close;
+            }
+            return reply(ctx, client, &fe.errors, status, fe, None).await;
+        }
+    }
+    let whole_body = body_wait.and_then(|_| {
+        super::body::whole_len(
+            cbuf.filled().get(head_len..).unwrap_or_default(),
+            framing.body,
+        )
+    });
+    let body = body_wait.map(|_| {
+        super::body::payload(
+            cbuf.filled().get(head_len..).unwrap_or_default(),
+            framing.body,
+        )
+    });
 
     // 2. Rules, routing and the request head for the server. Without rules in the
     // frontend and its backend, none of this runs.
     let mut be_choice = rules::route_static(fe);
     let mut forced = None;
-    let ruled = rules::needed(&plan, fe.index, be_choice);
+    // A normalised absolute-form or CONNECT target goes through the edited head too.
+    let ruled = rules::needed(&plan, fe.index, be_choice) || req.normalization().is_some();
     if ruled {
+        // A body the rules waited for and that is all here is skipped after an answer.
         let keep_alive = framing.keep_alive
-            && framing.body == Body::None
+            && (framing.body == Body::None || whole_body.is_some())
             && fe.conn_mode != ConnMode::Close
             && !ctx.stopping();
         let input = rules::RequestIn {
@@ -403,9 +478,22 @@ async fn exchange<S: ClientIo>(
             first,
             socket: client.meter().map(|m| m.socket).unwrap_or_default(),
             uid,
+            proxy_tlvs,
+            body: body
+                .as_deref()
+                .map(|b| (b, super::body::announced(framing.body))),
+            meter: client.meter().map(|m| &**m),
+            http_major: client.http_major(),
         };
         let decision = rules::request(&plan, fe, &input, edits, txn);
         crate::log::on_vars(&mut record, &txn.vars);
+        // `http-request pause`: the analysis waits before it goes on.
+        if !txn.changes.pause.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(txn.changes.pause) => {}
+                _ = ctx.stopped() => return Next::Close,
+            }
+        }
         // `set-src`, `set-dst`...: the request goes on (and is logged) with its new addresses.
         addrs = crate::tcp::rules::changed(addrs, txn);
         record.client = addrs.peer;
@@ -423,10 +511,14 @@ async fn exchange<S: ClientIo>(
                 if close || sent.is_err() {
                     return Next::Close;
                 }
-                cbuf.consume(head_len);
+                cbuf.consume(head_len + whole_body.unwrap_or(0));
                 return Next::KeepAlive;
             }
-            Decision::Tarpit { bytes, delay } => {
+            Decision::Tarpit {
+                bytes,
+                delay,
+                close,
+            } => {
                 if let Some(d) = delay {
                     tokio::select! {
                         _ = tokio::time::sleep(d) => {}
@@ -436,10 +528,19 @@ async fn exchange<S: ClientIo>(
                 record.local_reply(&bytes);
                 record.term = Some(*b"PT");
                 emit(&record);
-                let _ = write_all(client, &bytes, fe.client, Side::Client).await;
+                let sent = write_all(client, &bytes, fe.client, Side::Client).await;
+                if close || sent.is_err() {
+                    return Next::Close;
+                }
+                cbuf.consume(head_len);
+                return Next::KeepAlive;
+            }
+            Decision::Close => {
+                // `reject` by a content rule: logged as a request the proxy refused.
+                record.answer(0, *b"PR");
+                emit(&record);
                 return Next::Close;
             }
-            Decision::Close => return Next::Close,
         }
     }
     let Some((be_idx, be)) = be_choice.and_then(|i| Some((i, plan.backend(i)?))) else {
@@ -459,9 +560,14 @@ async fn exchange<S: ClientIo>(
     };
     let mut client_to = changes.timeout(TimeoutKind::Client).or(fe.client);
     let mut server_to = changes.timeout(TimeoutKind::Server).or(be.server);
-    let mode = fe.conn_mode.combine(be.conn_mode);
+    // Each side follows its own proxy, as in HAProxy 3.x: the frontend's `httpclose` closes
+    // the client connection; the server connection closes for the backend's `httpclose` or
+    // `http-server-close`, or the frontend's `http-server-close`.
+    let server_close = be.conn_mode != ConnMode::KeepAlive || fe.conn_mode == ConnMode::ServerClose;
+    // `option http-no-delay`: no `MSG_MORE` in the middle of a body.
+    let corked = !(fe.http_no_delay || be.http_no_delay);
     let upgrade = framing.upgrade != Upgrade::None;
-    let mut client_close = mode == ConnMode::Close || !framing.keep_alive;
+    let mut client_close = fe.conn_mode == ConnMode::Close || !framing.keep_alive;
     // An error answered in place of the response may leave the connection open (`errorloc`).
     let keepable = !client_close && framing.body == Body::None && !upgrade;
     let forwardfor = addrs
@@ -470,6 +576,7 @@ async fn exchange<S: ClientIo>(
     // `unique-id-format`: the ID the header and the log line carry (made here if needed).
     let uid_in = rules::RequestIn {
         socket: client.meter().map(|m| m.socket).unwrap_or_default(),
+        proxy_tlvs,
         ..rules::RequestIn::new(req, cbuf.filled(), (addrs, fc), tls.as_deref(), first, uid)
     };
     let edits_now = ruled.then_some(&mut *edits);
@@ -490,11 +597,14 @@ async fn exchange<S: ClientIo>(
             forwardfor,
             originalto: plan.original_to(fe.index, be_idx, addrs.local.map(|a| a.ip())),
             unique_id,
-            close: mode != ConnMode::KeepAlive,
+            close: server_close && !be.pretend_keepalive,
             upgrade,
             edits: ruled.then_some(&*edits),
         },
     );
+    if continued {
+        super::body::drop_expect(out);
+    }
     // `cookie`: the server a persistence cookie names (read, and edited, in the head sent).
     let sticky = be
         .cookie
@@ -504,15 +614,17 @@ async fn exchange<S: ClientIo>(
 
     // 3. A server connection.
     record.connecting();
+    // The first request of a client connection gets a server connection of its own
+    // (HAProxy's "safe": the client retries a failed later request as it would with
+    // keep-alive), or with "aggressive" one that served several requests already.
+    let later = !first || client.later_stream();
     let replayable = framing.body == Body::None;
     let reuse = match be.reuse {
         Reuse::Never => false,
-        // The first request of a connection gets a connection of its own unless it can be
-        // replayed on a new one; the next ones may use any idle connection (HAProxy's
-        // "safe": the client retries a failed later request as it would with keep-alive).
-        Reuse::Safe => replayable || !first || client.later_stream(),
-        Reuse::Always => true,
+        Reuse::Safe => later,
+        Reuse::Aggressive | Reuse::Always => true,
     };
+    let proven_only = be.reuse == Reuse::Aggressive && !later;
     let acquired = {
         let buf = cbuf.filled();
         let mut key = RequestKey::new();
@@ -526,11 +638,40 @@ async fn exchange<S: ClientIo>(
                 key = key.with_header(v);
             }
         }
+        // The stream, for the TLVs of the PROXY v2 headers the backend sends (the request
+        // as received: rules' edits to its head are not seen there).
+        let mut no_edits = head::Edits::default();
+        let pp_msg = head::Msg::request(req, buf, &mut no_edits);
+        let pp_conn = be.proxy_v2.then(|| {
+            let mut c = rules::Conn::new(&plan, fe.index, addrs);
+            c.fc = fc;
+            c.tls = tls.as_deref();
+            c.be = Some(be_idx);
+            c.first_req = first;
+            c.uid = Some(&*uid);
+            c.socket = meter.as_deref().map(|m| m.socket).unwrap_or_default();
+            c.proxy_tlvs = proxy_tlvs;
+            c
+        });
+        let pp_stream = pp_conn.as_ref().map(|c| sluice_rules::Stream {
+            conn: c,
+            request: Some(&pp_msg),
+            response: None,
+            vars: Some(&txn.vars),
+            changes: Some(&txn.changes),
+            captures: Some(&txn.captures),
+        });
         let dest = Dest {
             pin: forced.or(sticky.server),
             sni: request_sni(be.sni.as_ref(), req, buf, tls.as_deref()),
             connect: changes.timeout(TimeoutKind::Connect),
             queue: changes.timeout(TimeoutKind::Queue),
+            retries: changes.retries,
+            stream: pp_stream
+                .as_ref()
+                .map(|s| s as &dyn sluice_rules::SampleSource),
+            client_tls: tls.as_deref(),
+            proven_only,
             ..Dest::new(addrs)
         };
         acquire(ctx, be_idx, &dest, &key, reuse, own).await
@@ -538,10 +679,12 @@ async fn exchange<S: ClientIo>(
     let mut conn: Acquired = match acquired {
         Ok(c) => c,
         Err(e) => {
-            record.error = Some(e);
+            record.connect_failed(e);
             emit(&record);
             let keep = keepable.then_some((cbuf, head_len));
-            return reply(ctx, client, &be.errors, status_for(&e), fe, keep).await;
+            // A connection was attempted unless no server could be chosen.
+            let tried = e.kind != crate::error::ErrorKind::NoServer;
+            return reply_after(ctx, client, &be.errors, status_for(&e), fe, keep, tried).await;
         }
     };
     record.connected(conn.server);
@@ -565,7 +708,7 @@ async fn exchange<S: ClientIo>(
         }
         _ => (0, true),
     };
-    let expect = framing.expect_continue && !body_done;
+    let expect = framing.expect_continue && !body_done && !continued;
     // The head leaves the client buffer below: a replay needs its own copy of the name.
     let retry_sni: Option<Box<[u8]>> = be.sni.as_ref().and_then(|_| {
         request_sni(be.sni.as_ref(), req, cbuf.filled(), tls.as_deref()).map(Into::into)
@@ -611,6 +754,7 @@ async fn exchange<S: ClientIo>(
                     chunks,
                     (client_to, Side::Client),
                     (server_to, Side::Server),
+                    corked,
                 )
                 .await;
                 body_done = result.is_ok();
@@ -621,7 +765,7 @@ async fn exchange<S: ClientIo>(
         }
         // `retry-on`: a bodiless request is replayed for what the backend lists.
         let l7 = replayable
-            && tries < be.retries
+            && tries < changes.retries.unwrap_or(be.retries)
             && match result {
                 Ok(()) => be.retry_on.status(resp.status()),
                 Err(e) => be.retry_on.error(&e, sbuf.is_empty()),
@@ -647,6 +791,7 @@ async fn exchange<S: ClientIo>(
                     sni: retry_sni.as_deref(),
                     connect: changes.timeout(TimeoutKind::Connect),
                     queue: changes.timeout(TimeoutKind::Queue),
+                    retries: changes.retries,
                     ..retry::next(be, addrs, conn.server, l7.then_some(tries))
                 };
                 let key = RequestKey::new();
@@ -691,6 +836,7 @@ async fn exchange<S: ClientIo>(
                 chunks,
                 (client_to, Side::Client),
                 (server_to, Side::Server),
+                corked,
             )
             .await;
             if let Err(e) = r {
@@ -733,16 +879,62 @@ async fn exchange<S: ClientIo>(
         info.bc_reused = Some(conn.reused);
         info.uid = Some(&*uid);
         info.socket = client.meter().map(|m| m.socket).unwrap_or_default();
+        info.proxy_tlvs = proxy_tlvs;
+        let meter_rc = client.meter().cloned();
+        info.meter = meter_rc.as_deref();
+        info.bc = Some(rules::backend_connection(&conn.stream));
+        info.events.forwarded = true;
+        info.events.error = resp.status() >= 500;
+        info.timing = Some(record.t);
+        info.http_major = client.http_major();
+        info.server_status = Some(resp.status());
+        // `http-response wait-for-body`: the body joins the head before the rules run.
+        let body_wait = super::body::response_wait(&plan, &info, resp, sbuf.filled());
+        if let Some(w) = body_wait {
+            let waited = super::body::wait(&mut conn.stream, sbuf, hl, rf.body, w, server_to).await;
+            if let Some(status) = super::body::response_failure(waited) {
+                record.answer(status, *b"sD");
+                emit(&record);
+                return reply(ctx, client, &be.errors, status, fe, None).await;
+            }
+        }
+        let body = body_wait
+            .map(|_| super::body::payload(sbuf.filled().get(hl..).unwrap_or_default(), rf.body));
+        info.contents.res_body = body
+            .as_deref()
+            .map(|b| (b, super::body::announced(rf.body)));
+        let paused = txn.changes.pause;
         let answered = rules::response(&plan, fe, &info, resp, sbuf.filled(), edits, txn);
         crate::log::on_vars(&mut record, &txn.vars);
+        // `http-response pause`: what the response's rules added.
+        let pause = txn.changes.pause.saturating_sub(paused);
+        if !pause.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = ctx.stopped() => return Next::Close,
+            }
+        }
         // `http-response set-timeout` applies to the rest of the exchange.
         record.changes = txn.changes;
         client_to = txn.changes.timeout(TimeoutKind::Client).or(client_to);
         server_to = txn.changes.timeout(TimeoutKind::Server).or(server_to);
         if let Err(bytes) = answered {
             emit(&record);
-            let _ = write_all(client, &bytes, client_to, Side::Client).await;
-            return Next::Close;
+            // An answer that replaces the response (`http-response deny`, `redirect`)
+            // leaves the client connection open when the request was read whole; the
+            // server's, with the response it dropped, closes. Empty: a `reject`.
+            let keep = !bytes.is_empty() && !client_close && body_done;
+            let bytes = if keep {
+                rules::without_close(&bytes)
+            } else {
+                bytes
+            };
+            let sent = write_all(client, &bytes, client_to, Side::Client).await;
+            return if keep && sent.is_ok() {
+                Next::KeepAlive
+            } else {
+                Next::Close
+            };
         }
     }
     let edited = ruled.then_some(&*edits);
@@ -804,6 +996,7 @@ async fn exchange<S: ClientIo>(
                     chunks,
                     (server_to, Side::Server),
                     (client_to, Side::Client),
+                    corked,
                 )
                 .await;
             }
@@ -818,7 +1011,7 @@ async fn exchange<S: ClientIo>(
     emit(&record);
 
     // 7. Keep the server connection when the response was complete and nothing follows it.
-    let server_keep = mode == ConnMode::KeepAlive
+    let server_keep = !server_close
         && rf.keep_alive
         && rf.body != Body::UntilClose
         && !upgrade
@@ -828,7 +1021,8 @@ async fn exchange<S: ClientIo>(
     if server_keep {
         // A connection that carried a PROXY header stays with its client (HAProxy: private).
         let reuse = if conn.private { Reuse::Never } else { be.reuse };
-        keep(ctx, be_idx, reuse, conn.server, conn.stream, own);
+        // A connection taken from the pool has now served more than one request.
+        keep(ctx, be_idx, reuse, (conn.server, conn.reused), conn.stream, own);
     }
     if client_close {
         Next::Close
@@ -841,7 +1035,7 @@ fn keep(
     ctx: &Ctx,
     be: usize,
     reuse: Reuse,
-    server: usize,
+    (server, proven): (usize, bool),
     stream: ServerStream,
     own: &mut Option<Own>,
 ) {
@@ -852,7 +1046,7 @@ fn keep(
             stream,
         });
     } else {
-        ctx.pool.borrow_mut().put(be, server, stream);
+        ctx.pool.borrow_mut().put(be, server, stream, proven);
     }
 }
 
@@ -883,6 +1077,7 @@ async fn pump<R, W>(
     chunks: &mut ChunkedDecoder,
     (rl, rside): (Option<Duration>, Side),
     (wl, wside): (Option<Duration>, Side),
+    corked: bool,
 ) -> Result<(), Error>
 where
     R: AsyncRead + Unpin,
@@ -921,7 +1116,8 @@ where
         let bytes = buf.filled().get(..take).unwrap_or_default();
         // More of a framed body follows: let the kernel fill segments (HAProxy does the
         // same). Not for a body that ends at close: its end is not known to come soon.
-        if matches!(left, Left::Chunked) || matches!(left, Left::Length(n) if n > 0) {
+        let more = matches!(left, Left::Chunked) || matches!(left, Left::Length(n) if n > 0);
+        if more && corked {
             write_all_more(w, bytes, wl, wside).await?;
         } else {
             write_all(w, bytes, wl, wside).await?;

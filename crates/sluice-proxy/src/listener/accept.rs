@@ -2,7 +2,7 @@
 
 use super::limit;
 use crate::counters::Counter;
-use crate::proxy_protocol::accept::{apply, read_header, Peek};
+use crate::proxy_protocol::accept::{read_preamble, Expected, Peek};
 use crate::stream::{self, Addrs, Ctx};
 use std::rc::Rc;
 use std::time::Duration;
@@ -23,12 +23,13 @@ pub struct Bound {
 }
 
 /// Accepts until the worker stops; each connection becomes a task of this thread.
-/// `accept_proxy`: each connection starts with a PROXY header, read before anything else.
-/// `tls`: the bind's acceptor; each connection is then a TLS handshake first.
+/// `expected`: what each connection starts with (`accept-proxy`, `accept-netscaler-cip`),
+/// read before anything else. `tls`: the bind's acceptor; each connection is then a TLS
+/// handshake first.
 pub async fn run(
     listener: Listener,
     bound: Bound,
-    accept_proxy: bool,
+    expected: Expected,
     tls: Option<TlsAcceptor>,
     ctx: Rc<Ctx>,
 ) {
@@ -38,7 +39,7 @@ pub async fn run(
     let Some(frontend) = plan.frontend(fe) else {
         return;
     };
-    let first = FirstBytes { accept_proxy, tls };
+    let first = FirstBytes { expected, tls };
     // The listener's own address serves as the connection's local address unless it is a
     // wildcard: saves a getsockname() per connection.
     let fixed_local = match &listener {
@@ -98,15 +99,16 @@ pub async fn run(
 
 /// What a bind line puts before the session on each of its connections.
 struct FirstBytes {
-    /// `accept-proxy`: a PROXY header.
-    accept_proxy: bool,
+    /// `accept-proxy`, `accept-netscaler-cip`: a PROXY header, a NetScaler CIP header.
+    expected: Expected,
     /// `ssl`: a TLS handshake.
     tls: Option<TlsAcceptor>,
 }
 
 /// Runs the `tcp-request connection` rules on a connection just accepted (on its real
 /// addresses, before anything is read), then starts its task: PROXY header (`accept-proxy`
-/// on the bind, or an `expect-proxy` rule that matched), TLS handshake, session.
+/// on the bind, or an `expect-proxy` rule that matched), NetScaler CIP header (likewise),
+/// TLS handshake, session.
 fn start<S: stream::io::ClientIo + Peek>(
     ctx: &Rc<Ctx>,
     fe: usize,
@@ -115,12 +117,17 @@ fn start<S: stream::io::ClientIo + Peek>(
     permits: stream::Permits,
     first: &FirstBytes,
 ) {
-    let FirstBytes { accept_proxy, tls } = first;
+    let FirstBytes { expected, tls } = first;
     let Some(stage) = crate::tcp::rules::connection_stage(&ctx.plan, fe, addrs, socket) else {
         // `reject`/`silent-drop`: closed before a byte is read.
         return;
     };
-    let header = *accept_proxy || stage.expect_proxy;
+    let proxy = expected.proxy || stage.expect_proxy;
+    // The rule reads the magic number from the bind line: zero when it declares none.
+    let cip = expected
+        .netscaler_cip
+        .or(stage.expect_netscaler_cip.then_some(0));
+    let header = (proxy, cip);
     let limit = ctx.plan.frontend(fe).and_then(|f| f.client);
     if let Some(tls) = tls {
         let acceptor = tls.clone();
@@ -135,30 +142,32 @@ fn start<S: stream::io::ClientIo + Peek>(
             header,
             limit,
         ));
-    } else if header {
+    } else if proxy || cip.is_some() {
         let fc = stage.fc;
-        tokio::task::spawn_local(proxied(ctx.clone(), fe, s, fc, socket, permits, limit));
+        let task = proxied(ctx.clone(), fe, (s, header), fc, socket, permits, limit);
+        tokio::task::spawn_local(task);
     } else {
         let serve = stream::serve(ctx.clone(), fe, s, stage.fc, None, socket, permits);
         tokio::task::spawn_local(serve);
     }
 }
 
-/// Reads the PROXY header (within `timeout client`), then serves the connection as the
-/// client the header names (`fc_src`/`fc_dst` keep the real ones); a bad header closes it.
+/// Reads the PROXY and/or CIP header (within `timeout client`), then serves the connection
+/// as the client the header names (`fc_src`/`fc_dst` keep the real ones); a bad header
+/// closes it.
 async fn proxied<S: stream::io::ClientIo + Peek>(
     ctx: Rc<Ctx>,
     fe: usize,
-    mut s: S,
+    (mut s, header): (S, (bool, Option<u32>)),
     addrs: Addrs,
     socket: stream::Socket,
     permits: stream::Permits,
     limit: Option<Duration>,
 ) {
-    match read_header(&mut s, limit).await {
-        Ok(header) => {
-            let session = apply(addrs, header);
-            stream::serve(ctx, fe, s, session, Some(addrs), socket, permits).await
+    match read_preamble(&mut s, addrs, header, limit).await {
+        Ok((session, proxied)) => {
+            let proxied = Some(Rc::new(proxied));
+            stream::serve(ctx, fe, s, session, proxied, socket, permits).await
         }
         Err(_) => ctx.count(Counter::ProxyHeaderErrors),
     }

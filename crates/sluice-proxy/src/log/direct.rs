@@ -49,8 +49,9 @@ impl Direct {
             [].iter()
         });
         let mut specs: Vec<Spec> = Vec::new();
+        let outputs = super::Outputs::current();
         for t in lines {
-            let spec = Spec::resolve(t, send_hostname.is_some())
+            let spec = Spec::resolve(t, send_hostname.is_some(), &outputs)
                 .map_err(|e| io::Error::new(e.kind(), format!("{} : {e}", proxy.describe())))?;
             if !specs.contains(&spec) {
                 specs.push(spec);
@@ -88,20 +89,19 @@ impl Direct {
             tag: &self.tag,
             pid: self.pid,
             hostname: &self.hostname,
+            sd: None,
         };
         let mut sent = 0;
+        let line = target::Line {
+            level,
+            facility: None,
+            now,
+            id: &id,
+            meta: None,
+            body: text.as_bytes(),
+        };
         for (spec, sock) in self.specs.iter().zip(self.socks.iter_mut()) {
-            if level > spec.level || spec.sample.as_ref().is_some_and(|s| !s.takes_next()) {
-                continue;
-            }
-            let level = spec.min_level.map_or(level, |m| level.max(m));
-            target::header(&mut self.msg, spec, level, now, &id, &mut self.clock);
-            let room = spec.len.saturating_sub(self.msg.len() + 1);
-            let body = text.as_bytes();
-            self.msg
-                .extend_from_slice(body.get(..room.min(body.len())).unwrap_or_default());
-            self.msg.push(b'\n');
-            if sock.send(spec, &self.msg) {
+            if target::deliver(spec, sock, &line, &mut self.msg, &mut self.clock) == Some(true) {
                 sent += 1;
             }
         }

@@ -172,6 +172,17 @@ pub struct Flags {
     pub quote: bool,
     pub hex: bool,
     pub escape: bool,
+    /// `json` / `cbor`: the value is encoded.
+    pub encoding: Option<Encoding>,
+    /// `bin` (global only): CBOR comes out as raw bytes rather than hexadecimal.
+    pub bin: bool,
+}
+
+/// A structured encoding of log values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Json,
+    Cbor,
 }
 
 #[derive(Debug)]
@@ -179,8 +190,8 @@ enum Item {
     Text(Box<[u8]>),
     /// One or more spaces in the format: printed once, and not after an empty item.
     Sep,
-    Alias(Alias, Flags),
-    Sample(Box<SampleExpr>, Flags),
+    Alias(Alias, Flags, Option<Box<str>>),
+    Sample(Box<SampleExpr>, Flags, Option<Box<str>>),
 }
 
 /// What the format reads, so that streams copy only that.
@@ -204,6 +215,8 @@ pub struct Needs {
 pub struct Format {
     items: Vec<Item>,
     pub needs: Needs,
+    /// `%{+json}o` / `%{+cbor}o`: the line is one object of the named items.
+    encoding: Option<(Encoding, bool)>,
 }
 
 /// Compiles `%[...]` expressions (the rules crate's compiler).
@@ -214,6 +227,7 @@ impl Format {
     pub fn compile(text: &str, samples: &mut SampleCompiler<'_>) -> Result<Format, String> {
         let mut items = Vec::new();
         let mut needs = Needs::default();
+        let mut encoding = None;
         let mut lit: Vec<u8> = Vec::new();
         let mut global = Flags::default();
         let b = text.as_bytes();
@@ -243,12 +257,18 @@ impl Format {
                 continue;
             }
             i += 1;
-            // `%(name)`: item names only matter to JSON/CBOR encodings.
+            // `%(name[:type])`: item names only matter to JSON/CBOR encodings.
+            let mut item_name: Option<Box<str>> = None;
             if b.get(i) == Some(&b'(') {
                 let close = text
                     .get(i..)
                     .and_then(|r| r.find(')'))
                     .ok_or_else(|| format!("missing ')' in log-format '{text}'"))?;
+                let inner = text.get(i + 1..i + close).unwrap_or("");
+                let n = inner.split(':').next().unwrap_or("");
+                if !n.is_empty() {
+                    item_name = Some(n.into());
+                }
                 i += close + 1;
             }
             let mut flags = global;
@@ -269,8 +289,9 @@ impl Format {
                         "Q" => flags.quote = on,
                         "X" => flags.hex = on,
                         "E" => flags.escape = on,
-                        // Encodings and binary output are accepted and ignored (see docs).
-                        "json" | "cbor" | "bin" => {}
+                        "json" => flags.encoding = on.then_some(Encoding::Json),
+                        "cbor" => flags.encoding = on.then_some(Encoding::Cbor),
+                        "bin" => flags.bin = on,
                         _ => return Err(format!("unknown log-format flag '{name}' in '{text}'")),
                     }
                     explicit.push(name);
@@ -289,8 +310,9 @@ impl Format {
                 needs.response_head = true;
                 needs.request_line = true;
                 needs.unique_id |= inner.contains("unique-id");
-                needs.vars |= inner.contains("var(");
-                items.push(Item::Sample(Box::new(expr), flags));
+                // `last_rule_*` ride along with the variables.
+                needs.vars |= inner.contains("var(") || inner.contains("last_rule_");
+                items.push(Item::Sample(Box::new(expr), flags, item_name));
                 i = end + 1;
                 continue;
             }
@@ -307,7 +329,12 @@ impl Format {
                 });
             };
             match alias {
-                Alias::O => global = flags,
+                Alias::O => {
+                    global = flags;
+                    // `bin` only applies globally; an encoding set here encodes the line.
+                    encoding = flags.encoding.map(|e| (e, flags.bin));
+                    global.encoding = None;
+                }
                 Alias::Request
                 | Alias::Method
                 | Alias::Uri
@@ -326,15 +353,22 @@ impl Format {
                 _ => {}
             }
             if *alias != Alias::O {
-                items.push(Item::Alias(*alias, flags));
+                items.push(Item::Alias(*alias, flags, item_name));
             }
         }
         flush(&mut lit, &mut items);
-        Ok(Format { items, needs })
+        Ok(Format {
+            items,
+            needs,
+            encoding,
+        })
     }
 
     /// Renders one line into `out` (appended).
     pub fn render(&self, v: &View<'_>, clock: &mut Cache, out: &mut Vec<u8>) {
+        if let Some((enc, bin)) = self.encoding {
+            return self.render_object(enc, bin, v, clock, out);
+        }
         // Whether the last thing written was a separator (or nothing yet).
         let mut after_sep = true;
         for item in &self.items {
@@ -349,22 +383,226 @@ impl Format {
                     out.extend_from_slice(t);
                     after_sep = false;
                 }
-                Item::Alias(a, f) => {
+                Item::Alias(a, f, _) => {
                     let before = out.len();
-                    alias(*a, *f, v, clock, out);
+                    match f.encoding {
+                        Some(e) => encode_value(e, false, &alias_value(*a, *f, v, clock), out),
+                        None => alias(*a, *f, v, clock, out),
+                    }
                     if out.len() != before {
                         after_sep = false;
                     }
                 }
-                Item::Sample(expr, f) => {
+                Item::Sample(expr, f, _) => {
                     let before = out.len();
-                    sample(expr, *f, v, out);
+                    match f.encoding {
+                        Some(e) => encode_value(e, false, &sample_value(expr, v), out),
+                        None => sample(expr, *f, v, out),
+                    }
                     if out.len() != before {
                         after_sep = false;
                     }
                 }
             }
         }
+    }
+
+    /// `%{+json}o` / `%{+cbor}o`: one object (a JSON object, a CBOR map) of the named items;
+    /// text and unnamed items are left out.
+    fn render_object(
+        &self,
+        enc: Encoding,
+        bin: bool,
+        v: &View<'_>,
+        clock: &mut Cache,
+        out: &mut Vec<u8>,
+    ) {
+        let mut cbor = Vec::new();
+        match enc {
+            Encoding::Json => out.push(b'{'),
+            Encoding::Cbor => cbor.push(0xBF),
+        }
+        let mut first = true;
+        for item in &self.items {
+            let (name, value) = match item {
+                Item::Alias(a, f, Some(n)) => (n, alias_value(*a, *f, v, clock)),
+                Item::Sample(e, _, Some(n)) => (n, sample_value(e, v)),
+                _ => continue,
+            };
+            match enc {
+                Encoding::Json => {
+                    if !first {
+                        out.push(b',');
+                    }
+                    json_string(out, name.as_bytes());
+                    out.push(b':');
+                    encode_value(enc, bin, &value, out);
+                }
+                Encoding::Cbor => {
+                    cbor_head(&mut cbor, 3, name.len() as u64);
+                    cbor.extend_from_slice(name.as_bytes());
+                    cbor_value(&mut cbor, &value);
+                }
+            }
+            first = false;
+        }
+        match enc {
+            Encoding::Json => out.push(b'}'),
+            Encoding::Cbor => {
+                cbor.push(0xFF);
+                if bin {
+                    out.extend_from_slice(&cbor);
+                } else {
+                    hex_upper(out, &cbor);
+                }
+            }
+        }
+    }
+}
+
+/// A log value before encoding.
+enum Val {
+    Missing,
+    Int(i64),
+    Bool(bool),
+    Text(Vec<u8>),
+    Bytes(Vec<u8>),
+}
+
+fn sample_value(expr: &SampleExpr, v: &View<'_>) -> Val {
+    use sluice_rules::sample::Value;
+    let Some(src) = v.samples else {
+        return Val::Missing;
+    };
+    match expr.eval(src) {
+        None => Val::Missing,
+        Some(Value::Sint(n)) => Val::Int(n),
+        Some(Value::Bool(b)) => Val::Bool(b),
+        Some(val) => {
+            let binary = val.kind() == sluice_rules::sample::SampleType::Bin;
+            let mut b = Vec::new();
+            val.write_to(&mut b);
+            if binary {
+                Val::Bytes(b)
+            } else {
+                Val::Text(b)
+            }
+        }
+    }
+}
+
+/// An alias as a value: a number when it prints one, else its text.
+fn alias_value(a: Alias, f: Flags, v: &View<'_>, clock: &mut Cache) -> Val {
+    let mut b = Vec::new();
+    let plain = Flags {
+        quote: false,
+        escape: false,
+        encoding: None,
+        ..f
+    };
+    alias(a, plain, v, clock, &mut b);
+    if b == b"-" {
+        return Val::Missing;
+    }
+    match std::str::from_utf8(&b)
+        .ok()
+        .and_then(|t| t.parse::<i64>().ok())
+    {
+        Some(n) if !b.starts_with(b"+") => Val::Int(n),
+        _ => Val::Text(b),
+    }
+}
+
+fn encode_value(enc: Encoding, bin: bool, val: &Val, out: &mut Vec<u8>) {
+    match enc {
+        Encoding::Json => match val {
+            Val::Missing => out.extend_from_slice(b"null"),
+            Val::Int(n) => int(out, *n),
+            Val::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Val::Text(t) | Val::Bytes(t) => json_string(out, t),
+        },
+        Encoding::Cbor => {
+            let mut c = Vec::new();
+            cbor_value(&mut c, val);
+            if bin {
+                out.extend_from_slice(&c);
+            } else {
+                hex_upper(out, &c);
+            }
+        }
+    }
+}
+
+/// A JSON string. Every byte outside 32..126 is escaped on its own (`\u00XX`, or the short
+/// forms), so that the output is plain ASCII whatever the logged bytes were.
+fn json_string(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            32..=126 => out.push(c),
+            _ => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(c >> 4) as usize]);
+                out.push(HEX[(c & 15) as usize]);
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// A CBOR item head: major type and argument.
+fn cbor_head(out: &mut Vec<u8>, major: u8, n: u64) {
+    let m = major << 5;
+    match n {
+        0..=23 => out.push(m | n as u8),
+        24..=0xFF => out.extend_from_slice(&[m | 24, n as u8]),
+        0x100..=0xFFFF => {
+            out.push(m | 25);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        0x1_0000..=0xFFFF_FFFF => {
+            out.push(m | 26);
+            out.extend_from_slice(&(n as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(m | 27);
+            out.extend_from_slice(&n.to_be_bytes());
+        }
+    }
+}
+
+/// A CBOR value: text strings keep their bytes as they are, binary samples become an
+/// indefinite-length byte string.
+fn cbor_value(out: &mut Vec<u8>, val: &Val) {
+    match val {
+        Val::Missing => out.push(0xF6),
+        Val::Bool(b) => out.push(if *b { 0xF5 } else { 0xF4 }),
+        Val::Int(n) if *n >= 0 => cbor_head(out, 0, *n as u64),
+        Val::Int(n) => cbor_head(out, 1, (-1 - *n) as u64),
+        Val::Text(t) => {
+            cbor_head(out, 3, t.len() as u64);
+            out.extend_from_slice(t);
+        }
+        Val::Bytes(b) => {
+            out.push(0x5F);
+            cbor_head(out, 2, b.len() as u64);
+            out.extend_from_slice(b);
+            out.push(0xFF);
+        }
+    }
+}
+
+fn hex_upper(out: &mut Vec<u8>, b: &[u8]) {
+    for &c in b {
+        out.push(HEX[(c >> 4) as usize]);
+        out.push(HEX[(c & 15) as usize]);
     }
 }
 
@@ -461,6 +699,11 @@ pub struct View<'a> {
     pub hostname: &'a str,
     pub pid: u32,
     pub unique_id: Option<&'a [u8]>,
+    /// `option logasap`: the line is written before the stream ends, so the total time and
+    /// the byte count are partial and printed with a `+`.
+    pub asap: bool,
+    /// What `%OG` prints: the step the line is written at.
+    pub origin: &'static str,
 }
 
 /// Encoding maps of section 8.6.
@@ -502,6 +745,16 @@ fn encode(out: &mut Vec<u8>, s: &[u8], map: Map, f: Flags) {
     }
 }
 
+/// RFC 5424 structured-data escaping (`E`): a backslash before `"`, `\\` and `]`.
+fn escape_sd(out: &mut Vec<u8>, s: &[u8]) {
+    for &c in s {
+        if matches!(c, b'"' | b'\\' | b']') {
+            out.push(b'\\');
+        }
+        out.push(c);
+    }
+}
+
 /// A string field: quoted with `Q`, `-` when missing or empty.
 fn text(out: &mut Vec<u8>, s: Option<&[u8]>, map: Map, f: Flags) {
     if f.quote {
@@ -514,6 +767,14 @@ fn text(out: &mut Vec<u8>, s: Option<&[u8]>, map: Map, f: Flags) {
     if f.quote {
         out.push(b'"');
     }
+}
+
+/// A number that is not final yet (`option logasap`): `+` first.
+fn partial(out: &mut Vec<u8>, asap: bool, v: i64) {
+    if asap {
+        out.push(b'+');
+    }
+    int(out, v);
 }
 
 fn int(out: &mut Vec<u8>, v: i64) {
@@ -684,9 +945,11 @@ pub fn implied_status(rec: &Record) -> i64 {
     }
 }
 
-/// Whether the stream counts as an error (`option log-separate-errors`, `dontlog-normal`).
+/// Whether the stream counts as an error (`option log-separate-errors`, `dontlog-normal`):
+/// a termination cause other than none or a local answer (`L`: `http-request return`,
+/// redirects), or a status of 500 and above, as HAProxy decides.
 pub fn is_error(rec: &Record) -> bool {
-    term_state(rec)[0] != b'-' || implied_status(rec) >= 500
+    !matches!(term_state(rec)[0], b'-' | b'L') || implied_status(rec) >= 500
 }
 
 fn date(out: &mut Vec<u8>, at: SystemTime, local: bool, ms: bool, tz: bool, clock: &mut Cache) {
@@ -823,7 +1086,7 @@ fn alias(a: Alias, f: Flags, v: &View<'_>, clock: &mut Cache, out: &mut Vec<u8>)
         Alias::ReqDate => date(out, request_wall(rec), true, true, false, clock),
         Alias::ReqDateUtc => date(out, request_wall(rec), false, false, true, clock),
         Alias::ReqDateLocalTz => date(out, request_wall(rec), true, false, true, clock),
-        Alias::Ta => int(out, timers().ta),
+        Alias::Ta => partial(out, v.asap, timers().ta),
         Alias::Tc => int(out, timers().tc),
         Alias::Td => int(out, timers().td(rec.http)),
         Alias::Th => int(out, timers().th),
@@ -839,13 +1102,13 @@ fn alias(a: Alias, f: Flags, v: &View<'_>, clock: &mut Cache, out: &mut Vec<u8>)
         }
         Alias::TR => int(out, timers().tr_req),
         Alias::Tr => int(out, timers().tr),
-        Alias::Tt => int(out, timers().tt),
+        Alias::Tt => partial(out, v.asap, timers().tt),
         Alias::Tu => {
             let t = timers();
             int(out, t.tt - t.ti.max(0))
         }
         Alias::Tw => int(out, timers().tw),
-        Alias::BytesOut => int(out, i64::try_from(v.bytes_out).unwrap_or(i64::MAX)),
+        Alias::BytesOut => partial(out, v.asap, i64::try_from(v.bytes_out).unwrap_or(i64::MAX)),
         Alias::BytesIn => int(out, i64::try_from(v.bytes_in).unwrap_or(i64::MAX)),
         Alias::ReqCookie | Alias::ResCookie => {
             let c = cookie(v, a == Alias::ResCookie);
@@ -957,7 +1220,7 @@ fn alias(a: Alias, f: Flags, v: &View<'_>, clock: &mut Cache, out: &mut Vec<u8>)
             f,
             a == Alias::ResHeadersList,
         ),
-        Alias::Origin => text(out, Some(b"txn_close"), Map::Plain, f),
+        Alias::Origin => text(out, Some(v.origin.as_bytes()), Map::Plain, f),
         Alias::Retries => {
             if rec.redispatched {
                 out.push(b'+');
@@ -993,18 +1256,16 @@ fn sample(expr: &SampleExpr, f: Flags, v: &View<'_>, out: &mut Vec<u8>) {
             }
             let start = out.len();
             val.write_to(out);
-            // Escape in place only when something needs it (rare).
-            let needs = out
-                .get(start..)
-                .is_some_and(|s| s.iter().any(|&c| needs_escape(c, Map::Plain)))
-                || (f.escape
-                    && out
-                        .get(start..)
-                        .is_some_and(|s| s.iter().any(|c| matches!(c, b'"' | b'\\' | b']'))));
+            // A sample is logged as it is (section 8.6 encodes only the request line and
+            // captured headers); `E` escapes what RFC 5424 structured data forbids.
+            let needs = f.escape
+                && out
+                    .get(start..)
+                    .is_some_and(|s| s.iter().any(|c| matches!(c, b'"' | b'\\' | b']')));
             if needs {
                 let raw: Vec<u8> = out.get(start..).unwrap_or_default().to_vec();
                 out.truncate(start);
-                encode(out, &raw, Map::Plain, f);
+                escape_sd(out, &raw);
             }
             if out.len() == start {
                 out.push(b'-');

@@ -8,8 +8,13 @@
 //! takes no lock shared with other threads and, once warm, allocates nothing. Sends are
 //! non-blocking: a line that does not fit in the socket is dropped and counted.
 
+pub mod backend;
 pub mod direct;
 pub mod format;
+pub mod forward;
+pub mod profile;
+pub mod ring;
+pub mod service;
 mod source;
 pub mod target;
 pub mod time;
@@ -24,9 +29,114 @@ use source::{Conn, Msg, Src};
 use std::cell::RefCell;
 use std::io;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 use target::{Identity, Sock, Spec};
+
+/// The shared log outputs of a worker: its rings (`ring` sections and the implicit rings of
+/// stream syslog servers) and its `mode log` backends, which `log` lines name.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    rings: Vec<Arc<ring::Ring>>,
+    backends: Vec<Arc<backend::LogBackend>>,
+    /// Rings made for `log tcp@...` lines and stream servers of log backends.
+    implicit: Mutex<Vec<Arc<ring::Ring>>>,
+}
+
+/// The outputs of the running worker, for the senders built apart from [`Logs`] (health
+/// messages) and for the runtime API.
+static CURRENT: Mutex<Option<Arc<Outputs>>> = Mutex::new(None);
+
+impl Outputs {
+    /// The rings and log backends of `model`.
+    pub fn build(model: &Model) -> io::Result<Outputs> {
+        let rings = ring::build_all(model)?;
+        let mut implicit = Vec::new();
+        let backends = backend::build_all(model, &mut implicit)?;
+        Ok(Outputs {
+            rings,
+            backends,
+            implicit: Mutex::new(implicit),
+        })
+    }
+
+    /// The ring section `name`.
+    pub fn ring(&self, name: &str) -> Option<Arc<ring::Ring>> {
+        self.rings.iter().find(|r| r.name == name).cloned()
+    }
+
+    /// The `mode log` backend `name`.
+    pub fn backend(&self, name: &str) -> Option<Arc<backend::LogBackend>> {
+        self.backends.iter().find(|b| b.name == name).cloned()
+    }
+
+    /// The rings of the `ring` sections.
+    pub fn rings(&self) -> &[Arc<ring::Ring>] {
+        &self.rings
+    }
+
+    /// The implicit ring of a stream syslog target (`tcp@host:port`, `uxst@path`).
+    pub fn stream_target(
+        &self,
+        text: &str,
+        header: target::Header,
+    ) -> Result<Arc<ring::Ring>, String> {
+        let bare = text.strip_prefix("stream+").unwrap_or(text);
+        let bare = ["tcp4@", "tcp6@", "tcp@"]
+            .iter()
+            .find_map(|p| bare.strip_prefix(p))
+            .unwrap_or(bare);
+        let bare = bare
+            .strip_prefix("uxst@")
+            .map_or(bare.to_string(), |p| format!("unix@{p}"));
+        let peer = ring::peer_of(&bare)?;
+        let mut r = ring::Ring::new(text, header, 1 << 20, 65535);
+        r.servers.push(ring::RingServer {
+            name: text.to_string(),
+            peer,
+            framing: ring::Framing::OctetCount,
+        });
+        let r = Arc::new(r);
+        if let Ok(mut i) = self.implicit.lock() {
+            i.push(r.clone());
+        }
+        Ok(r)
+    }
+
+    /// Every ring that has servers to feed.
+    pub fn fed_rings(&self) -> Vec<Arc<ring::Ring>> {
+        let implicit = self.implicit.lock().map(|i| i.clone()).unwrap_or_default();
+        self.rings
+            .iter()
+            .cloned()
+            .chain(implicit)
+            .filter(|r| !r.servers.is_empty())
+            .collect()
+    }
+
+    /// Gives the log backends the worker's plan (their servers' states).
+    pub fn attach(&self, plan: &Arc<Plan>) {
+        for b in &self.backends {
+            b.attach(plan.clone());
+        }
+    }
+
+    /// Makes these the running worker's outputs.
+    pub fn make_current(self: &Arc<Self>) {
+        if let Ok(mut c) = CURRENT.lock() {
+            *c = Some(self.clone());
+        }
+    }
+
+    /// The running worker's outputs (empty before a worker starts).
+    pub fn current() -> Arc<Outputs> {
+        CURRENT
+            .lock()
+            .ok()
+            .and_then(|c| c.clone())
+            .unwrap_or_default()
+    }
+}
 
 /// One frontend's logging.
 #[derive(Debug)]
@@ -40,7 +150,15 @@ pub struct ProxyLog {
     dontlognull: bool,
     dontlog_normal: bool,
     separate_errors: bool,
+    /// `option logasap`: lines go out before the end (response head or connection).
+    logasap: bool,
+    /// `log-steps`.
+    steps: profile::Steps,
+    /// By position in `targets`: the target's log profile, compiled for this proxy.
+    profiles: Vec<Option<profile::Profile>>,
     captures: Captures,
+    /// The capture slots `%[capture.req.hdr(N)]` reads.
+    layout: sluice_rules::CaptureLayout,
     counter: AtomicU64,
 }
 
@@ -63,6 +181,8 @@ pub struct Logs {
     /// By proxy index: frontends that log.
     proxies: Vec<Option<ProxyLog>>,
     specs: Vec<Spec>,
+    /// Rings and log backends.
+    pub outputs: Arc<Outputs>,
     hostname: String,
     pid: u32,
     actconn: AtomicU32,
@@ -201,6 +321,8 @@ impl Logs {
     /// Resolves every frontend's logging. Fails on a format or target that cannot run (the
     /// message names the proxy).
     pub fn build(model: &Model) -> io::Result<Logs> {
+        let outputs = Arc::new(Outputs::build(model)?);
+        outputs.make_current();
         let g = &model.global;
         let send_hostname = g
             .other
@@ -232,14 +354,15 @@ impl Logs {
                 )
             };
             let mut targets = Vec::new();
+            let mut profile_names: Vec<Option<String>> = Vec::new();
             let lines = p.logs.iter().chain(if p.log_global {
                 g.logs.iter()
             } else {
                 [].iter()
             });
             for t in lines {
-                let spec =
-                    Spec::resolve(t, send_hostname.is_some()).map_err(|e| bad(e.to_string()))?;
+                let spec = Spec::resolve(t, send_hostname.is_some(), &outputs)
+                    .map_err(|e| bad(e.to_string()))?;
                 let i = match specs.iter().position(|s| *s == spec) {
                     Some(i) => i,
                     None => {
@@ -249,6 +372,7 @@ impl Logs {
                 };
                 if !targets.contains(&i) {
                     targets.push(i);
+                    profile_names.push(specs.get(i).and_then(|s| s.profile.clone()));
                 }
             }
             if targets.is_empty() {
@@ -284,6 +408,23 @@ impl Logs {
             let tag = last_other(p, defaults, "log-tag")
                 .and_then(|s| word(s, 1))
                 .map_or_else(|| global_tag.clone(), str::to_string);
+            let mut profiles = Vec::with_capacity(profile_names.len());
+            for name in &profile_names {
+                profiles.push(match name {
+                    Some(n) => Some(
+                        profile::Profile::build(model, n, &mut |t: &str| compile(t))?.ok_or_else(
+                            || bad(format!("log: no log-profile section named '{n}'")),
+                        )?,
+                    ),
+                    None => None,
+                });
+            }
+            let logasap = p.option("logasap").is_some();
+            let steps = profile::Steps::of(
+                last_other(p, defaults, "log-steps").and_then(|s| word(s, 1)),
+                logasap,
+                p.mode() == Mode::Http,
+            );
             proxies.push(Some(ProxyLog {
                 targets,
                 tag,
@@ -292,7 +433,11 @@ impl Logs {
                 dontlognull: p.option("dontlognull").is_some(),
                 dontlog_normal: p.option("dontlog-normal").is_some(),
                 separate_errors: p.option("log-separate-errors").is_some(),
+                logasap,
+                steps,
+                profiles,
                 captures: captures(p),
+                layout: sluice_rules::CaptureLayout::of(p),
                 counter: AtomicU64::new(0),
             }));
         }
@@ -300,6 +445,7 @@ impl Logs {
             feconn: model.proxies.iter().map(|_| AtomicU32::new(0)).collect(),
             proxies,
             specs,
+            outputs,
             hostname,
             pid: std::process::id(),
             actconn: AtomicU32::new(0),
@@ -330,6 +476,8 @@ pub struct Copies {
     has_unique_id: bool,
     /// The stream's variables when the line reads some (`%[var(txn.x)]`).
     vars: Option<sluice_rules::message::Vars>,
+    /// `option logasap`: the line went out when the response head came.
+    logged: bool,
 }
 
 /// A record's copies (none unless the frontend's format reads heads).
@@ -438,6 +586,7 @@ fn copy_into<'e>(pool: &mut Vec<Box<Copies>>, extra: &'e mut Extra) -> &'e mut C
         c.has_response = false;
         c.has_unique_id = false;
         c.vars = None;
+        c.logged = false;
         c
     })
 }
@@ -507,9 +656,31 @@ pub(crate) fn on_request(rec: &mut Record, req: &sluice_http::RequestHead, buf: 
         };
         let c = copy_into(&mut l.pool, &mut rec.extra);
         c.request.clear();
-        c.request.extend_from_slice(buf.get(..len).unwrap_or(buf));
+        let head = buf.get(..len).unwrap_or(buf);
+        match req.normalization() {
+            // The line as rules and servers see it: without a default or empty port.
+            Some(n) => {
+                let mut from = 0;
+                for cut in [n.target_port, n.host_port].into_iter().flatten() {
+                    if cut.start() >= from && cut.end() <= head.len() {
+                        c.request
+                            .extend_from_slice(head.get(from..cut.start()).unwrap_or_default());
+                        from = cut.end();
+                    }
+                }
+                c.request
+                    .extend_from_slice(head.get(from..).unwrap_or_default());
+            }
+            None => c.request.extend_from_slice(head),
+        }
         c.has_request = true;
     });
+    at_step(rec, profile::Step::Request);
+}
+
+/// A server connection is ready (`log-steps connect`, `logasap` in TCP).
+pub(crate) fn on_connect(rec: &mut Record) {
+    at_step(rec, profile::Step::Connect);
 }
 
 /// The response head is complete.
@@ -527,6 +698,26 @@ pub(crate) fn on_response(rec: &mut Record, resp: &sluice_http::ResponseHead, bu
         c.response.extend_from_slice(buf.get(..len).unwrap_or(buf));
         c.has_response = true;
     });
+    at_step(rec, profile::Step::Response);
+}
+
+/// Writes the line of a step the frontend logs at (`log-steps`, `logasap`) before the
+/// stream ends; the close then writes none unless it is a step too.
+fn at_step(rec: &mut Record, step: profile::Step) {
+    let wanted = with_local(|l| {
+        l.logs
+            .proxy(rec.frontend)
+            .is_some_and(|pl| pl.format.is_some() && pl.steps.has(step))
+    })
+    .unwrap_or(false);
+    if !wanted {
+        return;
+    }
+    with_local(|l| {
+        l.emit_at(rec, step);
+        let c = copy_into(&mut l.pool, &mut rec.extra);
+        c.logged = true;
+    });
 }
 
 /// A connection was accepted: the legacy format logs it now.
@@ -542,6 +733,11 @@ pub fn accepted(fe: usize, addrs: Addrs) {
             return;
         };
         if pl.format.is_some() {
+            if pl.steps.has(profile::Step::Accept) {
+                let http = l.plan.frontend(fe).is_some_and(|f| f.mode == Mode::Http);
+                let rec = Record::start(fe, addrs, None, http);
+                l.emit_at(&rec, profile::Step::Accept);
+            }
             return;
         }
         let Some(f) = l.plan.frontend(fe) else {
@@ -655,6 +851,8 @@ fn view<'a>(
     });
     let (log_counter, request_counter) = counters.unwrap_or_default();
     View {
+        asap: false,
+        origin: "txn_close",
         rec,
         end: Instant::now(),
         bytes_in: bytes.0,
@@ -690,33 +888,58 @@ impl Local {
             tag: &pl.tag,
             pid: logs.pid,
             hostname: &logs.hostname,
+            sd: None,
+        };
+        let line = target::Line {
+            level,
+            facility: None,
+            now,
+            id: &id,
+            meta: None,
+            body: &self.body,
         };
         for &t in &pl.targets {
             let (Some(spec), Some(sock)) = (logs.specs.get(t), self.socks.get_mut(t)) else {
                 continue;
             };
-            if level > spec.level || spec.sample.as_ref().is_some_and(|s| !s.takes_next()) {
-                continue;
-            }
-            let level = spec.min_level.map_or(level, |m| level.max(m));
-            target::header(&mut self.msg, spec, level, now, &id, &mut self.clock);
-            // Truncate to `len`, the line feed included.
-            let room = spec.len.saturating_sub(self.msg.len() + 1);
-            let body = self
-                .body
-                .get(..room.min(self.body.len()))
-                .unwrap_or_default();
-            self.msg.extend_from_slice(body);
-            self.msg.push(b'\n');
-            if sock.send(spec, &self.msg) {
-                logs.sent.fetch_add(1, Ordering::Relaxed);
-            } else {
-                logs.drops.fetch_add(1, Ordering::Relaxed);
+            match target::deliver(spec, sock, &line, &mut self.msg, &mut self.clock) {
+                Some(true) => {
+                    logs.sent.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(false) => {
+                    logs.drops.fetch_add(1, Ordering::Relaxed);
+                }
+                None => {}
             }
         }
     }
 
     fn emit(&mut self, rec: &Record) {
+        let Some(pl) = self.logs.proxy(rec.frontend) else {
+            return;
+        };
+        // A connection that ended in an error before any request is the error step.
+        let step = if rec.http && rec.t.head_done.is_none() && format::is_error(rec) {
+            profile::Step::Error
+        } else {
+            profile::Step::Close
+        };
+        let logged = rec.extra.0.as_ref().is_some_and(|c| c.logged);
+        // `logasap` writes at the end a line that never reached its early step.
+        let late = pl.logasap && !logged;
+        if !pl.steps.has(step) && !late {
+            return;
+        }
+        if logged && step == profile::Step::Close && !pl.steps.has(step) {
+            return;
+        }
+        self.emit_at(rec, step);
+    }
+
+    /// Formats and sends the line of `rec` at `step` to each target, in its profile's
+    /// format for that step when it has one.
+    fn emit_at(&mut self, rec: &Record, step: profile::Step) {
+        let asap = !matches!(step, profile::Step::Close | profile::Step::Error);
         let logs = self.logs.clone();
         let plan = self.plan.clone();
         let Some(pl) = logs.proxy(rec.frontend) else {
@@ -726,7 +949,9 @@ impl Local {
             return;
         };
         let bytes = rec.finish();
-        if pl.dontlognull && bytes.0 == 0 {
+        // Nothing came from the client: no byte counted, and no request seen (a local answer
+        // may end the stream before the byte counts are taken).
+        if pl.dontlognull && bytes.0 == 0 && rec.t.first_byte.is_none() {
             return;
         }
         let err = format::is_error(rec);
@@ -796,7 +1021,19 @@ impl Local {
                 buf: resp_bytes,
             }
         });
+        // The captures the samples read, filled from the heads as the stream filled them.
+        let txn_captures = fmt.needs.request_head.then(|| {
+            let mut c = sluice_rules::TxnCaptures::default();
+            if let Some(m) = &msg_req {
+                c.start_request(&pl.layout, m);
+            }
+            if let Some(m) = &msg_resp {
+                c.start_response(&pl.layout, m);
+            }
+            c
+        });
         let src = Src {
+            captures: txn_captures.as_ref(),
             conn: Conn {
                 rec,
                 frontend: &fe.name,
@@ -808,7 +1045,7 @@ impl Local {
             request: msg_req,
             response: msg_resp,
         };
-        let v = view(
+        let mut v = view(
             &logs,
             rec,
             &fe.name,
@@ -820,11 +1057,64 @@ impl Local {
             counters,
             bytes,
         );
+        v.asap = asap;
+        v.origin = step.origin();
+        let now = SystemTime::now();
         let mut body = std::mem::take(&mut self.body);
         body.clear();
         fmt.render(&v, &mut self.clock, &mut body);
+        let mut alt = Vec::new();
+        let mut sd = Vec::new();
+        for (j, &t) in pl.targets.iter().enumerate() {
+            let profile = pl.profiles.get(j).and_then(Option::as_ref);
+            let rule = profile.and_then(|p| p.rule(step));
+            if rule.is_some_and(|r| r.drop) {
+                continue;
+            }
+            let text: &[u8] = match rule.and_then(|r| r.format.as_ref()) {
+                Some(f) => {
+                    alt.clear();
+                    f.render(&v, &mut self.clock, &mut alt);
+                    &alt
+                }
+                None => &body,
+            };
+            let sd_text = match rule.and_then(|r| r.sd.as_ref()) {
+                Some(f) => {
+                    sd.clear();
+                    f.render(&v, &mut self.clock, &mut sd);
+                    Some(sd.as_slice())
+                }
+                None => None,
+            };
+            let id = Identity {
+                tag: profile.and_then(|p| p.tag.as_deref()).unwrap_or(&pl.tag),
+                pid: logs.pid,
+                hostname: &logs.hostname,
+                sd: sd_text,
+            };
+            let line = target::Line {
+                level,
+                facility: None,
+                now,
+                id: &id,
+                meta: None,
+                body: text,
+            };
+            let (Some(spec), Some(sock)) = (logs.specs.get(t), self.socks.get_mut(t)) else {
+                continue;
+            };
+            match target::deliver(spec, sock, &line, &mut self.msg, &mut self.clock) {
+                Some(true) => {
+                    logs.sent.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(false) => {
+                    logs.drops.fetch_add(1, Ordering::Relaxed);
+                }
+                None => {}
+            }
+        }
         self.body = body;
-        self.send(rec.frontend, level, SystemTime::now());
     }
 }
 

@@ -4,7 +4,9 @@
 use super::format::Heads;
 use crate::stream::log::Record;
 use sluice_http::Header;
-use sluice_rules::{Connection, HttpMessage, SampleSource, StreamChanges, TimeoutKind, Vars};
+use sluice_rules::{
+    Connection, HttpMessage, SampleSource, StreamChanges, TimeoutKind, TxnCaptures, Vars,
+};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -39,6 +41,46 @@ impl Connection for Conn<'_> {
     }
     fn server_name(&self) -> Option<&str> {
         self.server
+    }
+    fn txn_status(&self) -> Option<i64> {
+        Some(super::format::implied_status(self.rec)).filter(|s| *s > 0)
+    }
+    fn sess_term_state(&self) -> Option<[u8; 2]> {
+        Some(super::format::term_state(self.rec))
+    }
+    // Process and stream state (sample/state.rs in sluice-rules).
+    fn act_conn(&self) -> Option<i64> {
+        Some(crate::gauges::act_conn())
+    }
+    fn stopping(&self) -> bool {
+        crate::gauges::stopping()
+    }
+    fn stream_dates(&self) -> Option<sluice_rules::StreamDates> {
+        let t = &self.rec.t;
+        let us = |at: std::time::Instant| {
+            let wall = t.start_wall + at.saturating_duration_since(t.start);
+            wall.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        };
+        Some(sluice_rules::StreamDates {
+            accept_us: us(t.start),
+            request_us: us(t.first_byte.unwrap_or(t.start)),
+        })
+    }
+    fn backend_connection(&self) -> Option<sluice_rules::BackendConnection> {
+        // The log keeps no addresses of the server connection, only that there was one.
+        self.rec.t.connected?;
+        Some(sluice_rules::BackendConnection {
+            http_major: 1,
+            ..Default::default()
+        })
+    }
+    fn stream_events(&self) -> sluice_rules::StreamEvents {
+        sluice_rules::StreamEvents {
+            error: self.rec.error.is_some() || super::format::implied_status(self.rec) >= 500,
+            forwarded: self.rec.t.connect_start.is_some(),
+            to_applet: false,
+        }
     }
 }
 
@@ -106,6 +148,8 @@ pub struct Src<'a> {
     pub conn: Conn<'a>,
     pub request: Option<Msg<'a>>,
     pub response: Option<Msg<'a>>,
+    /// The transaction's captures, rebuilt from the heads (`capture.req.*`).
+    pub captures: Option<&'a TxnCaptures>,
 }
 
 impl SampleSource for Src<'_> {
@@ -123,6 +167,9 @@ impl SampleSource for Src<'_> {
     }
     fn changes(&self) -> Option<&StreamChanges> {
         Some(&self.conn.rec.changes)
+    }
+    fn captures(&self) -> Option<&TxnCaptures> {
+        self.captures
     }
 }
 

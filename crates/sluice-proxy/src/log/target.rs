@@ -11,7 +11,11 @@ use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::backend::LogBackend;
+use super::ring::Ring;
 use super::time::{self, Cache};
+use super::Outputs;
+use std::sync::Arc;
 
 /// The 24 facilities, by code.
 pub const FACILITIES: &[&str] = &[
@@ -71,7 +75,29 @@ pub enum Dest {
     Unix(PathBuf),
     /// stdout / stderr / `fd@N`.
     Fd(i32),
+    /// `ring@name`, or the implicit ring of a TCP syslog server (`tcp@host:port`).
+    Ring(Shared<Ring>),
+    /// `backend@name`: a `mode log` backend.
+    Backend(Shared<LogBackend>),
 }
+
+/// A ring or log backend named by several `log` lines: equal when it is the same one.
+#[derive(Debug)]
+pub struct Shared<T>(pub Arc<T>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<T> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> Eq for Shared<T> {}
 
 /// One resolved `log` line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +113,8 @@ pub struct Spec {
     pub len: usize,
     /// `sample <ranges>:<size>`: which lines of each run of `size` this target takes.
     pub sample: Option<Sample>,
+    /// `profile <name>`: the log profile the line follows.
+    pub profile: Option<String>,
 }
 
 /// `sample <ranges>:<size>`: lines are numbered 1 to `size` in turn, and only those in the
@@ -142,17 +170,43 @@ impl Sample {
 impl Spec {
     /// Resolves a model target. `send_hostname`: `log-send-hostname` is set, which makes
     /// `rfc3164` the default header.
-    pub fn resolve(t: &LogTarget, send_hostname: bool) -> io::Result<Spec> {
+    pub fn resolve(t: &LogTarget, send_hostname: bool, outputs: &Outputs) -> io::Result<Spec> {
         let bad = |m: String| io::Error::new(io::ErrorKind::InvalidInput, m);
+        let format_word = t
+            .settings
+            .iter()
+            .rev()
+            .find_map(|s| s.strip_prefix("format "));
         let dest = match &t.destination {
             LogDestination::Stream(s) => match s.as_str() {
                 "stdout" | "fd@1" => Dest::Fd(1),
                 _ => Dest::Fd(2),
             },
-            LogDestination::Ring(name) => {
-                return Err(bad(format!(
-                    "log ring@{name}: ring buffers are not supported by Sluice yet; use a UDP or UNIX syslog target, or stdout"
-                )))
+            LogDestination::Ring(name) => match outputs.ring(name) {
+                Some(r) => Dest::Ring(Shared(r)),
+                None => {
+                    return Err(bad(format!(
+                        "log ring@{name}: no ring section named '{name}'"
+                    )))
+                }
+            },
+            LogDestination::Backend(name) => match outputs.backend(name) {
+                Some(b) => Dest::Backend(Shared(b)),
+                None => {
+                    return Err(bad(format!(
+                        "log backend@{name}: no backend named '{name}' in 'mode log'"
+                    )))
+                }
+            },
+            // Stream syslog (`tcp@`, `uxst@`): an implicit ring whose one server gets the
+            // lines octet-counted, as HAProxy does.
+            LogDestination::Address(a) if is_stream(&a.text) => {
+                let header = match format_word {
+                    Some(f) => Header::parse(f).ok_or_else(|| bad(format!("log: unknown format '{f}'")))?,
+                    None if send_hostname => Header::Rfc3164,
+                    None => Header::Local,
+                };
+                Dest::Ring(Shared(outputs.stream_target(&a.text, header).map_err(bad)?))
             }
             LogDestination::Address(a) => match (&a.family, &a.host) {
                 (Family::Unix, Host::Path(p)) => Dest::Unix(PathBuf::from(p)),
@@ -192,6 +246,7 @@ impl Spec {
         };
         let mut len = 1024;
         let mut sample = None;
+        let mut profile = None;
         for s in &t.settings {
             let (k, v) = s.split_once(' ').unwrap_or((s.as_str(), ""));
             match k {
@@ -207,11 +262,7 @@ impl Spec {
                         .ok_or_else(|| bad(format!("log: len '{v}' is not within 80..65535")))?
                 }
                 "sample" => sample = Some(Sample::parse(v).map_err(bad)?),
-                "profile" => {
-                    return Err(bad(format!(
-                        "log: profile '{v}': log profiles are not supported by Sluice yet; remove 'profile {v}' to log in the target's format"
-                    )))
-                }
+                "profile" => profile = Some(v.to_string()),
                 _ => {}
             }
         }
@@ -231,6 +282,7 @@ impl Spec {
             min_level: level_of(&t.min_level),
             len,
             sample,
+            profile,
         })
     }
 }
@@ -240,6 +292,23 @@ pub struct Identity<'a> {
     pub tag: &'a str,
     pub pid: u32,
     pub hostname: &'a str,
+    /// RFC 5424 structured data (a log profile's `sd`).
+    pub sd: Option<&'a [u8]>,
+}
+
+/// The header fields of a message received by a `log-forward` section, which replace the
+/// process's own (`None`: the field was absent).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Meta<'a> {
+    /// `Mmm dd hh:mm:ss` (RFC 3164).
+    pub time3164: Option<&'a [u8]>,
+    /// RFC 5424's timestamp (ISO 8601).
+    pub time_iso: Option<&'a [u8]>,
+    pub host: Option<&'a [u8]>,
+    pub tag: Option<&'a [u8]>,
+    pub pid: Option<&'a [u8]>,
+    pub msgid: Option<&'a [u8]>,
+    pub sd: Option<&'a [u8]>,
 }
 
 /// Writes the header of `spec` for a line at `level` into `out` (cleared first).
@@ -251,30 +320,85 @@ pub fn header(
     id: &Identity<'_>,
     clock: &mut Cache,
 ) {
+    write_header(out, spec.header, spec.facility, level, now, id, None, clock);
+}
+
+/// Writes a `format` header into `out` (cleared first); `meta` (forwarded messages) replaces
+/// the date, host, tag and pid of the process.
+#[allow(clippy::too_many_arguments)]
+pub fn write_header(
+    out: &mut Vec<u8>,
+    format: Header,
+    facility: u8,
+    level: u8,
+    now: SystemTime,
+    id: &Identity<'_>,
+    meta: Option<&Meta<'_>>,
+    clock: &mut Cache,
+) {
     use std::io::Write;
     out.clear();
-    let pri = u32::from(spec.facility) * 8 + u32::from(level);
+    let pri = u32::from(facility) * 8 + u32::from(level);
     let (secs, micros) = time::split(now);
-    match spec.header {
+    match format {
         Header::Local | Header::Rfc3164 => {
             let _ = write!(out, "<{pri}>");
-            time::rfc3164(out, &clock.local(secs));
-            out.push(b' ');
-            if spec.header == Header::Rfc3164 {
-                out.extend_from_slice(id.hostname.as_bytes());
-                out.push(b' ');
+            match meta.and_then(|m| m.time3164) {
+                Some(t) => out.extend_from_slice(t),
+                None => time::rfc3164(out, &clock.local(secs)),
             }
-            let _ = write!(out, "{}[{}]: ", id.tag, id.pid);
+            out.push(b' ');
+            if format == Header::Rfc3164 {
+                let host = meta.and_then(|m| m.host).unwrap_or(id.hostname.as_bytes());
+                if !host.is_empty() {
+                    out.extend_from_slice(host);
+                    out.push(b' ');
+                }
+            }
+            match meta {
+                None => {
+                    let _ = write!(out, "{}[{}]: ", id.tag, id.pid);
+                }
+                Some(m) => {
+                    if let Some(tag) = m.tag {
+                        out.extend_from_slice(tag);
+                        if let Some(pid) = m.pid {
+                            out.push(b'[');
+                            out.extend_from_slice(pid);
+                            out.push(b']');
+                        }
+                        out.extend_from_slice(b": ");
+                    }
+                }
+            }
         }
         Header::Rfc5424 => {
             let _ = write!(out, "<{pri}>1 ");
-            time::iso(out, &clock.local(secs), micros);
-            let host = if id.hostname.is_empty() {
-                "-"
-            } else {
-                id.hostname
+            match meta.and_then(|m| m.time_iso) {
+                Some(t) => out.extend_from_slice(t),
+                None => time::iso(out, &clock.local(secs), micros),
+            }
+            out.push(b' ');
+            let dash = |v: Option<&[u8]>, out: &mut Vec<u8>| match v {
+                Some(v) if !v.is_empty() => out.extend_from_slice(v),
+                _ => out.push(b'-'),
             };
-            let _ = write!(out, " {host} {} {} - - ", id.tag, id.pid);
+            match meta {
+                None => {
+                    dash(Some(id.hostname.as_bytes()), out);
+                    let _ = write!(out, " {} {} - ", id.tag, id.pid);
+                    dash(id.sd, out);
+                    out.push(b' ');
+                }
+                Some(m) => {
+                    dash(m.host, out);
+                    for v in [m.tag, m.pid, m.msgid, m.sd] {
+                        out.push(b' ');
+                        dash(v, out);
+                    }
+                    out.push(b' ');
+                }
+            }
         }
         Header::Priority => {
             let _ = write!(out, "<{pri}>");
@@ -295,8 +419,107 @@ pub fn header(
     }
 }
 
+/// One line to deliver: its level, its facility when it brings one (forwarded messages),
+/// its header fields and its text.
+pub struct Line<'a> {
+    pub level: u8,
+    pub facility: Option<u8>,
+    pub now: SystemTime,
+    pub id: &'a Identity<'a>,
+    pub meta: Option<&'a Meta<'a>>,
+    pub body: &'a [u8],
+}
+
+/// Sends `line` to the target `spec` (through `sock`, this thread's socket for it): its
+/// header (a ring's own `format` for a ring), the text cut to the target's length, a line
+/// feed for datagram and stream targets. `None`: the target does not take this line (level,
+/// `sample`); else whether it was sent (`false`: dropped).
+pub fn deliver(
+    spec: &Spec,
+    sock: &mut Sock,
+    line: &Line<'_>,
+    msg: &mut Vec<u8>,
+    clock: &mut Cache,
+) -> Option<bool> {
+    if line.level > spec.level || spec.sample.as_ref().is_some_and(|s| !s.takes_next()) {
+        return None;
+    }
+    let level = spec.min_level.map_or(line.level, |m| line.level.max(m));
+    let facility = line.facility.unwrap_or(spec.facility);
+    let cut = |msg: &mut Vec<u8>, len: usize| {
+        let room = len.saturating_sub(msg.len());
+        msg.extend_from_slice(
+            line.body
+                .get(..room.min(line.body.len()))
+                .unwrap_or_default(),
+        );
+    };
+    match &spec.dest {
+        Dest::Ring(r) => {
+            let ring = &r.0;
+            write_header(
+                msg,
+                ring.header,
+                facility,
+                level,
+                line.now,
+                line.id,
+                line.meta,
+                clock,
+            );
+            cut(msg, spec.len.min(ring.maxlen));
+            ring.write(msg);
+            Some(true)
+        }
+        Dest::Backend(b) => {
+            write_header(
+                msg,
+                spec.header,
+                facility,
+                level,
+                line.now,
+                line.id,
+                line.meta,
+                clock,
+            );
+            let head = msg.len();
+            cut(msg, spec.len.saturating_sub(1));
+            let body_at = head;
+            Some(b.0.send(msg, body_at))
+        }
+        _ => {
+            write_header(
+                msg,
+                spec.header,
+                facility,
+                level,
+                line.now,
+                line.id,
+                line.meta,
+                clock,
+            );
+            // Truncate to `len`, the line feed included.
+            cut(msg, spec.len.saturating_sub(1));
+            msg.push(b'\n');
+            Some(sock.send(spec, msg))
+        }
+    }
+}
+
+/// Whether a log address is stream syslog (`tcp@`, `uxst@`...), which goes through an
+/// implicit ring.
+fn is_stream(text: &str) -> bool {
+    let t = text.strip_prefix("stream+").unwrap_or(text);
+    ["tcp@", "tcp4@", "tcp6@", "uxst@"]
+        .iter()
+        .any(|p| t.starts_with(p))
+        || text.starts_with("stream+")
+}
+
 /// A thread's socket for one target.
 pub enum Sock {
+    /// A ring or a log backend: shared by the threads, no socket of its own.
+    Shared,
     Udp(Option<UdpSocket>),
     Unix {
         sock: Option<UnixDatagram>,
@@ -333,6 +556,7 @@ impl Sock {
                 fd: *fd,
                 socket: true,
             },
+            Dest::Ring(_) | Dest::Backend(_) => Sock::Shared,
         }
     }
 
@@ -426,6 +650,7 @@ mod tests {
             min_level: None,
             len: 1024,
             sample: None,
+            profile: None,
         }
     }
 
@@ -450,6 +675,7 @@ mod tests {
             tag: "haproxy",
             pid: 14389,
             hostname: "lb1",
+            sd: None,
         };
         let at = UNIX_EPOCH + Duration::from_micros(1_233_922_454_655_123);
         let mut clock = Cache::default();

@@ -1,7 +1,10 @@
 //! `accept-proxy` (and `tcp-request connection expect-proxy layer4`): the header is read
 //! first, within `timeout client`, and its addresses replace the connection's own for
 //! everything after (logs, `X-Forwarded-For`, rules, `send-proxy` to servers), except the
-//! `tcp-request connection` rules, which ran before it, and `fc_src`/`fc_dst`.
+//! `tcp-request connection` rules, which ran before it, and `fc_src`/`fc_dst`. The TLVs of a
+//! v2 header are kept with the connection for the `fc_pp_*` fetches ([`Proxied`]).
+//! `accept-netscaler-cip` (and `expect-netscaler-cip layer4`) reads a NetScaler CIP header
+//! ([`super::cip`]) the same way, after the PROXY header when both are expected.
 //!
 //! The socket is peeked, the header parsed, and exactly its bytes are read: what follows
 //! belongs to the application and stays in the socket. A malformed header, a timeout or
@@ -27,16 +30,67 @@ const MAX_HEADER: usize = 16384;
 /// peeking does not consume the readiness, so waiting is by time.
 const PEEK_PAUSE: Duration = Duration::from_millis(2);
 
-/// Whether every connection on bind line `bind` of proxy `proxy` starts with a PROXY
-/// header (`accept-proxy`). `tcp-request connection expect-proxy layer4` rules are run per
+/// What the connections of a bind line start with before their session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expected {
+    /// `accept-proxy`: a PROXY header.
+    pub proxy: bool,
+    /// `accept-netscaler-cip <magic>`: a NetScaler CIP header with this magic number.
+    pub netscaler_cip: Option<u32>,
+}
+
+/// What bind line `bind` of proxy `proxy` expects on every connection. `tcp-request
+/// connection expect-proxy layer4` and `expect-netscaler-cip layer4` rules are run per
 /// connection, in their order among the other connection rules
 /// ([`crate::tcp::rules::connection_stage`]).
-pub fn expected(model: &Model, proxy: usize, bind: usize) -> bool {
-    model
+pub fn expected(model: &Model, proxy: usize, bind: usize) -> Expected {
+    let options = model
         .proxies
         .get(proxy)
         .and_then(|p| p.binds.get(bind))
-        .is_some_and(|b| b.options.accept_proxy)
+        .map(|b| &b.options);
+    Expected {
+        proxy: options.is_some_and(|o| o.accept_proxy),
+        netscaler_cip: options.and_then(|o| o.accept_netscaler_cip),
+    }
+}
+
+/// A connection whose session addresses came from a header it started with: its own
+/// addresses (`fc_src`, `fc_dst`) and the TLVs of a PROXY v2 header (`fc_pp_tlv`...).
+#[derive(Debug, Default)]
+pub struct Proxied {
+    pub own: Addrs,
+    /// As received (validated); empty without a v2 header.
+    pub tlvs: Box<[u8]>,
+}
+
+/// Reads what a connection starts with before its session, within `limit`: a PROXY header
+/// when `proxy`, then a NetScaler CIP header when `cip` gives its magic number (HAProxy's
+/// order). Returns the session's addresses and what the connection keeps of the headers.
+pub async fn read_preamble<S: Peek>(
+    stream: &mut S,
+    addrs: Addrs,
+    (proxy, cip): (bool, Option<u32>),
+    limit: Option<Duration>,
+) -> Result<(Addrs, Proxied), ReadError> {
+    let deadline = limit.map(|d| Instant::now() + d);
+    let mut session = addrs;
+    let mut tlvs = Box::default();
+    if proxy {
+        let header = read_header_until(stream, deadline).await?;
+        session = apply(session, header.addrs);
+        tlvs = header.tlvs;
+    }
+    if let Some(magic) = cip {
+        let announced = read_prefix(stream, deadline, |b| match super::cip::parse(b, magic) {
+            super::cip::Parsed::Complete { len, src, dst } => Step::Complete(len, (src, dst)),
+            super::cip::Parsed::Partial { need } => Step::Partial(need),
+            super::cip::Parsed::Error(e) => Step::Error(ReadError::MalformedCip(e)),
+        })
+        .await?;
+        session = apply(session, Some(announced));
+    }
+    Ok((session, Proxied { own: addrs, tlvs }))
 }
 
 /// A socket the header can be peeked from.
@@ -79,19 +133,64 @@ async fn unix_peek(s: &UnixStream, buf: &mut [u8]) -> io::Result<usize> {
 #[derive(Debug)]
 pub enum ReadError {
     Malformed(super::Error),
+    MalformedCip(super::cip::Error),
     Timeout,
     Io(io::Error),
     Closed,
 }
 
-/// Reads the header at the start of `stream`, consuming exactly its bytes. Returns the
-/// client and destination it names (`None` for LOCAL, UNKNOWN or UNIX addresses: the
-/// connection's own addresses stay).
+/// What a PROXY header said.
+#[derive(Debug, Default)]
+pub struct Announced {
+    /// The client and the address it reached (`None` for LOCAL, UNKNOWN or UNIX addresses:
+    /// the connection's own addresses stay).
+    pub addrs: Option<(SocketAddr, SocketAddr)>,
+    /// The v2 TLVs.
+    pub tlvs: Box<[u8]>,
+}
+
+/// Reads the PROXY header at the start of `stream`, consuming exactly its bytes.
 pub async fn read_header<S: Peek>(
     stream: &mut S,
     limit: Option<Duration>,
-) -> Result<Option<(SocketAddr, SocketAddr)>, ReadError> {
-    let deadline = limit.map(|d| Instant::now() + d);
+) -> Result<Announced, ReadError> {
+    read_header_until(stream, limit.map(|d| Instant::now() + d)).await
+}
+
+async fn read_header_until<S: Peek>(
+    stream: &mut S,
+    deadline: Option<Instant>,
+) -> Result<Announced, ReadError> {
+    read_prefix(stream, deadline, |b| match parse(b) {
+        Parsed::Complete { len, header } => Step::Complete(
+            len,
+            Announced {
+                addrs: header.inet(),
+                tlvs: header.tlvs.into(),
+            },
+        ),
+        Parsed::Error(e) => Step::Error(ReadError::Malformed(e)),
+        Parsed::Partial => Step::Partial(v2_len(b)),
+    })
+    .await
+}
+
+/// What a parser made of the bytes peeked so far.
+enum Step<T> {
+    /// More bytes are needed: this many in all, when known.
+    Partial(Option<usize>),
+    /// A whole header of this many bytes.
+    Complete(usize, T),
+    Error(ReadError),
+}
+
+/// Peeks at `stream` until `parse` finds a whole header or an error, then consumes exactly
+/// the header's bytes (what follows belongs to the application).
+async fn read_prefix<S: Peek, T>(
+    stream: &mut S,
+    deadline: Option<Instant>,
+    parse: impl Fn(&[u8]) -> Step<T>,
+) -> Result<T, ReadError> {
     let mut buf = vec![0u8; FIRST_PEEK];
     let mut seen = 0;
     loop {
@@ -101,17 +200,16 @@ pub async fn read_header<S: Peek>(
         }
         let peeked = buf.get(..n).unwrap_or_default();
         let len = match parse(peeked) {
-            Parsed::Complete { len, header } => {
-                let addrs = header.inet();
+            Step::Complete(len, found) => {
                 let mut sink = vec![0u8; len];
                 within(deadline, stream.read_exact(&mut sink)).await?;
-                return Ok(addrs);
+                return Ok(found);
             }
-            Parsed::Error(e) => {
+            Step::Error(e) => {
                 discard_pending(stream, n).await;
-                return Err(ReadError::Malformed(e));
+                return Err(e);
             }
-            Parsed::Partial => v2_len(peeked),
+            Step::Partial(len) => len,
         };
         if let Some(total) = len.filter(|t| *t > buf.len()) {
             if total > MAX_HEADER {

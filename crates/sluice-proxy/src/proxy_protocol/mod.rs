@@ -7,9 +7,14 @@
 //! after it belong to the application). It is strict, as HAProxy is: a wrong signature, a
 //! bad length, an address that does not parse or a port out of range is an error, and the
 //! connection is closed. [`write_v1`]/[`write_v2`] build the header for `send-proxy` and
-//! `send-proxy-v2`.
+//! `send-proxy-v2`; [`send`] adds the TLVs servers are configured to get, [`ssl`] the
+//! client's TLS details they carry. [`cip`] reads NetScaler's Client IP insertion header.
 
 pub mod accept;
+pub mod cip;
+pub mod crc32c;
+pub mod send;
+pub mod ssl;
 pub mod v1;
 pub mod v2;
 

@@ -19,6 +19,14 @@ pub const SUBTYPE_SSL_SIG_ALG: u8 = 0x24;
 pub const SUBTYPE_SSL_KEY_ALG: u8 = 0x25;
 pub const TYPE_NETNS: u8 = 0x30;
 
+/// The longest TLV value accepted (HAProxy refuses more, to bound what a client makes it
+/// allocate).
+pub const MAX_TLV_LEN: usize = 1024;
+/// The longest `PP2_TYPE_AUTHORITY` accepted.
+pub const MAX_AUTHORITY_LEN: usize = 255;
+/// The longest `PP2_TYPE_UNIQUE_ID` accepted (HAProxy's unique ID buffer).
+pub const MAX_UNIQUE_ID_LEN: usize = 128;
+
 /// Length of the address block by family.
 const INET_LEN: usize = 12;
 const INET6_LEN: usize = 36;
@@ -84,7 +92,8 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
     let Some(addresses) = addresses else {
         return Parsed::Error(Error::BadAddress);
     };
-    if !tlvs_fit(tlvs) {
+    let whole = buf.get(..V2_FIXED_LEN + len).unwrap_or_default();
+    if !tlvs_valid(whole, V2_FIXED_LEN + need) {
         return Parsed::Error(Error::BadTlv);
     }
     Parsed::Complete {
@@ -125,11 +134,53 @@ fn until_nul(b: &[u8]) -> &[u8] {
     b.get(..end).unwrap_or(b)
 }
 
-/// Whether `tlvs` is a whole number of TLVs (each: type, 16-bit length, value).
-fn tlvs_fit(tlvs: &[u8]) -> bool {
-    let mut it = Tlvs::new(tlvs);
-    while it.next().is_some() {}
-    it.rest.is_empty()
+/// Whether the TLVs of `header` (from byte `start` on) are a whole number of TLVs (each:
+/// type, 16-bit length, value) that HAProxy would accept: no value longer than
+/// [`MAX_TLV_LEN`], an authority of at most [`MAX_AUTHORITY_LEN`] bytes, a unique ID of at
+/// most [`MAX_UNIQUE_ID_LEN`], and a CRC32C TLV of 4 bytes that matches the whole header
+/// (computed with its own value zeroed).
+fn tlvs_valid(header: &[u8], start: usize) -> bool {
+    let mut at = start;
+    while at < header.len() {
+        let (Some(&kind), Some(&hi), Some(&lo)) =
+            (header.get(at), header.get(at + 1), header.get(at + 2))
+        else {
+            return false;
+        };
+        let len = usize::from(u16::from_be_bytes([hi, lo]));
+        let value_at = at + 3;
+        let Some(value) = header.get(value_at..value_at + len) else {
+            return false;
+        };
+        let ok = match kind {
+            TYPE_CRC32C => crc32c_matches(header, value_at, value),
+            TYPE_AUTHORITY => len <= MAX_AUTHORITY_LEN,
+            TYPE_UNIQUE_ID => len <= MAX_UNIQUE_ID_LEN,
+            _ => true,
+        };
+        if !ok || len > MAX_TLV_LEN {
+            return false;
+        }
+        at = value_at + len;
+    }
+    true
+}
+
+/// Whether the CRC32C TLV `value`, at byte `at` of `header`, is the checksum of `header`
+/// with the value's four bytes taken as zeroes.
+fn crc32c_matches(header: &[u8], at: usize, value: &[u8]) -> bool {
+    let Ok(expected) = <[u8; 4]>::try_from(value) else {
+        return false;
+    };
+    let (Some(before), Some(after)) = (header.get(..at), header.get(at + 4..)) else {
+        return false;
+    };
+    let crc = super::crc32c::Crc32c::new()
+        .update(before)
+        .update(&[0; 4])
+        .update(after)
+        .finish();
+    crc == u32::from_be_bytes(expected)
 }
 
 /// One TLV.

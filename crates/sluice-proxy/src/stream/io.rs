@@ -69,6 +69,11 @@ pub trait ClientIo: AsyncRead + AsyncWrite + WriteMore + Unpin + 'static {
     fn later_stream(&self) -> bool {
         false
     }
+
+    /// The HTTP major version of the client connection on the wire (`fc_http_major`).
+    fn http_major(&self) -> i64 {
+        1
+    }
 }
 
 impl ClientIo for TcpStream {

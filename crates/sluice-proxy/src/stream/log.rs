@@ -39,9 +39,10 @@ pub struct Meter {
     /// `Th`: handshakes at the start (PROXY protocol), reported by the first stream only, in
     /// microseconds (a `Duration` would make the meter a size class larger).
     pub handshake_us: Cell<u32>,
-    /// The connection's own addresses when a PROXY header announced others (`fc_src`,
-    /// `fc_dst`); boxed: rare, and every connection has a meter.
-    connection: Option<Box<crate::stream::Addrs>>,
+    /// The connection's own addresses when a PROXY (or NetScaler CIP) header announced
+    /// others (`fc_src`, `fc_dst`), and the header's TLVs; behind a pointer: rare, and
+    /// every connection has a meter (shared with the meters of HTTP/2 streams).
+    connection: Option<Rc<crate::proxy_protocol::accept::Proxied>>,
     /// The client socket's descriptor and bind line.
     pub socket: crate::stream::Socket,
 }
@@ -50,7 +51,7 @@ impl Meter {
     /// A meter for a connection accepted now; `connection`: its own addresses when a PROXY
     /// header replaced them for the session.
     pub fn new(
-        connection: Option<crate::stream::Addrs>,
+        connection: Option<Rc<crate::proxy_protocol::accept::Proxied>>,
         socket: crate::stream::Socket,
     ) -> Rc<Meter> {
         let now = Instant::now();
@@ -62,14 +63,24 @@ impl Meter {
             ready: Cell::new(now),
             first_byte: Cell::new(None),
             handshake_us: Cell::new(0),
-            connection: connection.map(Box::new),
+            connection,
             socket,
         })
     }
 
     /// The connection's own addresses, when a PROXY header announced others.
     pub fn connection_addrs(&self) -> Option<crate::stream::Addrs> {
-        self.connection.as_deref().copied()
+        self.connection.as_ref().map(|c| c.own)
+    }
+
+    /// What the header the connection started with said, if any.
+    pub fn proxied(&self) -> Option<&Rc<crate::proxy_protocol::accept::Proxied>> {
+        self.connection.as_ref()
+    }
+
+    /// The TLVs of the PROXY v2 header the connection started with (empty without one).
+    pub fn proxy_tlvs(&self) -> &[u8] {
+        self.connection.as_ref().map_or(&[], |c| &c.tlvs)
     }
 
     /// The wall-clock time of `at` (derived from the one capture at accept).
@@ -186,6 +197,10 @@ impl<S: ClientIo> ClientIo for Counted<S> {
 
     fn later_stream(&self) -> bool {
         self.inner.later_stream()
+    }
+
+    fn http_major(&self) -> i64 {
+        self.inner.http_major()
     }
 }
 
@@ -330,10 +345,20 @@ impl Record {
         self.t.connect_start = Some(now);
     }
 
+    /// No server connection could be made: the line names the last server tried, as
+    /// HAProxy's does (`be/srv1 ... SC--`).
+    pub fn connect_failed(&mut self, e: crate::error::Error) {
+        self.error = Some(e);
+        if let Some(s) = e.server {
+            self.server = Some(usize::from(s));
+        }
+    }
+
     /// A server connection is ready.
     pub fn connected(&mut self, server: usize) {
         self.server = Some(server);
         self.t.connected = Some(Instant::now());
+        crate::log::on_connect(self);
     }
 
     /// The stream ends with an answer of Sluice's own (`status`) in state `term`.

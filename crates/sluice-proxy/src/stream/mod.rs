@@ -37,6 +37,9 @@ pub struct Ctx {
     /// By proxy index: this thread's balancer of each backend.
     pub balancers: Vec<Option<LocalBalancer>>,
     pub pool: RefCell<IdlePool>,
+    /// The worker's shared view of idle server connections and this thread's index, to
+    /// take one over from another thread (`None`: one thread, or a test).
+    pub takeover: Option<(Arc<crate::backend::takeover::Takeover>, usize)>,
     // Boxed: a scratch set moves in and out of connections as one pointer.
     #[allow(clippy::vec_box)]
     scratch: RefCell<Vec<Box<Scratch>>>,
@@ -72,6 +75,7 @@ impl Ctx {
             plan,
             balancers,
             pool,
+            takeover: None,
             scratch: RefCell::new(Vec::new()),
             scratch_low: Cell::new(0),
             scratch_trimming: Cell::new(false),
@@ -84,6 +88,12 @@ impl Ctx {
             drained: Notify::new(),
             counters,
         }
+    }
+
+    /// Joins the worker's sharing of idle server connections as thread `thread`.
+    pub fn share_idle(&mut self, takeover: Arc<crate::backend::takeover::Takeover>, thread: usize) {
+        self.pool.get_mut().share(takeover.clone(), thread);
+        self.takeover = Some((takeover, thread));
     }
 
     /// Whether a stop has begun.
@@ -100,6 +110,9 @@ impl Ctx {
 
     /// Records a new level from the worker-wide channel and wakes whoever waits for it.
     pub fn set_level(&self, level: StopLevel) {
+        if level != StopLevel::Running {
+            crate::gauges::set_stopping();
+        }
         self.level.set(level);
         self.level_changed.notify_waiters();
         self.idle.wake_all();
@@ -289,6 +302,7 @@ struct Held {
     _live: Live,
     _permits: Permits,
     _gauge: crate::log::ConnGauge,
+    _open: crate::gauges::OpenConnection,
 }
 
 /// Runs one client connection to its end.
@@ -298,14 +312,14 @@ struct Held {
 /// arguments and then called the session would keep a dead copy of each (the client socket,
 /// its addresses) in every idle connection's task (see `docs/performance.md`).
 ///
-/// `addrs` are the session's addresses; `connection`, the connection's own when a PROXY
-/// header announced others.
+/// `addrs` are the session's addresses; `connection`, the connection's own (and the PROXY
+/// v2 TLVs) when a PROXY or NetScaler CIP header announced others.
 pub fn serve<S: ClientIo>(
     ctx: Rc<Ctx>,
     fe: usize,
     client: S,
     addrs: Addrs,
-    connection: Option<Addrs>,
+    connection: Option<Rc<crate::proxy_protocol::accept::Proxied>>,
     socket: Socket,
     permits: Permits,
 ) -> impl std::future::Future<Output = ()> {
@@ -313,6 +327,7 @@ pub fn serve<S: ClientIo>(
         _live: Live::new(&ctx),
         _permits: permits,
         _gauge: crate::log::ConnGauge::open(fe),
+        _open: crate::gauges::OpenConnection::open(ctx.plan.clone(), fe, socket.bind),
     };
     let mode = ctx.plan.frontend(fe).map(|f| f.mode);
     // Byte counts and instants for the log lines; `%ac`/`%fc`; the legacy accept line.

@@ -110,6 +110,31 @@ impl Pipe<'_> {
     }
 }
 
+impl Pipe<'_> {
+    /// Reads what the source has without writing anything (a held direction); whether
+    /// bytes came. Stops at the end of the source or when the buffer is full.
+    fn fill<R: AsyncRead + Unpin>(&mut self, cx: &mut Context<'_>, r: &mut R) -> io::Result<bool> {
+        let mut read = false;
+        while !self.eof && !self.buf.is_full() {
+            let mut rb = ReadBuf::new(self.buf.spare());
+            match Pin::new(&mut *r).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => {
+                    let n = rb.filled().len();
+                    if n == 0 {
+                        self.eof = true;
+                    } else {
+                        self.buf.commit(n);
+                        read = true;
+                    }
+                }
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => break,
+            }
+        }
+        Ok(read)
+    }
+}
+
 /// Relays until both directions have ended. `to_server` and `to_client` may already hold
 /// bytes to forward (what followed an HTTP upgrade).
 pub async fn relay<C, S>(
@@ -118,6 +143,33 @@ pub async fn relay<C, S>(
     to_server: &mut Buf,
     to_client: &mut Buf,
     t: Timeouts,
+) -> Result<Moved, Error>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    relay_held(client, server, to_server, to_client, t, None).await
+}
+
+/// Holds the server's first bytes back from the client until a decision on them
+/// (`tcp-response content` rules): the server's bytes are buffered, the client's keep
+/// flowing to the server.
+pub struct Hold<'h> {
+    /// Until when bytes may be held (`tcp-response inspect-delay`); `None`: decide at once.
+    pub until: Option<Instant>,
+    /// Decides on the bytes held, told whether more can come: `None` waits for more,
+    /// `Some(true)` lets them through, `Some(false)` ends the relay (refused).
+    pub decide: &'h mut dyn FnMut(&[u8], bool) -> Option<bool>,
+}
+
+/// [`relay`], with the server's bytes held back until `hold` decides on them.
+pub async fn relay_held<C, S>(
+    client: &mut C,
+    server: &mut S,
+    to_server: &mut Buf,
+    to_client: &mut Buf,
+    t: Timeouts,
+    mut hold: Option<Hold<'_>>,
 ) -> Result<Moved, Error>
 where
     C: AsyncRead + AsyncWrite + Unpin,
@@ -139,6 +191,7 @@ where
     let mut client_seen = now;
     let mut server_seen = now;
     let mut sleep: Option<Pin<Box<Sleep>>> = None;
+    let mut asked = false;
     poll_fn(|cx| {
         // One pass per wake-up: a pipe moves bytes until its read or its write would block,
         // and that registers the waker, so polling it again before the next wake-up only
@@ -159,18 +212,50 @@ where
             Poll::Ready(Ok(_)) | Poll::Pending => {}
             Poll::Ready(Err(e)) => return Poll::Ready(Err(classify(&e, &up, true))),
         }
-        match down.poll(cx, server, client) {
-            Poll::Ready(Ok(Step::Progress { read, wrote })) => {
-                let at = *now.get_or_insert_with(Instant::now);
-                if read {
-                    server_seen = at;
-                }
-                if wrote {
-                    client_seen = at;
-                }
+        if let Some(h) = &mut hold {
+            // Held: read what the server sends (while there is room), send nothing yet.
+            let read = match down.fill(cx, server) {
+                Ok(read) => read,
+                Err(e) => return Poll::Ready(Err(classify(&e, &down, false))),
+            };
+            let at = *now.get_or_insert_with(Instant::now);
+            if read {
+                server_seen = at;
             }
-            Poll::Ready(Ok(_)) | Poll::Pending => {}
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(classify(&e, &down, false))),
+            let final_ = down.eof || down.buf.is_full() || h.until.map_or(true, |u| at >= u);
+            // Asked again only when there is something new to decide on.
+            // As for requests, the rules first run when bytes come (or waiting ends).
+            let verdict = if final_ || ((read || !asked) && !down.buf.is_empty()) {
+                asked = true;
+                (h.decide)(down.buf.filled(), final_)
+            } else {
+                None
+            };
+            match verdict {
+                Some(true) => hold = None,
+                Some(false) => {
+                    return Poll::Ready(Err(Error::new(ErrorKind::Refused, Side::Server)))
+                }
+                None => {}
+            }
+        }
+        let held_until = hold.as_ref().and_then(|h| h.until);
+        if hold.is_some() {
+            // Nothing goes to the client yet.
+        } else {
+            match down.poll(cx, server, client) {
+                Poll::Ready(Ok(Step::Progress { read, wrote })) => {
+                    let at = *now.get_or_insert_with(Instant::now);
+                    if read {
+                        server_seen = at;
+                    }
+                    if wrote {
+                        client_seen = at;
+                    }
+                }
+                Poll::Ready(Ok(_)) | Poll::Pending => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(classify(&e, &down, false))),
+            }
         }
         if up.shut && down.shut {
             return Poll::Ready(Ok(Moved {
@@ -192,10 +277,13 @@ where
         });
         let c_deadline = client_t.map(|d| client_seen + d);
         let s_deadline = server_t.map(|d| server_seen + d);
-        let deadline = match (c_deadline, s_deadline) {
+        let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        let deadline = earliest(c_deadline, s_deadline);
+        // The end of a hold wakes the relay up to decide, as a timeout would.
+        let deadline = earliest(deadline, held_until);
         let Some(deadline) = deadline else {
             return Poll::Pending;
         };
@@ -217,6 +305,11 @@ where
             if deadline > now {
                 timer.as_mut().reset(deadline);
                 continue;
+            }
+            if held_until.is_some_and(|u| u <= now) {
+                // The hold ended: decide on what is held (the timer is re-armed then).
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
             let side = if c_deadline.is_some_and(|d| d <= now) {
                 Side::Client

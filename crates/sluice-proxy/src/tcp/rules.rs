@@ -3,7 +3,7 @@
 //! stream (HTTP mode runs content rules per request, see [`crate::http::rules`]).
 
 use crate::http::buf::Buf;
-use crate::http::rules::Conn;
+use crate::http::rules::{Conn, Contents};
 use crate::plan::{Plan, ProxyRules};
 use crate::stream::io::ClientIo;
 use crate::stream::Addrs;
@@ -35,6 +35,8 @@ pub struct ConnectionStage {
     pub fc: Addrs,
     /// An `expect-proxy layer4` rule matched: a PROXY header comes first.
     pub expect_proxy: bool,
+    /// An `expect-netscaler-cip layer4` rule matched: a NetScaler CIP header comes first.
+    pub expect_netscaler_cip: bool,
 }
 
 /// Runs the frontend's `tcp-request connection` rules on a connection just accepted, before
@@ -49,6 +51,7 @@ pub fn connection_stage(
     let plain = ConnectionStage {
         fc: addrs,
         expect_proxy: false,
+        expect_netscaler_cip: false,
     };
     let Some(r) = plan.rules(fe) else {
         return Some(plain);
@@ -76,6 +79,7 @@ pub fn connection_stage(
     Some(ConnectionStage {
         fc,
         expect_proxy: txn.expect_proxy,
+        expect_netscaler_cip: txn.expect_netscaler_cip,
     })
 }
 
@@ -118,23 +122,11 @@ pub fn on_session(plan: &Plan, fe: usize, session: Addrs, fc: Addrs) -> Option<(
     ))
 }
 
-/// Whether the buffered bytes are all the rules could wait for: a whole TLS record when the
-/// stream starts like TLS (the ClientHello for `req.ssl_sni`), any byte otherwise.
-fn looks_complete(data: &[u8]) -> bool {
-    match data {
-        [] => false,
-        [0x16, rest @ ..] => match rest {
-            [_, _, hi, lo, ..] => data.len() >= 5 + usize::from(u16::from_be_bytes([*hi, *lo])),
-            _ => false,
-        },
-        _ => true,
-    }
-}
-
-/// Runs `rules`' `tcp-request content` rules on what the client sent into `buf`, reading
-/// more while the rules have not decided and the bytes look incomplete, until
-/// `inspect-delay` expires (then the rules run on what is there, as HAProxy does).
-/// `false`: close the connection.
+/// Runs `rules`' `tcp-request content` rules on what the client sent into `buf`, as HAProxy
+/// does: a rule whose condition cannot tell yet on the bytes at hand (`req.len`, a payload
+/// not all there, `wait_end`) makes the rules wait for more and run again, until the
+/// buffer is full, the client closes or `inspect-delay` expires; then they decide on what
+/// is there. Without an inspect-delay they run once, at once. `false`: close the connection.
 pub async fn inspect<S: ClientIo>(
     client: &mut S,
     buf: &mut Buf,
@@ -150,16 +142,24 @@ pub async fn inspect<S: ClientIo>(
     let deadline = rules.inspect_delay.map(|d| Instant::now() + d);
     let mut eof = false;
     loop {
-        let data = buf.filled();
-        let settled = eof
-            || buf.is_full()
-            || deadline.map_or(true, |d| Instant::now() >= d)
-            || looks_complete(data);
+        let final_ = eof || buf.is_full() || deadline.map_or(true, |d| Instant::now() >= d);
+        // As in HAProxy, the rules first run when bytes come (or when waiting ends).
+        if buf.is_empty() && !final_ {
+            match read_more(client, buf, deadline).await {
+                Some(more) => eof |= !more,
+                None => return false,
+            }
+            continue;
+        }
         let view = Conn {
-            payload: Some(data),
+            payload: Some(buf.filled()),
             tls: conn.tls,
             fc: conn.fc,
             socket: conn.socket,
+            contents: Contents {
+                final_,
+                ..Contents::default()
+            },
             ..Conn::new(plan, conn.fe, conn.addrs)
         };
         // Rules run again on more bytes; what they track stays tracked (the first
@@ -167,37 +167,59 @@ pub async fn inspect<S: ClientIo>(
         let tracked = std::mem::take(&mut txn.vars.stick);
         txn.clear();
         txn.vars.stick = tracked;
-        match list.run_tcp(&view, txn) {
-            // Before the contents settle, a rule whose condition reads them has not decided
-            // yet (HAProxy's "may change": it waits there), so a later refusal waits too.
-            Verdict::Reject | Verdict::SilentDrop if settled => return false,
-            Verdict::Allow => return true,
-            _ if settled => return true,
-            _ => {}
+        match list.inspect_tcp(&view, txn) {
+            Some(Verdict::Reject | Verdict::SilentDrop) => return false,
+            Some(_) => return true,
+            None => {}
         }
-        let Some(d) = deadline else {
-            return true;
-        };
-        match tokio::time::timeout_at(d, client.read(buf.spare())).await {
-            Ok(Ok(0)) => eof = true,
-            Ok(Ok(n)) => buf.commit(n),
-            Ok(Err(_)) => return false,
-            // Expired: the next round decides on what is there.
-            Err(_) => {}
+        match read_more(client, buf, deadline).await {
+            Some(more) => eof |= !more,
+            None => return false,
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::looks_complete;
+/// Reads what the client sends next into `buf`, until `deadline`: `Some(false)` when it
+/// closed, `None` on an error. An expired (or absent) deadline reads nothing.
+async fn read_more<S: ClientIo>(
+    client: &mut S,
+    buf: &mut Buf,
+    deadline: Option<Instant>,
+) -> Option<bool> {
+    let d = deadline?;
+    match tokio::time::timeout_at(d, client.read(buf.spare())).await {
+        Ok(Ok(0)) => Some(false),
+        Ok(Ok(n)) => {
+            buf.commit(n);
+            Some(true)
+        }
+        Ok(Err(_)) => None,
+        // Expired: the next round decides on what is there.
+        Err(_) => Some(true),
+    }
+}
 
-    #[test]
-    fn tls_records_are_complete_when_whole() {
-        assert!(!looks_complete(b""));
-        assert!(!looks_complete(&[0x16, 3, 1]));
-        assert!(!looks_complete(&[0x16, 3, 1, 0, 4, 1, 2, 3]));
-        assert!(looks_complete(&[0x16, 3, 1, 0, 2, 1, 2]));
-        assert!(looks_complete(b"GET"));
+/// Runs the backend's `tcp-response content` rules on the response bytes held in `data`
+/// (`final_`: no more can come); `None` waits for more, `Some(false)` closes the
+/// connection. `request` is the stream's connection as the request rules saw it.
+pub fn inspect_response(
+    rules: &ProxyRules,
+    request: &Conn<'_>,
+    data: &[u8],
+    final_: bool,
+    txn: &mut Txn,
+) -> Option<bool> {
+    let view = Conn {
+        contents: Contents {
+            res_payload: Some(data),
+            on_response: true,
+            final_,
+            ..Contents::default()
+        },
+        ..*request
+    };
+    match rules.compiled.tcp_response.inspect_tcp(&view, txn)? {
+        Verdict::Reject | Verdict::SilentDrop => Some(false),
+        _ => Some(true),
     }
 }

@@ -1,6 +1,6 @@
 //! A `mode tcp` stream: choose the backend and a server, connect, relay.
 
-use super::relay::{relay, Timeouts};
+use super::relay::{relay_held, Hold, Timeouts};
 use crate::backend::connect::{acquire, Dest};
 use crate::http::rules::Conn;
 use crate::stream::io::ClientIo;
@@ -9,6 +9,7 @@ use crate::stream::{Addrs, Ctx};
 use sluice_balance::RequestKey;
 use sluice_rules::{Backend as Target, Stream, Txn, Verdict};
 use std::rc::Rc;
+use tokio::time::Instant;
 
 /// Runs one TCP-mode connection.
 pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs: Addrs) {
@@ -32,8 +33,9 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     let mut record = Record::start(fe_idx, addrs, client.meter(), false);
     let mut scratch = ctx.take_scratch();
     let static_be = crate::http::rules::route_static(fe);
+    // The stream's transaction: the content rules' variables, then the response rules'.
+    let mut txn = Txn::new();
     let be_choice = if crate::http::rules::needed(&plan, fe_idx, static_be) {
-        let mut txn = Txn::new();
         // The session's variables (`tcp-request session set-var(sess.x)`) for the content
         // rules: this stream is the session's only one.
         txn.vars.put_session(&mut sess_vars);
@@ -76,16 +78,43 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     record.connecting();
     // `sni ssl_fc_sni`: the name the client sent to a TLS listener.
     let tls = client.tls().cloned();
+    // The stream, for the TLVs of the PROXY v2 headers the backend sends.
+    let meter = client.meter().cloned();
+    let unique_id = sluice_rules::UniqueId::new();
+    let pp_conn = be.proxy_v2.then(|| {
+        let mut c = Conn::new(&plan, fe_idx, addrs);
+        c.fc = fc;
+        c.tls = tls.as_deref();
+        c.be = Some(be_idx);
+        c.uid = Some(&unique_id);
+        c.socket = meter.as_deref().map(|m| m.socket).unwrap_or_default();
+        c.proxy_tlvs = meter.as_deref().map_or(&[][..], |m| m.proxy_tlvs());
+        c
+    });
+    let pp_stream = pp_conn.as_ref().map(|c| Stream {
+        conn: c,
+        request: None,
+        response: None,
+        vars: Some(&txn.vars),
+        changes: Some(&txn.changes),
+        captures: None,
+    });
     let dest = Dest {
         // `stick on`/`stick match`: the server the backend's table remembers, if usable.
         pin: crate::stick::tcp_persistence(&plan, fe_idx, be_idx, (addrs, fc), &mut sess_vars),
         sni: tls.as_deref().and_then(|t| t.sni.as_deref()),
+        // `tcp-request content set-retries`.
+        retries: txn.changes.retries,
+        stream: pp_stream
+            .as_ref()
+            .map(|s| s as &dyn sluice_rules::SampleSource),
+        client_tls: tls.as_deref(),
         ..Dest::new(addrs)
     };
     let mut server = match acquire(ctx, be_idx, &dest, &key, false, &mut None).await {
         Ok(a) => a,
         Err(e) => {
-            record.error = Some(e);
+            record.connect_failed(e);
             emit(&record);
             ctx.give_scratch(scratch);
             return;
@@ -93,23 +122,28 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     };
     record.connected(server.server);
     crate::stick::tcp_connected(&plan, be_idx, server.server, &mut sess_vars);
-    if let Some(r) = plan
+    let response_rules = plan
         .rules(be_idx)
-        .filter(|r| !r.compiled.tcp_response.is_empty())
-    {
-        let mut conn = Conn::new(&plan, fe_idx, addrs);
-        conn.fc = fc;
-        conn.be = Some(be_idx);
-        conn.srv = Some(server.server);
-        if matches!(
-            r.compiled.tcp_response.run_tcp(&conn, &mut Txn::new()),
-            Verdict::Reject | Verdict::SilentDrop
-        ) {
-            ctx.give_scratch(scratch);
-            emit(&record);
-            return;
-        }
-    }
+        .filter(|r| !r.compiled.tcp_response.is_empty());
+    let mut conn = Conn::new(&plan, fe_idx, addrs);
+    conn.fc = fc;
+    conn.be = Some(be_idx);
+    conn.srv = Some(server.server);
+    conn.proxy_tlvs = meter.as_deref().map_or(&[][..], |m| m.proxy_tlvs());
+    conn.meter = meter.as_deref();
+    conn.socket = meter.as_deref().map(|m| m.socket).unwrap_or_default();
+    conn.bc = Some(crate::http::rules::backend_connection(&server.stream));
+    conn.events.forwarded = true;
+    // `tcp-response content`: the server's first bytes wait for the rules (up to
+    // `tcp-response inspect-delay`), the client's go on to the server meanwhile.
+    let mut decide = |data: &[u8], final_: bool| {
+        let r = response_rules?;
+        super::rules::inspect_response(r, &conn, data, final_, &mut txn)
+    };
+    let hold = response_rules.map(|r| Hold {
+        until: r.response_inspect_delay.map(|d| Instant::now() + d),
+        decide: &mut decide,
+    });
     let t = Timeouts {
         client: fe.client,
         server: be.server,
@@ -118,7 +152,11 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
         tunnel: be.tunnel,
     };
     let (up, down) = scratch.bufs();
-    match relay(&mut client, &mut server.stream, up, down, t).await {
+    let relayed = relay_held(&mut client, &mut server.stream, up, down, t, hold).await;
+    if response_rules.is_some() {
+        crate::log::on_vars(&mut record, &txn.vars);
+    }
+    match relayed {
         Ok(m) => {
             record.bytes_out = m.to_client;
             let now = sluice_stick::now_ms();
@@ -149,11 +187,16 @@ async fn route<S: ClientIo>(
     let fe_rules = plan.rules(fe_idx);
     let tls = client.tls().cloned();
     let socket = client.meter().map(|m| m.socket).unwrap_or_default();
+    // Owned, as `tls`: the rules read the PROXY v2 TLVs while the client is read.
+    let meter = client.meter().cloned();
+    let proxy_tlvs = meter.as_deref().map_or(&[][..], |m| m.proxy_tlvs());
     if let Some(r) = fe_rules {
         let mut conn = Conn::new(plan, fe_idx, addrs);
         conn.fc = fc;
         conn.tls = tls.as_deref();
         conn.socket = socket;
+        conn.proxy_tlvs = proxy_tlvs;
+        conn.meter = meter.as_deref();
         if !super::rules::inspect(client, buf, plan, r, conn, txn).await {
             return Err(());
         }
@@ -164,6 +207,8 @@ async fn route<S: ClientIo>(
     conn.payload = Some(buf.filled());
     conn.tls = tls.as_deref();
     conn.socket = socket;
+    conn.proxy_tlvs = proxy_tlvs;
+    conn.meter = meter.as_deref();
     let be = match fe_rules.filter(|r| r.routes) {
         Some(r) => {
             let src = Stream {
@@ -174,7 +219,9 @@ async fn route<S: ClientIo>(
                 changes: Some(&txn.changes),
                 captures: Some(&txn.captures),
             };
-            let found = match r.compiled.select_backend_from(&src) {
+            // A static rule naming a disabled backend gives way to the next rule.
+            let usable = |n: &str| plan.backend_names.contains_key(n);
+            let found = match r.compiled.select_backend_where(&src, usable) {
                 Some(Target::Static(n)) => plan.backend_names.get(n).copied(),
                 Some(Target::Dynamic(n)) => plan.backend_names.get(n.as_str()).copied(),
                 None => None,

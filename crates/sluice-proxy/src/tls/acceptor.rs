@@ -5,7 +5,7 @@ use super::certs::{self, Loaded};
 use super::options::{self, Versions};
 use super::{TlsClient, TlsInfo};
 use crate::counters::Counter;
-use crate::proxy_protocol::accept::{apply, read_header, Peek};
+use crate::proxy_protocol::accept::{read_preamble, Peek};
 use crate::stream::io::ClientIo;
 use crate::stream::{self, Addrs, Ctx, Permits};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
@@ -170,8 +170,9 @@ impl ResolvesServerCert for ByName {
     }
 }
 
-/// Serves one connection of a TLS listener: the PROXY header when the bind expects one,
-/// then the handshake, both within `timeout client`, then the stream as usual.
+/// Serves one connection of a TLS listener: the PROXY and/or NetScaler CIP header when the
+/// bind expects them (`header`: PROXY, CIP magic number), then the handshake, all within
+/// `timeout client`, then the stream as usual.
 #[allow(clippy::too_many_arguments)]
 pub async fn serve<S: ClientIo + Peek>(
     ctx: Rc<Ctx>,
@@ -181,17 +182,17 @@ pub async fn serve<S: ClientIo + Peek>(
     socket: crate::stream::Socket,
     permits: Permits,
     acceptor: TlsAcceptor,
-    accept_proxy: bool,
+    header: (bool, Option<u32>),
     limit: Option<Duration>,
 ) {
-    // The connection's own addresses, when a PROXY header announces the session's.
+    // The connection's own addresses, when a header announces the session's.
     let mut connection = None;
     let handshake = async {
-        if accept_proxy {
-            match read_header(&mut s, None).await {
-                Ok(h) => {
-                    connection = Some(addrs);
-                    addrs = apply(addrs, h);
+        if header.0 || header.1.is_some() {
+            match read_preamble(&mut s, addrs, header, None).await {
+                Ok((session, proxied)) => {
+                    connection = Some(std::rc::Rc::new(proxied));
+                    addrs = session;
                 }
                 Err(_) => return Err(Counter::ProxyHeaderErrors),
             }
@@ -215,9 +216,20 @@ pub async fn serve<S: ClientIo + Peek>(
         }
     };
     let conn = tls.get_ref().1;
+    let leaf = conn.peer_certificates().and_then(|c| c.first());
     let info = TlsInfo {
         sni: conn.server_name().map(|n| n.as_bytes().into()),
         alpn: conn.alpn_protocol().map(Into::into),
+        version: conn
+            .protocol_version()
+            .and_then(crate::proxy_protocol::ssl::version_name),
+        cipher: conn
+            .negotiated_cipher_suite()
+            .and_then(|s| crate::proxy_protocol::ssl::cipher_name(s.suite())),
+        client_cert: leaf.is_some(),
+        client_cn: leaf
+            .and_then(|c| crate::proxy_protocol::ssl::subject_common_name(c))
+            .map(Into::into),
     };
     stream::serve(
         ctx,

@@ -345,6 +345,8 @@ impl ServerCertVerifier for AcceptAny {
 pub enum ServerStream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+    /// A server spoken to in HTTP/2 (`proto h2`), seen as an HTTP/1.1 connection.
+    H2(Box<crate::backend::h2_client::H2Server>),
 }
 
 impl std::fmt::Debug for ServerStream {
@@ -352,6 +354,7 @@ impl std::fmt::Debug for ServerStream {
         f.write_str(match self {
             ServerStream::Plain(_) => "ServerStream::Plain",
             ServerStream::Tls(_) => "ServerStream::Tls",
+            ServerStream::H2(_) => "ServerStream::H2",
         })
     }
 }
@@ -363,11 +366,12 @@ impl From<TcpStream> for ServerStream {
 }
 
 impl ServerStream {
-    /// The socket underneath.
-    pub fn tcp(&self) -> &TcpStream {
+    /// The socket underneath (none for HTTP/2: its connection has a task of its own).
+    pub fn tcp(&self) -> Option<&TcpStream> {
         match self {
-            ServerStream::Plain(s) => s,
-            ServerStream::Tls(t) => t.get_ref().0,
+            ServerStream::Plain(s) => Some(s),
+            ServerStream::Tls(t) => Some(t.get_ref().0),
+            ServerStream::H2(_) => None,
         }
     }
 
@@ -375,8 +379,22 @@ impl ServerStream {
     /// such bytes is not idle).
     pub fn buffered(&self) -> bool {
         match self {
-            ServerStream::Plain(_) => false,
+            ServerStream::Plain(_) | ServerStream::H2(_) => false,
             ServerStream::Tls(t) => !t.get_ref().1.wants_read(),
+        }
+    }
+
+    /// Whether an idle connection can take a request: nothing to read (readable means
+    /// closed, or a protocol error from the server), from the readiness tokio has recorded.
+    pub fn still_idle(&mut self, cx: &mut Context<'_>) -> bool {
+        match self {
+            ServerStream::H2(h) => h.still_idle(cx),
+            _ => {
+                !self.buffered()
+                    && self
+                        .tcp()
+                        .is_some_and(|t| matches!(t.poll_read_ready(cx), Poll::Pending))
+            }
         }
     }
 }
@@ -391,6 +409,7 @@ impl AsyncRead for ServerStream {
         match self.get_mut() {
             ServerStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             ServerStream::Tls(t) => Pin::new(&mut **t).poll_read(cx, buf),
+            ServerStream::H2(h) => Pin::new(&mut **h).poll_read(cx, buf),
         }
     }
 }
@@ -400,6 +419,7 @@ impl crate::stream::io::WriteMore for ServerStream {
         match self {
             ServerStream::Plain(s) => crate::stream::io::send_more(s, cx, buf),
             ServerStream::Tls(t) => Pin::new(&mut **t).poll_write(cx, buf),
+            ServerStream::H2(h) => Pin::new(&mut **h).poll_write(cx, buf),
         }
     }
 }
@@ -414,6 +434,7 @@ impl AsyncWrite for ServerStream {
         match self.get_mut() {
             ServerStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             ServerStream::Tls(t) => Pin::new(&mut **t).poll_write(cx, buf),
+            ServerStream::H2(h) => Pin::new(&mut **h).poll_write(cx, buf),
         }
     }
 
@@ -426,6 +447,7 @@ impl AsyncWrite for ServerStream {
         match self.get_mut() {
             ServerStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             ServerStream::Tls(t) => Pin::new(&mut **t).poll_write_vectored(cx, bufs),
+            ServerStream::H2(h) => Pin::new(&mut **h).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -433,6 +455,7 @@ impl AsyncWrite for ServerStream {
         match self {
             ServerStream::Plain(s) => s.is_write_vectored(),
             ServerStream::Tls(t) => t.is_write_vectored(),
+            ServerStream::H2(_) => false,
         }
     }
 
@@ -441,6 +464,7 @@ impl AsyncWrite for ServerStream {
         match self.get_mut() {
             ServerStream::Plain(s) => Pin::new(s).poll_flush(cx),
             ServerStream::Tls(t) => Pin::new(&mut **t).poll_flush(cx),
+            ServerStream::H2(h) => Pin::new(&mut **h).poll_flush(cx),
         }
     }
 
@@ -448,6 +472,7 @@ impl AsyncWrite for ServerStream {
         match self.get_mut() {
             ServerStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             ServerStream::Tls(t) => Pin::new(&mut **t).poll_shutdown(cx),
+            ServerStream::H2(h) => Pin::new(&mut **h).poll_shutdown(cx),
         }
     }
 }

@@ -15,11 +15,20 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_rustls::server::TlsStream;
 
-/// What the handshake settled, for `ssl_fc_sni` and `ssl_fc_alpn`.
+/// What the handshake settled, for `ssl_fc_sni` and `ssl_fc_alpn`, and the `PP2_TYPE_SSL`
+/// TLV of PROXY v2 headers to servers (`proxy-v2-options ssl,ssl-cipher,cert-cn`).
 #[derive(Debug, Default)]
 pub struct TlsInfo {
     pub sni: Option<Box<[u8]>>,
     pub alpn: Option<Box<[u8]>>,
+    /// The protocol version, in OpenSSL's words (`TLSv1.3`).
+    pub version: Option<&'static str>,
+    /// The cipher suite, in OpenSSL's words.
+    pub cipher: Option<&'static str>,
+    /// The client presented a certificate (verified: the handshake succeeded).
+    pub client_cert: bool,
+    /// The common name of the client's certificate, if it has one.
+    pub client_cn: Option<Box<[u8]>>,
 }
 
 /// A client connection after a TLS handshake.

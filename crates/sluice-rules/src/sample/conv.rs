@@ -282,8 +282,11 @@ fn split_pick<'a>(args: &[Arg], v: Value<'a>, skip_empty: bool) -> Out<'a> {
         _ => return None,
     };
     let delims = args.get(1).and_then(Arg::bytes)?;
+    // A count of 0 takes every field from the index to the end (to the start for a
+    // negative index).
     let count = match args.get(2) {
-        Some(Arg::Int(c)) if *c > 0 => *c as usize,
+        Some(Arg::Int(c)) if *c > 0 => usize::try_from(*c).unwrap_or(usize::MAX),
+        Some(Arg::Int(0)) => usize::MAX,
         _ => 1,
     };
     let s = into_cow(v)?;
@@ -453,20 +456,18 @@ pub(crate) fn bytes<'a>(args: &'a [Arg], v: Value<'a>, src: &'a dyn SampleSource
     }))
 }
 
+/// `concat([<start>][,<var>][,<end>])`: the input, then `<start>`, the variable and
+/// `<end>`, all appended.
 pub(crate) fn concat<'a>(args: &'a [Arg], v: Value<'a>, src: &'a dyn SampleSource) -> Out<'a> {
     let mut out = bytes_of(&v).to_vec();
-    let mut tail = Vec::new();
     if let Some(p) = args.first().and_then(Arg::bytes) {
-        let mut o = p.to_vec();
-        o.append(&mut out);
-        out = o;
+        out.extend_from_slice(p);
     }
     if let Some(Arg::Var(name)) = args.get(1) {
-        if let Some(val) = src.vars().and_then(|vars| vars.get(name)) {
-            val.write_to(&mut tail);
+        if let Some(val) = super::read_var(src, name) {
+            val.write_to(&mut out);
         }
     }
-    out.append(&mut tail);
     if let Some(sfx) = args.get(2).and_then(Arg::bytes) {
         out.extend_from_slice(sfx);
     }
@@ -813,7 +814,7 @@ pub(crate) fn add_item<'a>(args: &'a [Arg], v: Value<'a>, src: &'a dyn SampleSou
     let mut out = into_cow(v)?.into_owned();
     let mut item = Vec::new();
     if let Some(Arg::Var(name)) = args.get(1) {
-        if let Some(val) = src.vars().and_then(|vars| vars.get(name)) {
+        if let Some(val) = super::read_var(src, name) {
             val.write_to(&mut item);
         }
     }

@@ -86,8 +86,7 @@ pub(crate) fn var<'a>(
     let found = args
         .first()
         .and_then(Arg::text)
-        .and_then(|name| src.vars()?.get(name))
-        .map(Value::reborrow);
+        .and_then(|name| super::read_var(src, name));
     let v = found.or_else(|| args.get(1).and_then(Arg::bytes).map(Value::str));
     one(v, emit)
 }
@@ -252,13 +251,29 @@ timeout_fetches! {
     tunnel_timeout, cur_tunnel_timeout, Tunnel;
 }
 
-pub(crate) fn fe_conn<'a>(
+/// `be_max_retries`: the backend's `retries`.
+pub(crate) fn be_max_retries<'a>(
     _: &'a [Arg],
     s: &'a dyn SampleSource,
     _: bool,
     emit: Emit<'_, 'a>,
 ) -> Fetched {
-    one(s.connection().fe_conn().map(Value::Sint), emit)
+    one(s.connection().max_retries().map(Value::Sint), emit)
+}
+
+/// `cur_max_retries`: the retries a `set-retries` rule set, else the backend's.
+pub(crate) fn cur_max_retries<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let set = s.changes().and_then(|c| c.retries).map(i64::from);
+    one(
+        set.or_else(|| s.connection().max_retries())
+            .map(Value::Sint),
+        emit,
+    )
 }
 
 pub(crate) fn be_conn<'a>(
@@ -434,18 +449,6 @@ pub(crate) fn uuid<'a>(
         out.push(HEX[usize::from(byte & 0x0f)]);
     }
     one(Some(Value::string(out)), emit)
-}
-
-pub(crate) fn req_len<'a>(
-    _: &'a [Arg],
-    s: &'a dyn SampleSource,
-    _: bool,
-    emit: Emit<'_, 'a>,
-) -> Fetched {
-    match s.connection().payload() {
-        Some(p) => one(Some(Value::Sint(p.len() as i64)), emit),
-        None => Fetched::Miss,
-    }
 }
 
 pub(crate) fn req_ssl_sni<'a>(
@@ -729,6 +732,32 @@ pub(crate) fn status<'a>(
     emit: Emit<'_, 'a>,
 ) -> Fetched {
     one(s.response().map(|m| Value::Sint(m.status().into())), emit)
+}
+
+/// `txn.status`: the transaction's status, whoever set it (server, `return`, `deny`).
+pub(crate) fn txn_status<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let status = s
+        .connection()
+        .txn_status()
+        .or_else(|| s.response().map(|m| m.status().into()));
+    one(status.map(Value::Sint), emit)
+}
+
+/// `txn.sess_term_state`: the two characters of the termination state, `--` while the
+/// stream is not over.
+pub(crate) fn txn_sess_term_state<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    let state = s.connection().sess_term_state().unwrap_or(*b"--");
+    one(Some(Value::string(state.to_vec())), emit)
 }
 
 fn version_number(v: &[u8]) -> &[u8] {
@@ -1171,79 +1200,6 @@ pub(crate) fn ssl_fc_alpn<'a>(
     emit: Emit<'_, 'a>,
 ) -> Fetched {
     one(s.connection().ssl_alpn().map(Value::str), emit)
-}
-
-/// `req.payload(<offset>,<length>)`: `length` 0 means up to the end of the buffer.
-pub(crate) fn req_payload<'a>(
-    args: &'a [Arg],
-    s: &'a dyn SampleSource,
-    _: bool,
-    emit: Emit<'_, 'a>,
-) -> Fetched {
-    let Some(payload) = s.connection().payload() else {
-        return Fetched::Miss;
-    };
-    let offset = int_arg(args, 0);
-    let len = int_arg(args, 1);
-    slice_or_miss(payload, offset, (len > 0).then_some(len), emit)
-}
-
-/// `req.payload_lv(<offset1>,<length>[,<offset2>])`: a block whose size is the big-endian
-/// number of `length` bytes at `offset1`; it starts after that number, or at `offset2`
-/// (relative to that point when signed).
-pub(crate) fn req_payload_lv<'a>(
-    args: &'a [Arg],
-    s: &'a dyn SampleSource,
-    _: bool,
-    emit: Emit<'_, 'a>,
-) -> Fetched {
-    let Some(payload) = s.connection().payload() else {
-        return Fetched::Miss;
-    };
-    let at = int_arg(args, 0);
-    let width = int_arg(args, 1);
-    let Some(field) = payload.get(at..at.saturating_add(width)) else {
-        return Fetched::Miss;
-    };
-    let size = field.iter().fold(0usize, |acc, &b| {
-        acc.saturating_mul(256).saturating_add(usize::from(b))
-    });
-    let after = at + width;
-    let start = match args.get(2).and_then(Arg::text).map(str::trim) {
-        None | Some("") => Some(after),
-        Some(t) if t.starts_with('+') || t.starts_with('-') => t
-            .parse::<i64>()
-            .ok()
-            .and_then(|d| usize::try_from(i64::try_from(after).ok()? + d).ok()),
-        Some(t) => t.parse::<usize>().ok(),
-    };
-    match start {
-        Some(start) => slice_or_miss(payload, start, Some(size), emit),
-        None => Fetched::Done,
-    }
-}
-
-fn int_arg(args: &[Arg], i: usize) -> usize {
-    match args.get(i) {
-        Some(Arg::Int(n)) => usize::try_from(*n).unwrap_or(0),
-        _ => 0,
-    }
-}
-
-fn slice_or_miss<'a>(
-    payload: &'a [u8],
-    start: usize,
-    len: Option<usize>,
-    emit: Emit<'_, 'a>,
-) -> Fetched {
-    let end = match len {
-        Some(n) => start.saturating_add(n),
-        None => payload.len().max(start),
-    };
-    match payload.get(start..end) {
-        Some(b) => one(Some(Value::Bin(b.into())), emit),
-        None => Fetched::Miss,
-    }
 }
 
 pub(crate) fn req_ssl_hello_type<'a>(

@@ -537,14 +537,16 @@ pub(crate) fn url_ip<'a>(
     Fetched::Done
 }
 
-/// `url_port`: the port of an absolute URL, 80 when it names none.
+/// `url_port`: the port of an absolute URL, 80 when it names none. As in HAProxy, the URL
+/// must name its host by address (a name is not resolved): otherwise nothing.
 pub(crate) fn url_port<'a>(
     _: &'a [Arg],
     s: &'a dyn SampleSource,
     _: bool,
     emit: Emit<'_, 'a>,
 ) -> Fetched {
-    if let Some((_, port)) = s.request().and_then(|m| url_host_port(m.uri())) {
+    let url = s.request().and_then(|m| url_host_port(m.uri()));
+    if let Some((_, port)) = url.filter(|(h, _)| h.parse::<std::net::IpAddr>().is_ok()) {
         emit(Value::Sint(i64::from(port.unwrap_or(80))));
     }
     Fetched::Done

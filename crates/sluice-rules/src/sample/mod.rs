@@ -1,6 +1,7 @@
 //! Sample expressions: a fetch followed by converters (`req.hdr(host),lower,map(hosts.map)`),
 //! compiled once against the [`registry`] and evaluated per request.
 
+pub mod aes_gcm;
 pub mod auth;
 pub mod client_hello;
 pub mod conv;
@@ -10,8 +11,11 @@ pub mod internal;
 pub mod json;
 pub mod map;
 pub mod mqtt;
+pub mod payload;
+pub mod pp;
 pub mod registry;
 pub mod rfc7239;
+pub mod state;
 pub mod stick;
 pub mod time;
 pub mod value;
@@ -78,7 +82,7 @@ impl Arg {
     pub fn int(&self, src: &dyn SampleSource) -> Option<i64> {
         match self {
             Arg::Int(i) => Some(*i),
-            Arg::Var(name) => src.vars()?.get(name)?.to_int(),
+            Arg::Var(name) => read_var(src, name)?.to_int(),
             _ => None,
         }
     }
@@ -104,6 +108,8 @@ pub enum Place {
     HttpRequest,
     /// `http-response`, `http-after-response`.
     HttpResponse,
+    /// `tcp-response content`: addresses, buffered response payload, the HTTP response.
+    TcpResponse,
     /// Not known yet (named ACLs, checked where a condition uses them).
     Any,
 }
@@ -116,6 +122,7 @@ impl Place {
             Place::TcpContent => valid.intersects(Valid::CONN | Valid::PAYLOAD | Valid::REQ),
             Place::HttpRequest => valid.intersects(Valid::CONN | Valid::PAYLOAD | Valid::REQ),
             Place::HttpResponse => valid.intersects(Valid::CONN | Valid::RES),
+            Place::TcpResponse => valid.intersects(Valid::CONN | Valid::RES | Valid::RES_PAYLOAD),
             Place::Any => true,
         }
     }
@@ -256,10 +263,22 @@ impl SampleExpr {
         f: &mut dyn FnMut(Value<'a>) -> bool,
     ) -> Fetched {
         let convs = &self.convs;
-        (self.fetch.eval)(&self.args, src, all, &mut |v| match apply(convs, v, src) {
-            Some(v) => f(v),
+        // A converter that settles (`fix_is_valid`) gave a value: more bytes would not
+        // change it.
+        let settles = convs.iter().any(|(c, _)| c.settles);
+        let mut settled = false;
+        let status = (self.fetch.eval)(&self.args, src, all, &mut |v| match apply(convs, v, src) {
+            Some(v) => {
+                settled |= settles;
+                f(v)
+            }
             None => false,
-        })
+        });
+        if settled {
+            Fetched::Done
+        } else {
+            status
+        }
     }
 }
 
@@ -456,6 +475,11 @@ fn compile_args(
             ArgKind::Str if name == "ipv6" && text.parse::<std::net::Ipv6Addr>().is_err() => {
                 return Err(bad("an IPv6 address"))
             }
+            // `fc_pp_tlv(<id>)`: a number or a PPv2 name, resolved here.
+            ArgKind::Str if name == "fc_pp_tlv" => match pp::tlv_id(text) {
+                Some(id) => Arg::Int(id.into()),
+                None => return Err(bad("a TLV type from 0 to 255 or a PPv2 TLV name")),
+            },
             ArgKind::Str => Arg::Str(text.as_bytes().into()),
             ArgKind::Int => Arg::Int(text.trim().parse().map_err(|_| bad("an integer"))?),
             ArgKind::IntOrVar => match text.trim().parse() {
@@ -483,6 +507,12 @@ fn compile_args(
                     .split_once('/')
                     .ok_or_else(|| bad("<backend>/<server>"))?;
                 env.check_server(be, srv)?;
+                Arg::Str(text.as_bytes().into())
+            }
+            ArgKind::ServerRef => {
+                if let Some((be, srv)) = text.split_once('/') {
+                    env.check_server(be, srv)?;
+                }
                 Arg::Str(text.as_bytes().into())
             }
             ArgKind::Acl => {
@@ -556,6 +586,15 @@ fn resolve_acl(name: &str, env: &mut Env<'_>) -> Result<Arc<crate::acl::NamedAcl
     let found = env.named_acl(name, location);
     ACL_DEPTH.with(|d| d.set(depth));
     found.map_err(|d| Problem::new(d.category, None, d.message))
+}
+
+/// The variable `name` as `src` sees it: process-wide ones from their store (a copy), the
+/// others from the stream's.
+pub(crate) fn read_var<'a>(src: &'a dyn SampleSource, name: &str) -> Option<Value<'a>> {
+    if crate::proc_vars::is_proc(name) {
+        return crate::proc_vars::get(name);
+    }
+    src.vars()?.get(name).map(Value::reborrow)
 }
 
 /// Variable names are `<scope>.<name>` with scope proc, sess, txn, req, res or check.

@@ -1,3 +1,5 @@
+// >>> HELPERS (temporary, the lead removes this): read /tmp/brief-common.md NOW -- working rules: no git
+// >>> commands that change anything, shared tree, build only what you need, deadline 22:45 UTC. <<<
 //! The table of sample fetches and converters: name, arguments, types and where each is
 //! valid. Adding one is an entry here, a function in [`fetch`](super::fetch) or
 //! [`conv`](super::conv), and a test.
@@ -10,6 +12,8 @@ use super::conv as c;
 use super::fetch as f;
 use super::headers as h;
 use super::internal as i;
+use super::payload as p;
+use super::state as st;
 use super::time as t;
 use super::{Arg, Fetched, SampleType, Value};
 use crate::message::SampleSource;
@@ -29,6 +33,8 @@ impl Valid {
     pub const REQ: Valid = Valid(4);
     /// The HTTP response.
     pub const RES: Valid = Valid(8);
+    /// Buffered response payload (`tcp-response content`).
+    pub const RES_PAYLOAD: Valid = Valid(16);
 
     /// Whether every bit of `other` is set.
     pub fn contains(self, other: Valid) -> bool {
@@ -50,6 +56,8 @@ impl Valid {
             "HTTP response headers"
         } else if self.contains(Valid::PAYLOAD) {
             "the request buffer contents"
+        } else if self.contains(Valid::RES_PAYLOAD) {
+            "the response buffer contents"
         } else {
             "the connection"
         }
@@ -80,6 +88,9 @@ pub enum ArgKind {
     Backend,
     /// `<backend>/<server>` (checked against the configuration).
     Server,
+    /// `[<backend>/]<server>`: checked when the backend is named, else a server of the
+    /// stream's backend.
+    ServerRef,
     /// A map file (loaded at compile time).
     MapFile,
     /// An IPv4 mask (length or dotted quad).
@@ -107,6 +118,7 @@ impl ArgKind {
             ArgKind::Regex => "a regex",
             ArgKind::Backend => "a backend name",
             ArgKind::Server => "<backend>/<server>",
+            ArgKind::ServerRef => "[<backend>/]<server>",
             ArgKind::MapFile => "a map file",
             ArgKind::Mask4 => "an IPv4 mask",
             ArgKind::Mask6 => "an IPv6 mask",
@@ -162,7 +174,21 @@ const FRONTENDS: &[ArgSpec] = &[req(ArgKind::Frontends)];
 const USERLIST: &[ArgSpec] = &[req(ArgKind::Userlist)];
 const TIME_FORMAT: &[ArgSpec] = &[req(ArgKind::Str), opt(ArgKind::IntOrVar)];
 const OFFSET_UNIT: &[ArgSpec] = &[opt(ArgKind::IntOrVar), opt(ArgKind::TimeUnit)];
+const OPT_UNIT: &[ArgSpec] = &[opt(ArgKind::TimeUnit)];
+/// `<bits>,<nonce>,<key>,<aead_tag>[,<aad>]`: texts or variable names.
+const AES_GCM: &[ArgSpec] = &[
+    req(ArgKind::Int),
+    req(ArgKind::Str),
+    req(ArgKind::Str),
+    req(ArgKind::Str),
+    opt(ArgKind::Str),
+];
+/// `[<backend>/]<server>`: checked when the backend is named, else looked up when run.
+const SRV_REF: &[ArgSpec] = &[req(ArgKind::ServerRef)];
 const DUMP_VARS: &[ArgSpec] = &[opt(ArgKind::Str), opt(ArgKind::Str), opt(ArgKind::Str)];
+const PAYLOAD_ARGS: &[ArgSpec] = &[req(ArgKind::Int), req(ArgKind::Int)];
+const PAYLOAD_LV_ARGS: &[ArgSpec] = &[req(ArgKind::Int), req(ArgKind::Int), opt(ArgKind::Str)];
+const BODY_PARAM: &[ArgSpec] = &[opt(ArgKind::Str), opt(ArgKind::Str)];
 const ACLS: &[ArgSpec] = &[
     req(ArgKind::Acl),
     opt(ArgKind::Acl),
@@ -219,6 +245,9 @@ pub struct ConvDef {
     pub map: Option<(MatchMethod, SampleType)>,
     /// Checks or rewrites the compiled arguments.
     pub prepare: Option<PrepareFn>,
+    /// A value from it is final even on contents that may still grow (`fix_is_valid`
+    /// tells "invalid" without waiting for more bytes; no value means "cannot tell yet").
+    pub settles: bool,
     /// The implementation.
     pub eval: ConvFn,
 }
@@ -253,6 +282,7 @@ const fn cv(
         output,
         map: None,
         prepare: None,
+        settles: false,
         eval,
     }
 }
@@ -270,6 +300,7 @@ const fn mp(
         output: out,
         map: Some((method, out)),
         prepare: None,
+        settles: false,
         eval: c::map,
     }
 }
@@ -288,6 +319,9 @@ const REQ: Valid = Valid::REQ;
 const RES: Valid = Valid::RES;
 const HTTP: Valid = Valid(Valid::REQ.0 | Valid::RES.0);
 const PAYLOAD: Valid = Valid::PAYLOAD;
+const RES_PAYLOAD: Valid = Valid::RES_PAYLOAD;
+/// Either buffer, by the direction of the rule set (`payload`).
+const EITHER_PAYLOAD: Valid = Valid(Valid::PAYLOAD.0 | Valid::RES_PAYLOAD.0);
 
 /// Every sample fetch Sluice implements. Aliases (`urlp`, `cook`, `req_ssl_sni`...) are
 /// entries of their own.
@@ -299,6 +333,7 @@ pub static FETCHES: &[FetchDef] = &[
     fe("be_connect_timeout", NONE, Sint, CONN, f::connect_timeout),
     fe("be_id", NONE, Sint, CONN, f::be_id),
     fe("be_conn", OPT_BACKEND, Sint, CONN, f::be_conn),
+    fe("be_max_retries", NONE, Sint, CONN, f::be_max_retries),
     fe("be_name", NONE, Str, CONN, f::be_name),
     fe("be_queue_timeout", NONE, Sint, CONN, f::queue_timeout),
     fe("be_server_timeout", NONE, Sint, CONN, f::server_timeout),
@@ -329,6 +364,7 @@ pub static FETCHES: &[FetchDef] = &[
         CONN,
         f::cur_connect_timeout,
     ),
+    fe("cur_max_retries", NONE, Sint, CONN, f::cur_max_retries),
     fe("cur_queue_timeout", NONE, Sint, CONN, f::cur_queue_timeout),
     fe(
         "cur_server_timeout",
@@ -360,6 +396,21 @@ pub static FETCHES: &[FetchDef] = &[
     fe("fc_fackets", NONE, Sint, CONN, f::fc_fackets),
     fe("fc_lost", NONE, Sint, CONN, f::fc_lost),
     fe("fc_reordering", NONE, Sint, CONN, f::fc_reordering),
+    fe(
+        "fc_pp_authority",
+        NONE,
+        Str,
+        CONN,
+        super::pp::fc_pp_authority,
+    ),
+    fe("fc_pp_tlv", STR, Str, CONN, super::pp::fc_pp_tlv),
+    fe(
+        "fc_pp_unique_id",
+        NONE,
+        Str,
+        CONN,
+        super::pp::fc_pp_unique_id,
+    ),
     fe("fc_retrans", NONE, Sint, CONN, f::fc_retrans),
     fe("fc_rtt", OPT_STR, Sint, CONN, f::fc_rtt),
     fe("fc_rttvar", OPT_STR, Sint, CONN, f::fc_rttvar),
@@ -368,10 +419,9 @@ pub static FETCHES: &[FetchDef] = &[
     fe("fc_src_port", NONE, Sint, CONN, f::fc_src_port),
     fe("fc_unacked", NONE, Sint, CONN, f::fc_unacked),
     fe("fe_client_timeout", NONE, Sint, CONN, f::client_timeout),
-    fe("fe_conn", NONE, Sint, CONN, f::fe_conn),
     fe("fe_id", NONE, Sint, CONN, f::fe_id),
     fe("fe_name", NONE, Str, CONN, f::fe_name),
-    fe("fe_tarpit_timeout", NONE, Sint, CONN, f::tarpit_timeout),
+    fe("fe_tarpit_timeout", NONE, Sint, CONN, st::fe_tarpit_timeout),
     fe("hdr", HDR, Str, HTTP, f::hdr),
     fe("hdr_cnt", OPT_STR, Sint, HTTP, f::hdr_cnt),
     fe("hdr_ip", HDR, Ip, HTTP, f::hdr_ip),
@@ -425,20 +475,20 @@ pub static FETCHES: &[FetchDef] = &[
     fe("req.hdr_cnt", OPT_STR, Sint, REQ, f::req_hdr_cnt),
     fe("req.hdr_ip", HDR, Ip, REQ, f::req_hdr_ip),
     fe("req.hdr_val", HDR, Sint, REQ, f::req_hdr_val),
-    fe("req.len", NONE, Sint, PAYLOAD, f::req_len),
+    fe("req.len", NONE, Sint, PAYLOAD, p::req_len),
     fe(
         "req.payload",
         &[req(ArgKind::Int), req(ArgKind::Int)],
         Bin,
         PAYLOAD,
-        f::req_payload,
+        p::req_payload,
     ),
     fe(
         "req.payload_lv",
         &[req(ArgKind::Int), req(ArgKind::Int), opt(ArgKind::Str)],
         Bin,
         PAYLOAD,
-        f::req_payload_lv,
+        p::req_payload_lv,
     ),
     fe("req.proto_http", NONE, Bool, REQ, f::req_proto_http),
     fe("req.ssl_alpn", NONE, Str, PAYLOAD, f::req_ssl_alpn),
@@ -451,7 +501,7 @@ pub static FETCHES: &[FetchDef] = &[
     ),
     fe("req.ssl_sni", NONE, Str, PAYLOAD, f::req_ssl_sni),
     fe("req.ver", NONE, Str, REQ, f::req_ver),
-    fe("req_len", NONE, Sint, PAYLOAD, f::req_len),
+    fe("req_len", NONE, Sint, PAYLOAD, p::req_len),
     fe(
         "req_ssl_hello_type",
         NONE,
@@ -487,6 +537,14 @@ pub static FETCHES: &[FetchDef] = &[
     fe("status", NONE, Sint, RES, f::status),
     fe("str", STR, Str, CONN, f::str_const),
     fe("unique-id", NONE, Str, CONN, f::unique_id),
+    fe(
+        "txn.sess_term_state",
+        NONE,
+        Str,
+        CONN,
+        f::txn_sess_term_state,
+    ),
+    fe("txn.status", NONE, Sint, CONN, f::txn_status),
     fe("url", NONE, Str, REQ, f::url),
     fe("url_param", URL_PARAM, Str, REQ, f::url_param),
     fe("urlp", URL_PARAM, Str, REQ, f::url_param),
@@ -588,6 +646,109 @@ pub static FETCHES: &[FetchDef] = &[
     fe("tgroup", NONE, Sint, CONN, i::tgroup),
     fe("thread", NONE, Sint, CONN, i::thread),
     fe("uptime", NONE, Sint, CONN, i::uptime),
+    // Buffer contents and bodies (sample/payload.rs).
+    fe(
+        "payload",
+        PAYLOAD_ARGS,
+        Bin,
+        EITHER_PAYLOAD,
+        p::rules_payload,
+    ),
+    fe(
+        "payload_lv",
+        PAYLOAD_LV_ARGS,
+        Bin,
+        EITHER_PAYLOAD,
+        p::rules_payload_lv,
+    ),
+    fe("res.len", NONE, Sint, RES_PAYLOAD, p::res_len),
+    fe(
+        "res.ssl_hello_type",
+        NONE,
+        Sint,
+        RES_PAYLOAD,
+        p::res_ssl_hello_type,
+    ),
+    fe(
+        "rep_ssl_hello_type",
+        NONE,
+        Sint,
+        RES_PAYLOAD,
+        p::res_ssl_hello_type,
+    ),
+    fe(
+        "res.payload",
+        PAYLOAD_ARGS,
+        Bin,
+        RES_PAYLOAD,
+        p::res_payload,
+    ),
+    fe(
+        "res.payload_lv",
+        PAYLOAD_LV_ARGS,
+        Bin,
+        RES_PAYLOAD,
+        p::res_payload_lv,
+    ),
+    fe("wait_end", NONE, Bool, CONN, p::wait_end),
+    fe("last_rule_file", NONE, Str, CONN, p::last_rule_file),
+    fe("last_rule_line", NONE, Sint, CONN, p::last_rule_line),
+    fe("req.body", NONE, Bin, REQ, p::req_body),
+    fe("req.body_len", NONE, Sint, REQ, p::req_body_len),
+    fe("req.body_size", NONE, Sint, REQ, p::req_body_size),
+    fe("req.body_param", BODY_PARAM, Str, REQ, p::req_body_param),
+    fe("res.body", NONE, Bin, RES, p::res_body),
+    fe("res.body_len", NONE, Sint, RES, p::res_body_len),
+    fe("res.body_size", NONE, Sint, RES, p::res_body_size),
+    // Proxy, server and connection state, dates, scheduler (sample/state.rs).
+    fe("accept_date", OPT_UNIT, Sint, CONN, st::accept_date),
+    fe("act_conn", NONE, Sint, CONN, st::act_conn),
+    fe("bc_be_queue", NONE, Sint, CONN, st::bc_be_queue),
+    fe("bc_dst", NONE, Ip, CONN, st::bc_dst),
+    fe("bc_dst_port", NONE, Sint, CONN, st::bc_dst_port),
+    fe("bc_err_name", NONE, Str, CONN, st::bc_err_name),
+    fe("bc_http_major", NONE, Sint, CONN, st::bc_http_major),
+    fe("bc_nb_streams", NONE, Sint, CONN, st::bc_nb_streams),
+    fe("bc_rtt", OPT_STR, Sint, CONN, st::bc_rtt),
+    fe("bc_rttvar", OPT_STR, Sint, CONN, st::bc_rttvar),
+    fe("bc_src", NONE, Ip, CONN, st::bc_src),
+    fe("bc_src_port", NONE, Sint, CONN, st::bc_src_port),
+    fe("bc_srv_queue", NONE, Sint, CONN, st::bc_srv_queue),
+    fe("be_conn_free", OPT_BACKEND, Sint, CONN, st::be_conn_free),
+    fe("be_sess_rate", OPT_BACKEND, Sint, CONN, st::be_sess_rate),
+    fe("cpu_calls", NONE, Sint, CONN, st::task_counter),
+    fe("cpu_ns_avg", NONE, Sint, CONN, st::task_counter),
+    fe("cpu_ns_tot", NONE, Sint, CONN, st::task_counter),
+    fe("cpu_usage_grp", NONE, Sint, CONN, st::cpu_usage_proc),
+    fe("cpu_usage_proc", NONE, Sint, CONN, st::cpu_usage_proc),
+    fe("cpu_usage_thr", NONE, Sint, CONN, st::cpu_usage_thr),
+    fe("dst_conn", NONE, Sint, CONN, st::dst_conn),
+    fe("fc_err_name", NONE, Str, CONN, st::fc_err_name),
+    fe("fc_http_major", NONE, Sint, CONN, st::fc_http_major),
+    fe("fc_nb_streams", NONE, Sint, CONN, st::fc_nb_streams),
+    fe("fc_rcvd_proxy", NONE, Bool, CONN, st::fc_rcvd_proxy),
+    fe("fe_conn", OPT_STR, Sint, CONN, st::fe_conn),
+    fe("fe_req_rate", OPT_STR, Sint, CONN, st::fe_req_rate),
+    fe("fe_sess_rate", OPT_STR, Sint, CONN, st::fe_sess_rate),
+    fe("lat_ns_avg", NONE, Sint, CONN, st::task_counter),
+    fe("lat_ns_tot", NONE, Sint, CONN, st::task_counter),
+    fe("req.timer.hdr", NONE, Sint, CONN, st::req_timer_hdr),
+    fe("req.timer.idle", NONE, Sint, CONN, st::req_timer_idle),
+    fe("req.timer.tq", NONE, Sint, CONN, st::req_timer_tq),
+    fe("request_date", OPT_UNIT, Sint, CONN, st::request_date),
+    fe("res.comp", NONE, Bool, RES, st::res_comp),
+    fe("res.comp_algo", NONE, Str, RES, st::res_comp_algo),
+    fe("res.timer.hdr", NONE, Sint, CONN, st::res_timer_hdr),
+    fe("server_status", NONE, Sint, RES, st::server_status),
+    fe("so_id", NONE, Sint, CONN, st::so_id),
+    fe("srv_conn", SRV_REF, Sint, CONN, st::srv_conn),
+    fe("srv_conn_free", SRV_REF, Sint, CONN, st::srv_conn_free),
+    fe("srv_iweight", SRV_REF, Sint, CONN, st::srv_iweight),
+    fe("srv_queue", SRV_REF, Sint, CONN, st::srv_queue),
+    fe("srv_sess_rate", SRV_REF, Sint, CONN, st::srv_sess_rate),
+    fe("srv_uweight", SRV_REF, Sint, CONN, st::srv_uweight),
+    fe("srv_weight", SRV_REF, Sint, CONN, st::srv_weight),
+    fe("stopping", NONE, Bool, CONN, st::stopping),
 ];
 
 /// Every converter Sluice implements.
@@ -656,7 +817,10 @@ pub static CONVERTERS: &[ConvDef] = &[
         Str,
         c::field,
     ),
-    cv("fix_is_valid", NONE, Bin, Bool, c::fix_is_valid),
+    ConvDef {
+        settles: true,
+        ..cv("fix_is_valid", NONE, Bin, Bool, c::fix_is_valid)
+    },
     ConvDef {
         prepare: Some(c::prepare_fix_tag),
         ..cv("fix_tag_value", STR, Bin, Bin, c::fix_tag_value)
@@ -828,7 +992,10 @@ pub static CONVERTERS: &[ConvDef] = &[
             super::mqtt::mqtt_field_value,
         )
     },
-    cv("mqtt_is_valid", NONE, Bin, Bool, super::mqtt::mqtt_is_valid),
+    ConvDef {
+        settles: true,
+        ..cv("mqtt_is_valid", NONE, Bin, Bool, super::mqtt::mqtt_is_valid)
+    },
     cv("nbsrv", NONE, Str, Sint, i::nbsrv_conv),
     // RFC 7239 `Forwarded` values (sample/rfc7239.rs). Node parts are addresses or
     // numbers when they can be, text otherwise: typed as strings.
@@ -854,6 +1021,34 @@ pub static CONVERTERS: &[ConvDef] = &[
     cv("rfc7239_nn", NONE, Any, Str, super::rfc7239::rfc7239_nn),
     cv("rfc7239_np", NONE, Any, Str, super::rfc7239::rfc7239_np),
     cv("srv_is_up", NONE, Str, Bool, i::srv_is_up_conv),
+    // AES-GCM (sample/aes_gcm.rs).
+    ConvDef {
+        prepare: Some(super::aes_gcm::prepare_dec),
+        ..cv("aes_gcm_dec", AES_GCM, Bin, Bin, super::aes_gcm::aes_gcm_dec)
+    },
+    ConvDef {
+        prepare: Some(super::aes_gcm::prepare_enc),
+        ..cv("aes_gcm_enc", AES_GCM, Bin, Bin, super::aes_gcm::aes_gcm_enc)
+    },
+    // Stream state (sample/state.rs).
+    cv(
+        "debug",
+        &[opt(ArgKind::Str), opt(ArgKind::Str)],
+        Any,
+        Any,
+        st::debug,
+    ),
+    cv("srv_queue", NONE, Str, Sint, st::srv_queue_conv),
+    ConvDef {
+        prepare: Some(st::prepare_when),
+        ..cv(
+            "when",
+            &[req(ArgKind::Str), opt(ArgKind::Acl)],
+            Any,
+            Any,
+            st::when,
+        )
+    },
 ];
 
 /// Stands for a fetch HAProxy accepts and Sluice ignores (a warning says so): no value.
@@ -904,6 +1099,12 @@ pub static ACL_SUFFIXES: &[(&str, AclDerived)] = &[
     ("_val", AclDerived::Match(MatchMethod::Int)),
 ];
 
+/// ACL-only names of fetches (HAProxy's ACL keywords that are no sample fetch).
+pub static ACL_ALIASES: &[(&str, &str)] = &[
+    ("req_rdp_cookie", "req.rdp_cookie"),
+    ("req_rdp_cookie_cnt", "req.rdp_cookie_cnt"),
+];
+
 /// What an ACL-only suffix means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AclDerived {
@@ -915,6 +1116,13 @@ pub enum AclDerived {
 /// `name` is not itself a fetch.
 pub fn acl_criterion(name: &str) -> Option<(&'static FetchDef, MatchMethod)> {
     if let Some(def) = fetch(name) {
+        return Some((def, default_method(def.output)));
+    }
+    if let Some(def) = ACL_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .and_then(|(_, fetch_name)| fetch(fetch_name))
+    {
         return Some((def, default_method(def.output)));
     }
     ACL_SUFFIXES.iter().find_map(|(suffix, derived)| {

@@ -226,6 +226,66 @@ pub(crate) fn rfc7239_np<'a>(_: &'a [Arg], v: Value<'a>, _: &'a dyn SampleSource
     Some(Value::string(out))
 }
 
+/// Whether `header` is a valid `Forwarded` field value: `option forwarded` appends its
+/// element to a request's header only when every one is.
+pub fn is_valid(header: &[u8]) -> bool {
+    parse(header).is_some()
+}
+
+/// Whether `host` may be written as the `host` parameter (quoted).
+pub fn is_valid_host(host: &[u8]) -> bool {
+    valid_host(host)
+}
+
+/// How `option forwarded` writes a node name or port an expression gave as text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeText {
+    /// An IPv6 address: written in brackets, and quoted.
+    Ipv6(Ipv6Addr),
+    /// Valid as it is.
+    Verbatim,
+    /// The characters of an obfuscated identifier without its leading `_`: written after one.
+    Obfuscate,
+    /// Nothing valid can be written.
+    Invalid,
+}
+
+/// Whether `text` is made of the characters an obfuscated identifier may have after its `_`.
+fn obfuscatable(text: &[u8]) -> bool {
+    !text.is_empty()
+        && text
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// How a node name given as text (`127.0.0.1`, `[::1]`, `unknown`, `_name`, `name`) is
+/// written.
+pub fn node_name_text(text: &[u8]) -> NodeText {
+    match parse_node(text) {
+        Some((NodeName::Ip(IpAddr::V6(ip)), None)) => NodeText::Ipv6(ip),
+        Some((_, None)) => NodeText::Verbatim,
+        _ if obfuscatable(text) => NodeText::Obfuscate,
+        _ => NodeText::Invalid,
+    }
+}
+
+/// How a node port given as text (`8080`, `_port`, `port`) is written.
+pub fn node_port_text(text: &[u8]) -> NodeText {
+    let number = (1..=5).contains(&text.len())
+        && text.iter().all(u8::is_ascii_digit)
+        && std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse::<u16>().ok())
+            .is_some();
+    if number || is_obfs(text) {
+        NodeText::Verbatim
+    } else if obfuscatable(text) {
+        NodeText::Obfuscate
+    } else {
+        NodeText::Invalid
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

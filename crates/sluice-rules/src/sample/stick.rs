@@ -308,6 +308,7 @@ pub fn converters() -> &'static [ConvDef] {
                     },
                     map: None,
                     prepare: None,
+                    settles: false,
                     eval: eval_conv,
                 })
             })

@@ -81,21 +81,21 @@ pub(in crate::keywords) static HTTP_ERRORS_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static LOG_FORWARD: &[Keyword] = &[
-    entry("backlog", &["backlog <conns>"], Support::Refused("syslog forwarding is not available"), Sections(0b01111), 0, None),
-    entry("bind", &["bind <addr> [param*]"], Support::Refused("syslog forwarding is not available"), Sections(0b01111), 0, None),
-    entry("dgram-bind", &["dgram-bind <addr> [param*]"], Support::Refused("syslog forwarding is not available"), Sections(0b01111), 0, None),
-    entry("log", &["log global", "log <target> [len <length>] [format <format>] [sample <ranges>:<sample_size>] <facility> [<level> [<minlevel>]]"], Support::Refused("syslog forwarding is not available"), Sections(0b01111), 0, None),
-    entry("maxconn", &["maxconn <conns>"], Support::Refused("syslog forwarding is not available"), Sections(0b01111), 0, None),
-    entry("option", &["option assume-rfc6587-ntf", "option dont-parse-log", "option host { replace | fill | keep | append }"], Support::Refused("syslog forwarding is not available"), Sections(0b01111), 0, None),
-    entry("timeout", &["timeout client <timeout>"], Support::Refused("syslog forwarding is not available"), Sections(0b01111), 0, None),
+    entry("backlog", &["backlog <conns>"], Support::Ignored("the listen backlog is Sluice's own"), Sections(0b01111), 0, None),
+    entry("bind", &["bind <addr> [param*]"], Support::Supported, Sections(0b01111), 0, None),
+    entry("dgram-bind", &["dgram-bind <addr> [param*]"], Support::Supported, Sections(0b01111), 0, None),
+    entry("log", &["log global", "log <target> [len <length>] [format <format>] [sample <ranges>:<sample_size>] <facility> [<level> [<minlevel>]]"], Support::Supported, Sections(0b01111), 0, None),
+    entry("maxconn", &["maxconn <conns>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("option", &["option assume-rfc6587-ntf", "option dont-parse-log", "option host { replace | fill | keep | append }"], Support::Supported, Sections(0b01111), 0, None),
+    entry("timeout", &["timeout client <timeout>"], Support::Supported, Sections(0b01111), 0, None),
 ];
 
 pub(in crate::keywords) static LOG_FORWARD_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static LOG_PROFILE: &[Keyword] = &[
-    entry("log-tag", &["log-tag <string>"], Support::Ignored("log profiles are not applied; logs keep the proxy's format"), Sections(0b01111), 0, None),
-    entry("on", &["on <step> [drop] [format <fmt>] [sd <sd_fmt>]"], Support::Ignored("log profiles are not applied; logs keep the proxy's format"), Sections(0b01111), 0, None),
+    entry("log-tag", &["log-tag <string>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("on", &["on <step> [drop] [format <fmt>] [sd <sd_fmt>]"], Support::Supported, Sections(0b01111), 0, None),
 ];
 
 pub(in crate::keywords) static LOG_PROFILE_REMOVED: &[Removed] = &[
@@ -117,15 +117,15 @@ pub(in crate::keywords) static NAMESPACE_LIST_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static PEERS: &[Keyword] = &[
-    entry("bind", &["bind [<address>]:port [param*]", "bind /<path> [param*]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
-    entry("default-bind", &["default-bind [param*]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
-    entry("default-server", &["default-server [param*]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
-    entry("disabled", &["disabled"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
-    entry("enabled", &["enabled"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
-    entry("log", &["log <target> [len <length>] [format <format>] [sample <ranges>:<sample_size>] <facility> [<level> [<minlevel>]]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
-    entry("peer", &["peer <peername> [<address>]:port [param*]", "peer <peername> /<path> [param*]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
-    entry("server", &["server <peername> [<address>:<port>] [param*]", "server <peername> [/<path>] [param*]"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
-    entry("shards", &["shards <shards>"], Support::Ignored("stick tables are not synchronised with peers; each process keeps its own"), Sections(0b01111), 0, None),
+    entry("bind", &["bind [<address>]:port [param*]", "bind /<path> [param*]"], Support::Supported, Sections(0b01111), 0, None),
+    entry("default-bind", &["default-bind [param*]"], Support::Ignored("their options are not applied to the peers' connections (no TLS)"), Sections(0b01111), 0, None),
+    entry("default-server", &["default-server [param*]"], Support::Ignored("their options are not applied to the peers' connections (no TLS)"), Sections(0b01111), 0, None),
+    entry("disabled", &["disabled"], Support::Supported, Sections(0b01111), 0, None),
+    entry("enabled", &["enabled"], Support::Supported, Sections(0b01111), 0, None),
+    entry("log", &["log <target> [len <length>] [format <format>] [sample <ranges>:<sample_size>] <facility> [<level> [<minlevel>]]"], Support::Ignored("not applied to the peers' connections"), Sections(0b01111), 0, None),
+    entry("peer", &["peer <peername> [<address>]:port [param*]", "peer <peername> /<path> [param*]"], Support::Supported, Sections(0b01111), 0, None),
+    entry("server", &["server <peername> [<address>:<port>] [param*]", "server <peername> [/<path>] [param*]"], Support::Supported, Sections(0b01111), 0, None),
+    entry("shards", &["shards <shards>"], Support::Ignored("every entry is sent to every peer"), Sections(0b01111), 0, None),
     entry("table", &["table <tablename> type {ip | integer | string [len <length>] | binary [len <length>]} size <size> [expire <expire>] [write-to <wtable>] [nopurge] [store <data_type>]* [recv-only]"], Support::Supported, Sections(0b01111), 0, None),
 ];
 
@@ -145,13 +145,13 @@ pub(in crate::keywords) static RESOLVERS_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static RING: &[Keyword] = &[
-    entry("backing-file", &["backing-file <path>"], Support::Ignored("logs sent to rings are dropped"), Sections(0b01111), 0, None),
-    entry("description", &["description <text>"], Support::Ignored("logs sent to rings are dropped"), Sections(0b01111), 0, None),
-    entry("format", &["format <format>"], Support::Ignored("logs sent to rings are dropped"), Sections(0b01111), 0, None),
-    entry("maxlen", &["maxlen <length>"], Support::Ignored("logs sent to rings are dropped"), Sections(0b01111), 0, None),
-    entry("server", &["server <name> <address> [param*]"], Support::Ignored("logs sent to rings are dropped"), Sections(0b01111), 0, None),
-    entry("size", &["size <size>"], Support::Ignored("logs sent to rings are dropped"), Sections(0b01111), 0, None),
-    entry("timeout", &["timeout connect <timeout>", "timeout server <timeout>"], Support::Ignored("logs sent to rings are dropped"), Sections(0b01111), 0, None),
+    entry("backing-file", &["backing-file <path>"], Support::Ignored("the ring is kept in memory only"), Sections(0b01111), 0, None),
+    entry("description", &["description <text>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("format", &["format <format>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("maxlen", &["maxlen <length>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("server", &["server <name> <address> [param*]"], Support::Supported, Sections(0b01111), 0, None),
+    entry("size", &["size <size>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("timeout", &["timeout connect <timeout>", "timeout server <timeout>"], Support::Supported, Sections(0b01111), 0, None),
 ];
 
 pub(in crate::keywords) static RING_REMOVED: &[Removed] = &[

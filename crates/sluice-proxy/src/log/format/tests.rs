@@ -75,6 +75,8 @@ fn view<'a>(
     caps: &'a Captures,
 ) -> View<'a> {
     View {
+        asap: false,
+        origin: "txn_close",
         rec,
         end,
         bytes_in: 120,
@@ -257,4 +259,45 @@ fn bad_formats_are_refused() {
     assert!(Format::compile("%[src", &mut none).is_err());
     assert!(Format::compile("%{+Z}ci", &mut none).is_err());
     assert!(Format::compile("%", &mut none).is_err());
+}
+
+#[test]
+fn json_strings_escape_every_byte_outside_the_printable_range() {
+    let mut out = Vec::new();
+    json_string(&mut out, b"A\x1b[31m\tB\"C\\D\xc3\xa9");
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        r#""A\u001B[31m\tB\"C\\D\u00C3\u00A9""#
+    );
+}
+
+#[test]
+fn cbor_keeps_text_bytes_and_chunks_binary() {
+    let mut out = Vec::new();
+    cbor_value(&mut out, &Val::Text(b"A\xaaB".to_vec()));
+    cbor_value(&mut out, &Val::Bytes(vec![0xaa]));
+    cbor_value(&mut out, &Val::Int(-2));
+    cbor_value(&mut out, &Val::Int(500));
+    cbor_value(&mut out, &Val::Missing);
+    let mut hex = Vec::new();
+    hex_upper(&mut hex, &out);
+    assert_eq!(
+        String::from_utf8_lossy(&hex),
+        "6341AA42".to_owned() + "5F41AAFF" + "21" + "1901F4" + "F6"
+    );
+}
+
+#[test]
+fn encoded_lines_name_their_items() {
+    let rec = http_record();
+    let caps = Captures::default();
+    let end = rec.t.start + Duration::from_millis(120);
+    let v = view(&rec, end, None, &NoHeads, &caps);
+    let json = compile("%{+json}o %(client)ci %(port)cp %f");
+    assert_eq!(render(&json, &v), r#"{"client":"10.0.1.2","port":33317}"#);
+    let inline = compile("x=%{+json}ci");
+    assert_eq!(render(&inline, &v), r#"x="10.0.1.2""#);
+    let cbor = compile("%{+cbor}o %(p)cp");
+    // BF, "p", 33317 (0x8225), FF
+    assert_eq!(render(&cbor, &v), "BF6170198225FF");
 }
