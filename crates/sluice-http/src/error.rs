@@ -74,8 +74,6 @@ pub enum ErrorKind {
     HeadTooLarge,
     /// More header lines than `tune.http.maxhdr` allows.
     TooManyHeaders,
-    /// An HTTP/1.1 request without a Host header.
-    MissingHost,
     /// More than one Host header.
     DuplicateHost,
     /// A Host header whose value is not a valid authority.
@@ -151,7 +149,6 @@ impl ErrorKind {
             ErrorKind::ObsFold => "header line starts with whitespace (obsolete folding)",
             ErrorKind::HeadTooLarge => "head larger than the buffer allows",
             ErrorKind::TooManyHeaders => "too many headers",
-            ErrorKind::MissingHost => "HTTP/1.1 request without Host",
             ErrorKind::DuplicateHost => "more than one Host header",
             ErrorKind::InvalidHost => "invalid Host header",
             ErrorKind::HostMismatch => "request-target authority differs from Host",

@@ -119,6 +119,10 @@ pub struct Config {
     pub max_headers: usize,
     /// `h1-accept-payload-with-any-method`: accept a payload on HTTP/1.0 GET/HEAD/DELETE.
     pub accept_payload_with_any_method: bool,
+    /// `option accept-unsafe-violations-in-http-request` (formerly
+    /// `accept-invalid-http-request`): a request target may carry a fragment (`#`) and
+    /// bytes above 127, and the authority is not checked against `Host`.
+    pub accept_unsafe_request: bool,
 }
 
 impl Default for Config {
@@ -137,6 +141,7 @@ impl Config {
             max_head_len: bufsize - maxrewrite,
             max_headers: maxhdr,
             accept_payload_with_any_method: false,
+            accept_unsafe_request: false,
         }
     }
 

@@ -146,6 +146,7 @@ impl RequestHead {
             self.method == Method::Connect,
             self.method == Method::Options,
             self.target.start(),
+            config.accept_unsafe_request,
         )?;
         self.form = Some(form);
         self.authority =
@@ -160,16 +161,18 @@ impl RequestHead {
             .host
             .and_then(|i| self.list.headers.get(i))
             .map(|h| h.value);
+        // An HTTP/1.1 request without Host is forwarded as it is, as HAProxy does (RFC 9112
+        // asks servers, not intermediaries, to refuse it).
         match host {
-            None if version == Version::Http11 => {
-                return Err(Error::new(ErrorKind::MissingHost, self.head_len));
-            }
             None => {}
             Some(h) => {
                 if !validate::is_authority(h.slice(buf), false) {
                     return Err(Error::new(ErrorKind::InvalidHost, h.start()));
                 }
-                if let (Some(a), Some(kind)) = (self.authority, self.authority_kind(target)) {
+                let checked = !config.accept_unsafe_request;
+                if let (Some(a), Some(kind), true) =
+                    (self.authority, self.authority_kind(target), checked)
+                {
                     if !authority::matches(kind, a.slice(buf), h.slice(buf)) {
                         return Err(Error::new(ErrorKind::HostMismatch, h.start()));
                     }
@@ -312,6 +315,27 @@ mod tests {
     }
 
     #[test]
+    fn unsafe_violations_allow_fragments_high_bytes_and_a_different_host() {
+        let cases: [&[u8]; 3] = [
+            b"GET /a#frag HTTP/1.1\r\nHost: h\r\n\r\n",
+            b"GET /\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n",
+            b"GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n",
+        ];
+        let lax = Config {
+            accept_unsafe_request: true,
+            ..Config::default()
+        };
+        for buf in cases {
+            assert!(error(buf).is_some(), "strict: {buf:?}");
+            let mut h = RequestHead::new();
+            assert!(
+                matches!(h.parse(buf, &lax), Parsed::Complete { .. }),
+                "lax: {buf:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_plain_get() {
         let buf = b"GET /index.html?x=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n";
         let (h, p) = parse(buf);
@@ -357,10 +381,7 @@ mod tests {
 
     #[test]
     fn host_rules() {
-        assert_eq!(
-            error(b"GET / HTTP/1.1\r\n\r\n"),
-            Some((ErrorKind::MissingHost, 18))
-        );
+        assert_eq!(error(b"GET / HTTP/1.1\r\n\r\n"), None);
         assert_eq!(error(b"GET / HTTP/1.0\r\n\r\n"), None);
         assert_eq!(
             error(b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"),

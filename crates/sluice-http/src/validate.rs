@@ -119,8 +119,12 @@ pub(crate) fn check_target(
     is_connect: bool,
     is_options: bool,
     at: usize,
+    unsafe_ok: bool,
 ) -> Result<(TargetForm, Option<(usize, usize)>), Error> {
-    if let Some(i) = target.iter().position(|&b| b == b'#' || b >= 0x80) {
+    if let Some(i) = target
+        .iter()
+        .position(|&b| !unsafe_ok && (b == b'#' || b >= 0x80))
+    {
         return Err(Error::new(ErrorKind::InvalidTarget, at + i));
     }
     let bad = Error::new(ErrorKind::InvalidTarget, at);
@@ -535,7 +539,7 @@ mod tests {
 
     #[test]
     fn targets() {
-        let t = |s: &[u8], connect, options| check_target(s, connect, options, 0).map(|x| x.0);
+        let t = |s: &[u8], connect, options| check_target(s, connect, options, 0, false).map(|x| x.0);
         assert_eq!(t(b"/a?b", false, false), Ok(TargetForm::Origin));
         assert_eq!(t(b"*", false, true), Ok(TargetForm::Asterisk));
         assert!(t(b"*", false, false).is_err());
@@ -544,7 +548,7 @@ mod tests {
             Ok(TargetForm::Absolute)
         );
         // userinfo is accepted and is not part of the authority.
-        let full = |s: &[u8]| check_target(s, false, false, 0).map(|x| x.1);
+        let full = |s: &[u8]| check_target(s, false, false, 0, false).map(|x| x.1);
         assert_eq!(full(b"http://u:p@a:80/x"), Ok(Some((11, 15))));
         assert!(t(b"http://u p@a/x", false, false).is_err());
         assert!(t(b"a.b:", true, false).is_err());

@@ -33,6 +33,9 @@ pub struct Frontend {
     pub conn_mode: ConnMode,
     /// `option http-no-delay`: body bytes leave at once, never corked with `MSG_MORE`.
     pub http_no_delay: bool,
+    /// How its requests are parsed: the plan's limits, and
+    /// `option accept-unsafe-violations-in-http-request`.
+    pub http: sluice_http::Config,
     pub forwardfor: Option<ForwardFor>,
     /// `use_backend` lines in order.
     pub routes: Vec<Route>,
@@ -73,6 +76,7 @@ impl Frontend {
         model: &Model,
         proxy: &Proxy,
         backends: &[Option<Backend>],
+        http: sluice_http::Config,
     ) -> io::Result<Frontend> {
         let index = model
             .proxies
@@ -124,6 +128,13 @@ impl Frontend {
             http_keep_alive: timeout(proxy, "http-keep-alive"),
             conn_mode: ConnMode::of(proxy),
             http_no_delay: proxy.option("http-no-delay").is_some(),
+            http: sluice_http::Config {
+                accept_unsafe_request: proxy
+                    .option("accept-unsafe-violations-in-http-request")
+                    .or_else(|| proxy.option("accept-invalid-http-request"))
+                    .is_some(),
+                ..http
+            },
             forwardfor: ForwardFor::of(proxy),
             routes,
             default_backend,

@@ -253,7 +253,7 @@ impl Plan {
         let mut frontends = Vec::with_capacity(model.proxies.len());
         for p in &model.proxies {
             frontends.push(if p.kind.is_frontend() && !p.disabled {
-                Some(Frontend::build(model, p, &backends)?)
+                Some(Frontend::build(model, p, &backends, http)?)
             } else {
                 None
             });

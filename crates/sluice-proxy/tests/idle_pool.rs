@@ -86,12 +86,77 @@ fn serve(mut s: TcpStream, delay: Duration, closed: &AtomicUsize) {
     closed.fetch_add(1, Ordering::SeqCst);
 }
 
-/// One thread: its pool is the whole pool.
+/// One thread: its pool is the whole pool. `http-reuse always`: each client's first
+/// request may use an idle connection (these tests are about the pool, not the policy).
 fn config(server: &Server, options: &str) -> String {
     format!(
-        "global\n    nbthread 1\n{DEFAULTS}frontend fe\n    bind @FE@\n    default_backend be\nbackend be\n    server s1 {} {options}\n",
+        "global\n    nbthread 1\n{DEFAULTS}frontend fe\n    bind @FE@\n    default_backend be\nbackend be\n    http-reuse always\n    server s1 {} {options}\n",
         server.addr
     )
+}
+
+/// Two requests on one client connection.
+fn two_requests(p: &Proxy) {
+    let mut c = p.connect();
+    for _ in 0..2 {
+        let r = request(&mut c, GET).expect("response");
+        assert_eq!(r.status(), 200);
+    }
+}
+
+#[test]
+fn safe_reuse_gives_first_requests_their_own_connection_and_later_ones_any() {
+    let s = Server::start(Duration::ZERO);
+    let cfg = format!(
+        "global\n    nbthread 2\n{DEFAULTS}frontend fe\n    bind @FE@\n    default_backend be\nbackend be\n    server s1 {} pool-max-conn 1\n",
+        s.addr
+    );
+    let p = Proxy::start(&cfg);
+    one_request(&p);
+    assert_eq!(s.accepted(), 1);
+    // The next client's first request opens a connection; its second one reuses an idle
+    // connection, whichever thread keeps it.
+    two_requests(&p);
+    assert_eq!(s.accepted(), 2);
+    two_requests(&p);
+    assert_eq!(s.accepted(), 3);
+}
+
+#[test]
+fn idle_connections_are_taken_over_from_another_thread() {
+    let s = Server::start(Duration::ZERO);
+    let cfg = format!(
+        "global\n    nbthread 2\n{DEFAULTS}frontend fe\n    bind @FE@\n    default_backend be\nbackend be\n    http-reuse always\n    server s1 {} pool-max-conn 1\n",
+        s.addr
+    );
+    let p = Proxy::start(&cfg);
+    // Clients land on either thread; the one idle connection serves them all.
+    for _ in 0..12 {
+        one_request(&p);
+    }
+    assert_eq!(s.accepted(), 1);
+}
+
+#[test]
+fn aggressive_reuse_gives_first_requests_only_proven_connections() {
+    let s = Server::start(Duration::ZERO);
+    let cfg = format!(
+        "global\n    nbthread 2\n{DEFAULTS}frontend fe\n    bind @FE@\n    default_backend be\nbackend be\n    http-reuse aggressive\n    server s1 {}\n",
+        s.addr
+    );
+    let p = Proxy::start(&cfg);
+    // Used once: not proven, the next first request opens another.
+    one_request(&p);
+    one_request(&p);
+    assert_eq!(s.accepted(), 2);
+    // A client's second request may use any idle one, which is then proven.
+    two_requests(&p);
+    let after = s.accepted();
+    assert!(after <= 3, "{after}");
+    // First requests now find a proven connection.
+    one_request(&p);
+    one_request(&p);
+    assert_eq!(s.accepted(), after);
 }
 
 /// One request on a new client connection, which is then closed.

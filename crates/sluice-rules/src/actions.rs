@@ -272,6 +272,11 @@ enum Action {
     },
     /// `track-sc*`, `sc-inc-gpc*`, `sc-set-gpt*`, `sc-add-gpc`.
     Stick(crate::stick::StickAction),
+    /// `early-hint <name> <fmt>`: a field of the 103 Early Hints response.
+    EarlyHint {
+        name: Box<[u8]>,
+        value: LogFormat,
+    },
     /// `wait-for-body time <time> [at-least <bytes>]`: the data plane waits for the body
     /// before the rules run ([`RuleList::body_wait`]); nothing to do when the rule is reached.
     WaitForBody(BodyWait),
@@ -674,6 +679,10 @@ fn apply(
                 Some(v) => Applied::Final(v),
                 None => Applied::Done,
             };
+        }
+        Action::EarlyHint { name, value } => {
+            value.render(&stream(&*msg, is_response, conn, txn), scratch);
+            txn.early_hints.push((name.clone(), scratch.clone()));
         }
         Action::SetHeader { name, value } => {
             value.render(&stream(&*msg, is_response, conn, txn), scratch);
@@ -1386,6 +1395,10 @@ fn compile_action(
             }
         }
         "set-header" => Action::SetHeader {
+            name: name(0)?,
+            value: fmt(1, "a header name and a value", env)?,
+        },
+        "early-hint" => Action::EarlyHint {
             name: name(0)?,
             value: fmt(1, "a header name and a value", env)?,
         },

@@ -681,6 +681,9 @@ pub struct Txn {
     /// The size of the request's and the response's heads when their rules first ran:
     /// what rewrites add is measured from there.
     pub head_sizes: [Option<usize>; 2],
+    /// The header fields `http-request early-hint` rules gave, in order: the data plane
+    /// sends them in a 103 Early Hints response before anything else.
+    pub early_hints: Vec<(Box<[u8]>, Vec<u8>)>,
 }
 
 impl Txn {
@@ -697,6 +700,7 @@ impl Txn {
         self.changes = StreamChanges::default();
         self.failed_rewrites = 0;
         self.head_sizes = [None; 2];
+        self.early_hints.clear();
     }
 
     /// The stream enters a backend other than its frontend (see

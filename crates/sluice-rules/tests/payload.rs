@@ -214,3 +214,31 @@ fn the_last_rule_that_ended_a_rule_set_is_remembered() {
     r.tcp_content.run_tcp(&conn(b"a", false), &mut txn);
     assert_eq!(txn.vars.last_rule, None);
 }
+
+#[test]
+fn early_hints_are_collected_in_order() {
+    let r = rules(
+        "    http-request early-hint Link \"</a.css>; rel=preload\"\n\
+         http-request early-hint Link \"</%[path]>; rel=preload\"",
+    );
+    let mut msg = sluice_rules::SimpleMessage::request("GET", "/b.js", &[("host", "x")]);
+    let mut txn = Txn::new();
+    r.run_http_request(&mut msg, &SimpleConnection::default(), &mut txn);
+    let hints: Vec<_> = txn
+        .early_hints
+        .iter()
+        .map(|(n, v)| {
+            (
+                String::from_utf8_lossy(n).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hints,
+        [
+            ("Link".to_string(), "</a.css>; rel=preload".to_string()),
+            ("Link".to_string(), "<//b.js>; rel=preload".to_string()),
+        ]
+    );
+}

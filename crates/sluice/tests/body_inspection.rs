@@ -5,7 +5,7 @@
 //! client and real servers.
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener};
 use std::time::{Duration, Instant};
 
 mod common;

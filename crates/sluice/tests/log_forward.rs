@@ -4,8 +4,12 @@
 //! - `log-forward` receives syslog over UDP and TCP (octet-counted and LF-framed) and sends
 //!   it again in each target's format, keeping the message's priority, tag and pid;
 //! - a ring forwards its events to a TCP server, and `show events` dumps it;
+//! - a `log-profile` rewrites or drops the line of each `log-steps` step;
 //! - a `mode log` backend spreads lines over its UDP servers (round robin), and `sticky`
 //!   keeps one server until it is disabled on the runtime API.
+//!
+//! The frontends have `option dontlognull`: the readiness probe of the test harness (a
+//! connection closed before any request) is logged otherwise, as HAProxy logs it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
@@ -121,7 +125,7 @@ fn a_ring_keeps_its_events_and_feeds_its_server() {
         "global\n  stats socket 127.0.0.1:{stats} level admin\n\
          ring buf\n  format rfc5424\n  size 16384\n  server s1 127.0.0.1:{server_port}\n\
          defaults\n  mode http\n  timeout connect 5s\n  timeout client 5s\n  timeout server 5s\n\
-         frontend fe\n  bind 127.0.0.1:{fe}\n  log ring@buf local0\n  log-format \"path=%[capture.req.uri]\"\n  default_backend be\n\
+         frontend fe\n  bind 127.0.0.1:{fe}\n  option dontlognull\n  log ring@buf local0\n  log-format \"path=%[capture.req.uri]\"\n  default_backend be\n\
          backend be\n  server s1 127.0.0.1:{be}\n"
     );
     let _sluice = Sluice::start(&cfg, &[fe, stats]);
@@ -162,7 +166,7 @@ fn a_log_backend_balances_and_fails_over() {
     let cfg = format!(
         "global\n  stats socket 127.0.0.1:{stats} level admin\n\
          defaults\n  mode http\n  timeout connect 5s\n  timeout client 5s\n  timeout server 5s\n\
-         frontend fe\n  bind 127.0.0.1:{fe}\n  log backend@spread local0\n  log backend@failover local0\n  log-format \"path=%[capture.req.uri]\"\n  default_backend be\n\
+         frontend fe\n  bind 127.0.0.1:{fe}\n  option dontlognull\n  log backend@spread local0\n  log backend@failover local0\n  log-format \"path=%[capture.req.uri]\"\n  default_backend be\n\
          backend be\n  server s1 127.0.0.1:{be}\n\
          backend spread\n  mode log\n  balance roundrobin\n  server a udp@127.0.0.1:{}\n  server b udp@127.0.0.1:{}\n\
          backend failover\n  mode log\n  balance sticky\n  server s1 udp@127.0.0.1:{}\n  server s2 udp@127.0.0.1:{}\n",
@@ -192,4 +196,35 @@ fn a_log_backend_balances_and_fails_over() {
     get("/after");
     assert!(s2.next().ends_with("path=/after\n"));
     assert!(s1.quiet(Duration::from_millis(300)));
+}
+
+#[test]
+fn a_log_profile_formats_each_step() {
+    let fe = free_port();
+    let be = common::http::echo_server(Duration::ZERO);
+    let plain = Syslog::new();
+    let profiled = Syslog::new();
+    let cfg = format!(
+        "defaults\n  mode http\n  timeout connect 5s\n  timeout client 5s\n  timeout server 5s\n\
+         frontend fe\n  bind 127.0.0.1:{fe}\n  option dontlognull\n  log-format \"line %OG\"\n  log-steps request,close\n\
+         \x20 log 127.0.0.1:{} local0\n  log 127.0.0.1:{} format rfc5424 profile p local0\n  default_backend be\n\
+         backend be\n  server s1 127.0.0.1:{be}\n\
+         log-profile p\n  log-tag custom\n  on request drop\n  on close format \"done %[capture.req.uri]\" sd \"[x@1 y=\\\"1\\\"]\"\n",
+        plain.port, profiled.port
+    );
+    let _sluice = Sluice::start(&cfg, &[fe]);
+    let mut c = common::http::connect(fe);
+    let (head, _) = common::http::request(&mut c, "/p", "");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    drop(c);
+    // Without a profile: the proxy's format at each step.
+    assert!(plain.next().ends_with(": line txn_request\n"));
+    assert!(plain.next().ends_with(": line txn_close\n"));
+    // The profile drops the request step and rewrites the close, tag and structured data.
+    let line = profiled.next();
+    assert!(
+        line.contains(" custom ") && line.ends_with(" - [x@1 y=\"1\"] done /p\n"),
+        "{line}"
+    );
+    assert!(profiled.quiet(Duration::from_millis(300)));
 }

@@ -77,25 +77,16 @@ pub fn translate(parts: &Parts, end_stream: bool) -> Result<(Vec<u8>, ReqBody), 
         host_seen = true;
     }
     let host_seen = host_seen && authority.is_none();
-    // Neither `:authority` nor `host` (HTTP/2 allows it; HAProxy forwards such requests
-    // without Host): HTTP/1.1 would need a Host, HTTP/1.0 does not. A body of unknown
-    // length needs chunks, so HTTP/1.1 with an empty Host (RFC 9112 §3.2) then.
+    // Neither `:authority` nor `host` (HTTP/2 allows it): forwarded without Host, as
+    // HAProxy does.
     let has_length = parts.headers.contains_key(http::header::CONTENT_LENGTH);
-    let chunked = !end_stream && !has_length;
-    let anonymous = authority.is_none() && !host_seen && !chunked;
     let mut head = Vec::with_capacity(256);
     head.extend_from_slice(parts.method.as_str().as_bytes());
     head.push(b' ');
     head.extend_from_slice(path.as_bytes());
-    head.extend_from_slice(if anonymous {
-        b" HTTP/1.0\r\n"
-    } else {
-        b" HTTP/1.1\r\n"
-    });
-    match (authority, host_seen) {
-        (Some(a), false) => field(&mut head, b"host", a.as_bytes())?,
-        (None, false) if !anonymous => head.extend_from_slice(b"host: \r\n"),
-        _ => {}
+    head.extend_from_slice(b" HTTP/1.1\r\n");
+    if let (Some(a), false) = (authority, host_seen) {
+        field(&mut head, b"host", a.as_bytes())?;
     }
     let mut cookies: Vec<&[u8]> = Vec::new();
     for (name, value) in &parts.headers {
@@ -364,15 +355,14 @@ mod tests {
         let p = parts("GET", "http://a/", &[("host", b"b")]);
         let (h, _) = text(translate(&p, true));
         assert!(h.contains("host: a\r\n") && !h.contains("host: b"), "{h}");
-        // No authority at all: HTTP/1.0, which needs no Host.
+        // No authority at all: no Host either.
         let p = parts("GET", "/", &[]);
         let (h, _) = text(translate(&p, true));
-        assert_eq!(h, "GET / HTTP/1.0\r\n\r\n");
-        // ... unless its body needs chunks: HTTP/1.1 with an empty Host.
+        assert_eq!(h, "GET / HTTP/1.1\r\n\r\n");
         let (h, b) = text(translate(&p, false));
         assert_eq!(
             h,
-            "GET / HTTP/1.1\r\nhost: \r\ntransfer-encoding: chunked\r\n\r\n"
+            "GET / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"
         );
         assert_eq!(b, ReqBody::Chunked);
     }

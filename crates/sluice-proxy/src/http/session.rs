@@ -45,6 +45,19 @@ use tokio::time::Instant;
 /// The interim answer to `Expect: 100-continue`.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
+/// A 103 Early Hints response with `fields`.
+fn early_hints(fields: &[(Box<[u8]>, Vec<u8>)]) -> Vec<u8> {
+    let mut out = b"HTTP/1.1 103 Early Hints\r\n".to_vec();
+    for (name, value) in fields {
+        out.extend_from_slice(name);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
 /// What to do after an exchange.
 enum Next {
     KeepAlive,
@@ -371,7 +384,7 @@ async fn exchange<S: ClientIo>(
     let deadline = fe.http_request.map(|d| Instant::now() + d);
     loop {
         if !cbuf.is_empty() {
-            match req.parse(cbuf.filled(), &plan.http) {
+            match req.parse(cbuf.filled(), &fe.http) {
                 Parsed::Complete { .. } => break,
                 Parsed::Error(e) => {
                     log::early(fe.index, addrs, client.meter(), e.request_status(), *b"PR");
@@ -503,6 +516,17 @@ async fn exchange<S: ClientIo>(
             Decision::Forward { backend, server } => {
                 be_choice = Some(backend);
                 forced = server;
+                // `early-hint`: a 103 goes to the client before the request goes on (not
+                // to an HTTP/1.0 client, which knows no interim responses).
+                if !txn.early_hints.is_empty() && !client_v10 {
+                    let hints = early_hints(&txn.early_hints);
+                    if write_all(client, &hints, fe.client, Side::Client)
+                        .await
+                        .is_err()
+                    {
+                        return Next::Close;
+                    }
+                }
             }
             Decision::Respond { bytes, close } => {
                 record.local_reply(&bytes);
@@ -753,8 +777,7 @@ async fn exchange<S: ClientIo>(
                     left,
                     chunks,
                     (client_to, Side::Client),
-                    (server_to, Side::Server),
-                    corked,
+                    (server_to, Side::Server, corked),
                 )
                 .await;
                 body_done = result.is_ok();
@@ -835,8 +858,7 @@ async fn exchange<S: ClientIo>(
                 left,
                 chunks,
                 (client_to, Side::Client),
-                (server_to, Side::Server),
-                corked,
+                (server_to, Side::Server, corked),
             )
             .await;
             if let Err(e) = r {
@@ -995,8 +1017,7 @@ async fn exchange<S: ClientIo>(
                     left,
                     chunks,
                     (server_to, Side::Server),
-                    (client_to, Side::Client),
-                    corked,
+                    (client_to, Side::Client, corked),
                 )
                 .await;
             }
@@ -1022,7 +1043,14 @@ async fn exchange<S: ClientIo>(
         // A connection that carried a PROXY header stays with its client (HAProxy: private).
         let reuse = if conn.private { Reuse::Never } else { be.reuse };
         // A connection taken from the pool has now served more than one request.
-        keep(ctx, be_idx, reuse, (conn.server, conn.reused), conn.stream, own);
+        keep(
+            ctx,
+            be_idx,
+            reuse,
+            (conn.server, conn.reused),
+            conn.stream,
+            own,
+        );
     }
     if client_close {
         Next::Close
@@ -1069,6 +1097,8 @@ fn remaining(body: Body, sent: usize) -> Left {
 
 /// Relays the rest of a body from `r` to `w` through `buf`: as many bytes as announced, the
 /// chunks up to the last one (framing included, checked on the way), or until `r` closes.
+/// The write side says how long a write may wait, whose side it is, and whether the middle
+/// of a framed body is corked (`MSG_MORE`; not with `option http-no-delay`).
 async fn pump<R, W>(
     r: &mut R,
     w: &mut W,
@@ -1076,8 +1106,7 @@ async fn pump<R, W>(
     mut left: Left,
     chunks: &mut ChunkedDecoder,
     (rl, rside): (Option<Duration>, Side),
-    (wl, wside): (Option<Duration>, Side),
-    corked: bool,
+    (wl, wside, corked): (Option<Duration>, Side, bool),
 ) -> Result<(), Error>
 where
     R: AsyncRead + Unpin,

@@ -307,19 +307,25 @@ pub fn parse(m: &[u8]) -> Message<'_> {
         let (app, r) = next_word(r);
         let (pid, r) = next_word(r);
         let (msgid, r) = next_word(r);
-        // Structured data: `-` or `[...]` blocks, `]` escaped inside them.
+        // Structured data: `-` or `[...]` elements; in their quoted values a `]` does not
+        // close the element and a backslash escapes the next character.
         let sd_len = if r.first() == Some(&b'[') {
             let mut i = 0;
-            let mut inside = false;
-            let mut escaped = false;
+            let (mut inside, mut quoted, mut escaped) = (false, false, false);
             while let Some(&c) = r.get(i) {
-                if inside {
-                    if escaped {
-                        escaped = false;
-                    } else if c == b'\\' {
-                        escaped = true;
-                    } else if c == b']' {
-                        inside = false;
+                if escaped {
+                    escaped = false;
+                } else if quoted {
+                    match c {
+                        b'\\' => escaped = true,
+                        b'"' => quoted = false,
+                        _ => {}
+                    }
+                } else if inside {
+                    match c {
+                        b'"' => quoted = true,
+                        b']' => inside = false,
+                        _ => {}
                     }
                 } else if c == b'[' {
                     inside = true;

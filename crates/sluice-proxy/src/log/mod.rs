@@ -165,6 +165,21 @@ pub struct ProxyLog {
 impl ProxyLog {
     fn needs(&self) -> format::Needs {
         let mut n = self.format.as_ref().map(|f| f.needs).unwrap_or_default();
+        // What the profiles' formats read too.
+        for f in self
+            .profiles
+            .iter()
+            .flatten()
+            .flat_map(profile::Profile::formats)
+        {
+            let m = f.needs;
+            n.request_line |= m.request_line;
+            n.request_head |= m.request_head;
+            n.response_head |= m.response_head;
+            n.counters |= m.counters;
+            n.unique_id |= m.unique_id;
+            n.vars |= m.vars;
+        }
         if !self.captures.request.is_empty() || self.captures.cookie.is_some() {
             n.request_head |= self.format.is_some();
         }
@@ -599,7 +614,7 @@ pub(crate) fn on_vars(rec: &mut Record, vars: &sluice_rules::message::Vars) {
         let wanted = l
             .logs
             .proxy(rec.frontend)
-            .is_some_and(|pl| pl.format.as_ref().is_some_and(|f| f.needs.vars));
+            .is_some_and(|pl| pl.format.is_some() && pl.needs().vars);
         if wanted {
             let c = copy_into(&mut l.pool, &mut rec.extra);
             c.vars = Some(vars.clone());
@@ -967,7 +982,8 @@ impl Local {
             return;
         };
         let backend = rec.backend.and_then(|b| plan.backend(b));
-        let counters = fmt.needs.counters.then(|| {
+        let needs = pl.needs();
+        let counters = needs.counters.then(|| {
             (
                 pl.counter.fetch_add(1, Ordering::Relaxed) + 1,
                 logs.requests.fetch_add(1, Ordering::Relaxed) + 1,
@@ -1022,7 +1038,7 @@ impl Local {
             }
         });
         // The captures the samples read, filled from the heads as the stream filled them.
-        let txn_captures = fmt.needs.request_head.then(|| {
+        let txn_captures = needs.request_head.then(|| {
             let mut c = sluice_rules::TxnCaptures::default();
             if let Some(m) = &msg_req {
                 c.start_request(&pl.layout, m);

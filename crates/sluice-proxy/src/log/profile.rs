@@ -111,6 +111,13 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// Every format of the profile (what they read must be kept for them).
+    pub fn formats(&self) -> impl Iterator<Item = &Format> {
+        self.rules
+            .iter()
+            .flat_map(|(_, r)| r.format.iter().chain(r.sd.iter()))
+    }
+
     /// The rule for `step`: its own, else `on any`.
     pub fn rule(&self, step: Step) -> Option<&Rule> {
         self.rules

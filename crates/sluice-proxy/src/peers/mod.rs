@@ -76,7 +76,10 @@ fn target(address: &Address) -> Option<SocketAddr> {
 }
 
 fn warn(text: &str) {
-    eprintln!("[WARNING] (peers) : {text}");
+    use std::io::Write;
+    // One write, so that the line is not split among other output.
+    let line = format!("[WARNING] (peers) : {text}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// Builds the sections of `model` that list the local peer, binding their sockets.
@@ -96,10 +99,13 @@ fn prepare(model: &Model, tables: &sluice_stick::Tables, local: &str) -> Vec<Pre
         // Plain TCP where the peers expect TLS would fail at best, and send the tables in
         // clear at worst: such a section is not synchronised.
         let tls = s.statements.iter().chain(&s.peer_lines).any(|st| {
-            matches!(
-                st.keyword(),
-                "default-server" | "default-bind" | "bind" | "server" | "peer"
-            ) && st.words.iter().skip(2).any(|w| w.text == "ssl")
+            // Options follow the keyword, and the peer's name on `server`/`peer` lines.
+            let options = match st.keyword() {
+                "default-server" | "default-bind" | "bind" => 1,
+                "server" | "peer" => 2,
+                _ => return false,
+            };
+            st.words.iter().skip(options).any(|w| w.text == "ssl")
         });
         if tls {
             warn(&format!(

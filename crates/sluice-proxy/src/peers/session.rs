@@ -582,3 +582,71 @@ impl Drop for AbortOnDrop {
         self.0.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peers::sync::Remote;
+    use tokio::net::TcpListener;
+
+    fn section(local: &str, remote: &str) -> Arc<Section> {
+        let remotes = vec![Remote {
+            name: remote.into(),
+            address: "127.0.0.1:1".parse().expect("address"),
+        }];
+        Section::new("p".into(), local.into(), remotes, Vec::new())
+    }
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = l.local_addr().expect("address");
+        let (client, server) = tokio::join!(TcpStream::connect(addr), l.accept());
+        (client.expect("connect"), server.expect("accept").0)
+    }
+
+    #[tokio::test]
+    async fn handshakes_name_both_peers() {
+        let (mut client, mut server) = pair().await;
+        let a = section("A", "B");
+        let b = section("B", "A");
+        let (out, inc) = tokio::join!(
+            handshake_out(&a, 0, &mut client),
+            handshake_in(&b, &mut server)
+        );
+        assert!(out.is_ok(), "{:?}", out.err());
+        let (peer, hs) = inc.expect("accepted");
+        assert_eq!((peer, hs.minor), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn a_hello_for_another_peer_gets_503() {
+        let (mut client, mut server) = pair().await;
+        // A believes it talks to C; the listener is B.
+        let a = section("A", "C");
+        let b = section("B", "A");
+        let (out, inc) = tokio::join!(
+            handshake_out(&a, 0, &mut client),
+            handshake_in(&b, &mut server)
+        );
+        assert_eq!(inc.err(), Some(status::BAD_HOST));
+        assert!(out.err().is_some_and(|e| e.contains("503")));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_peer_gets_504_and_garbage_501() {
+        let (mut client, mut server) = pair().await;
+        let z = section("Z", "B");
+        let b = section("B", "A");
+        let (_, inc) = tokio::join!(
+            handshake_out(&z, 0, &mut client),
+            handshake_in(&b, &mut server)
+        );
+        assert_eq!(inc.err(), Some(status::UNKNOWN_PEER));
+        let (mut client, mut server) = pair().await;
+        let (_, inc) = tokio::join!(
+            client.write_all(b"GET / HTTP/1.1\r\n"),
+            handshake_in(&b, &mut server)
+        );
+        assert_eq!(inc.err(), Some(status::BAD_PROTOCOL));
+    }
+}

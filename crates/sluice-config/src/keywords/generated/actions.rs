@@ -167,7 +167,7 @@ pub(in crate::keywords) static HTTP_REQUEST: &[Keyword] = &[
     entry("disable-l7-retry", &["disable-l7-retry"], Support::Refused("action not implemented"), Sections(0b01111), 0, None),
     entry("do-log", &["do-log [profile <log_profile>]"], Support::Ignored("log levels and extra log lines are not applied"), Sections(0b01111), 0, None),
     entry("do-resolve", &["do-resolve(<var>,<resolvers>[,ipv4|ipv6]) <expr>"], Support::Refused("action not implemented"), Sections(0b01111), 0, None),
-    entry("early-hint", &["early-hint <name> <fmt>"], Support::Refused("action not implemented"), Sections(0b01111), 0, None),
+    entry("early-hint", &["early-hint <name> <fmt>"], Support::Supported, Sections(0b01111), 0, None),
     entry("normalize-uri", &["normalize-uri <normalizer>", "normalize-uri fragment-encode", "normalize-uri fragment-strip", "normalize-uri path-merge-slashes", "normalize-uri path-strip-dot", "normalize-uri path-strip-dotdot [ full ]", "normalize-uri percent-decode-unreserved [ strict ]", "normalize-uri percent-to-uppercase [ strict ]", "normalize-uri query-sort-by-name"], Support::Supported, Sections(0b01111), 0, None),
     entry("pause", &["pause { <timeout> | <expr> }"], Support::Supported, Sections(0b01111), 0, None),
     entry("redirect", &["redirect <rule>"], Support::Supported, Sections(0b01111), 0, None),

@@ -350,10 +350,10 @@ pub(in crate::keywords) static MONITOR_REMOVED: &[Removed] = &[
 
 pub(in crate::keywords) static OPTION: &[Keyword] = &[
     entry("abortonclose", &["option abortonclose"], Support::Ignored("a request whose client left is still sent to the server"), Sections(0b01111), NEGATABLE, None),
-    entry("accept-invalid-http-request", &["option accept-invalid-http-request"], Support::Refused("Sluice keeps its strict HTTP parsing and would reject these messages"), Sections(0b01111), DEPRECATED | NEGATABLE, None),
-    entry("accept-invalid-http-response", &["option accept-invalid-http-response"], Support::Refused("Sluice keeps its strict HTTP parsing and would reject these messages"), Sections(0b01111), DEPRECATED | NEGATABLE, None),
-    entry("accept-unsafe-violations-in-http-request", &["option accept-unsafe-violations-in-http-request"], Support::Refused("Sluice keeps its strict HTTP parsing and would reject these messages"), Sections(0b00111), NEGATABLE, None),
-    entry("accept-unsafe-violations-in-http-response", &["option accept-unsafe-violations-in-http-response"], Support::Refused("Sluice keeps its strict HTTP parsing and would reject these messages"), Sections(0b01101), NEGATABLE, None),
+    entry("accept-invalid-http-request", &["option accept-invalid-http-request"], Support::Supported, Sections(0b01111), DEPRECATED | NEGATABLE, None),
+    entry("accept-invalid-http-response", &["option accept-invalid-http-response"], Support::Refused("Sluice keeps its strict HTTP parsing of responses and would reject these messages"), Sections(0b01111), DEPRECATED | NEGATABLE, None),
+    entry("accept-unsafe-violations-in-http-request", &["option accept-unsafe-violations-in-http-request"], Support::Supported, Sections(0b00111), NEGATABLE, None),
+    entry("accept-unsafe-violations-in-http-response", &["option accept-unsafe-violations-in-http-response"], Support::Refused("Sluice keeps its strict HTTP parsing of responses and would reject these messages"), Sections(0b01101), NEGATABLE, None),
     entry("allbackups", &["option allbackups"], Support::Supported, Sections(0b01101), NEGATABLE, None),
     entry("checkcache", &["option checkcache"], Support::Refused("option not implemented; ignoring it would change how traffic is handled"), Sections(0b01101), NEGATABLE, None),
     entry("clitcpka", &["option clitcpka"], Support::Ignored("TCP keep-alive probes are not enabled"), Sections(0b00111), NEGATABLE, None),

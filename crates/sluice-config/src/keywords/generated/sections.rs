@@ -31,11 +31,11 @@ pub(in crate::keywords) static ACME_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static CACHE: &[Keyword] = &[
-    entry("max-age", &["max-age <seconds>"], Support::Refused("the HTTP cache is not available"), Sections(0b01111), 0, None),
-    entry("max-object-size", &["max-object-size <bytes>"], Support::Refused("the HTTP cache is not available"), Sections(0b01111), 0, None),
-    entry("max-secondary-entries", &["max-secondary-entries <number>"], Support::Refused("the HTTP cache is not available"), Sections(0b01111), 0, None),
-    entry("process-vary", &["process-vary <on/off>"], Support::Refused("the HTTP cache is not available"), Sections(0b01111), 0, None),
-    entry("total-max-size", &["total-max-size <megabytes>"], Support::Refused("the HTTP cache is not available"), Sections(0b01111), 0, None),
+    entry("max-age", &["max-age <seconds>"], Support::Ignored("the HTTP cache is not available; the rules that would use it (cache-use, cache-store) are refused"), Sections(0b01111), 0, None),
+    entry("max-object-size", &["max-object-size <bytes>"], Support::Ignored("the HTTP cache is not available; the rules that would use it (cache-use, cache-store) are refused"), Sections(0b01111), 0, None),
+    entry("max-secondary-entries", &["max-secondary-entries <number>"], Support::Ignored("the HTTP cache is not available; the rules that would use it (cache-use, cache-store) are refused"), Sections(0b01111), 0, None),
+    entry("process-vary", &["process-vary <on/off>"], Support::Ignored("the HTTP cache is not available; the rules that would use it (cache-use, cache-store) are refused"), Sections(0b01111), 0, None),
+    entry("total-max-size", &["total-max-size <megabytes>"], Support::Ignored("the HTTP cache is not available; the rules that would use it (cache-use, cache-store) are refused"), Sections(0b01111), 0, None),
 ];
 
 pub(in crate::keywords) static CACHE_REMOVED: &[Removed] = &[
@@ -51,14 +51,14 @@ pub(in crate::keywords) static CRT_STORE_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static FCGI_APP: &[Keyword] = &[
-    entry("acl", &["acl <aclname> <criterion> [flags] [operator] <value> ..."], Support::Refused("FastCGI applications are not available"), Sections(0b01111), 0, None),
-    entry("docroot", &["docroot <path>"], Support::Refused("FastCGI applications are not available"), Sections(0b01111), 0, None),
-    entry("index", &["index <script-name>"], Support::Refused("FastCGI applications are not available"), Sections(0b01111), 0, None),
-    entry("log-stderr", &["log-stderr global", "log-stderr <target> [len <length>] [format <format>] [sample <ranges>:<sample_size>] <facility> [<level> [<minlevel>]]"], Support::Refused("FastCGI applications are not available"), Sections(0b01111), 0, None),
-    entry("option", &["option get-values", "option keep-conn", "option max-reqs <reqs>", "option mpxs-conns"], Support::Refused("FastCGI applications are not available"), Sections(0b01111), 0, None),
-    entry("pass-header", &["pass-header <name> [ { if | unless } <condition> ]"], Support::Refused("FastCGI applications are not available"), Sections(0b01111), 0, None),
-    entry("path-info", &["path-info <regex>"], Support::Refused("FastCGI applications are not available"), Sections(0b01111), 0, None),
-    entry("set-param", &["set-param <name> <fmt> [ { if | unless } <condition> ]"], Support::Refused("FastCGI applications are not available"), Sections(0b01111), 0, None),
+    entry("acl", &["acl <aclname> <criterion> [flags] [operator] <value> ..."], Support::Ignored("FastCGI applications are not available; a backend that would use one (use-fcgi-app) is refused"), Sections(0b01111), 0, None),
+    entry("docroot", &["docroot <path>"], Support::Ignored("FastCGI applications are not available; a backend that would use one (use-fcgi-app) is refused"), Sections(0b01111), 0, None),
+    entry("index", &["index <script-name>"], Support::Ignored("FastCGI applications are not available; a backend that would use one (use-fcgi-app) is refused"), Sections(0b01111), 0, None),
+    entry("log-stderr", &["log-stderr global", "log-stderr <target> [len <length>] [format <format>] [sample <ranges>:<sample_size>] <facility> [<level> [<minlevel>]]"], Support::Ignored("FastCGI applications are not available; a backend that would use one (use-fcgi-app) is refused"), Sections(0b01111), 0, None),
+    entry("option", &["option get-values", "option keep-conn", "option max-reqs <reqs>", "option mpxs-conns"], Support::Ignored("FastCGI applications are not available; a backend that would use one (use-fcgi-app) is refused"), Sections(0b01111), 0, None),
+    entry("pass-header", &["pass-header <name> [ { if | unless } <condition> ]"], Support::Ignored("FastCGI applications are not available; a backend that would use one (use-fcgi-app) is refused"), Sections(0b01111), 0, None),
+    entry("path-info", &["path-info <regex>"], Support::Ignored("FastCGI applications are not available; a backend that would use one (use-fcgi-app) is refused"), Sections(0b01111), 0, None),
+    entry("set-param", &["set-param <name> <fmt> [ { if | unless } <condition> ]"], Support::Ignored("FastCGI applications are not available; a backend that would use one (use-fcgi-app) is refused"), Sections(0b01111), 0, None),
 ];
 
 pub(in crate::keywords) static FCGI_APP_REMOVED: &[Removed] = &[
@@ -118,8 +118,8 @@ pub(in crate::keywords) static NAMESPACE_LIST_REMOVED: &[Removed] = &[
 
 pub(in crate::keywords) static PEERS: &[Keyword] = &[
     entry("bind", &["bind [<address>]:port [param*]", "bind /<path> [param*]"], Support::Supported, Sections(0b01111), 0, None),
-    entry("default-bind", &["default-bind [param*]"], Support::Ignored("their options are not applied to the peers' connections (no TLS)"), Sections(0b01111), 0, None),
-    entry("default-server", &["default-server [param*]"], Support::Ignored("their options are not applied to the peers' connections (no TLS)"), Sections(0b01111), 0, None),
+    entry("default-bind", &["default-bind [param*]"], Support::Ignored("their options are not applied (with 'ssl', the section is not synchronised)"), Sections(0b01111), 0, None),
+    entry("default-server", &["default-server [param*]"], Support::Ignored("their options are not applied (with 'ssl', the section is not synchronised)"), Sections(0b01111), 0, None),
     entry("disabled", &["disabled"], Support::Supported, Sections(0b01111), 0, None),
     entry("enabled", &["enabled"], Support::Supported, Sections(0b01111), 0, None),
     entry("log", &["log <target> [len <length>] [format <format>] [sample <ranges>:<sample_size>] <facility> [<level> [<minlevel>]]"], Support::Ignored("not applied to the peers' connections"), Sections(0b01111), 0, None),
