@@ -153,16 +153,13 @@ mod tests {
 
     fn cut(kind: Kind<'_>, a: &str, h: &str) -> (String, String) {
         // The authority at offset 100 and the host at 200 of an imaginary buffer.
-        let n = normalization(kind, a.as_bytes(), 100, Some((h.as_bytes(), 200)))
-            .unwrap_or_default();
+        let n =
+            normalization(kind, a.as_bytes(), 100, Some((h.as_bytes(), 200))).unwrap_or_default();
         let strip = |s: &str, at: usize, span: Option<Span>| match span {
             Some(sp) => format!("{}{}", &s[..sp.start() - at], &s[sp.end() - at..]),
             None => s.to_string(),
         };
-        (
-            strip(a, 100, n.target_port),
-            strip(h, 200, n.host_port),
-        )
+        (strip(a, 100, n.target_port), strip(h, 200, n.host_port))
     }
 
     #[test]
@@ -177,6 +174,9 @@ mod tests {
         assert_eq!(cut(HTTP, ":", ":80"), pair("", ""));
         assert_eq!(cut(Kind::Connect, "h:80", "h:80"), pair("h:80", "h"));
         assert_eq!(cut(Kind::Connect, "h:443", "h:"), pair("h:443", "h:"));
-        assert_eq!(cut(Kind::Connect, "h:8443", "h:8443"), pair("h:8443", "h:8443"));
+        assert_eq!(
+            cut(Kind::Connect, "h:8443", "h:8443"),
+            pair("h:8443", "h:8443")
+        );
     }
 }

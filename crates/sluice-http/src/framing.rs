@@ -268,10 +268,7 @@ pub(crate) fn request(
             return Err(bad);
         }
         if f.te_other > 0 {
-            return Err(Error::new(
-                ErrorKind::UnsupportedTransferCoding,
-                f.te_at,
-            ));
+            return Err(Error::new(ErrorKind::UnsupportedTransferCoding, f.te_at));
         }
         out.body = Body::Chunked;
         // HTTP/1.0 has no chunked coding: the body is read as chunked all the same, and
@@ -630,7 +627,12 @@ mod tests {
         assert_eq!(f.body, Body::UntilClose);
         assert!(!f.keep_alive);
         // A response's codings must end with one chunked (HAProxy: 502).
-        for te in ["gzip", "chunked, gzip", "chunked, chunked", "chunked, gzip, chunked"] {
+        for te in [
+            "gzip",
+            "chunked, gzip",
+            "chunked, chunked",
+            "chunked, gzip, chunked",
+        ] {
             assert_eq!(
                 resp(&[("Transfer-Encoding", te)], 200, Get),
                 Err(ErrorKind::InvalidTransferEncoding),

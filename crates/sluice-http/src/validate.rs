@@ -156,11 +156,13 @@ pub(crate) fn check_target(
                 .unwrap_or(rest.len());
             let whole = rest.get(..len).unwrap_or_default();
             // A deprecated `userinfo@` is kept in the target but is not part of the host.
-            let skip = whole.iter().rposition(|&b| b == b'@').map_or(0, |at| at + 1);
+            let skip = whole
+                .iter()
+                .rposition(|&b| b == b'@')
+                .map_or(0, |at| at + 1);
             let userinfo = whole.get(..skip.saturating_sub(1)).unwrap_or_default();
             let authority = whole.get(skip..).unwrap_or_default();
-            if !userinfo.iter().all(|&b| is_userinfo_byte(b)) || !is_authority(authority, false)
-            {
+            if !userinfo.iter().all(|&b| is_userinfo_byte(b)) || !is_authority(authority, false) {
                 return Err(bad);
             }
             Ok((TargetForm::Absolute, Some((start + skip, start + len))))
@@ -539,7 +541,8 @@ mod tests {
 
     #[test]
     fn targets() {
-        let t = |s: &[u8], connect, options| check_target(s, connect, options, 0, false).map(|x| x.0);
+        let t =
+            |s: &[u8], connect, options| check_target(s, connect, options, 0, false).map(|x| x.0);
         assert_eq!(t(b"/a?b", false, false), Ok(TargetForm::Origin));
         assert_eq!(t(b"*", false, true), Ok(TargetForm::Asterisk));
         assert!(t(b"*", false, false).is_err());

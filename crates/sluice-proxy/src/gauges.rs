@@ -149,41 +149,26 @@ impl BackendGauges {
     }
 }
 
-/// A connection open on the process, its frontend and its listener, counted until dropped.
-pub struct OpenConnection {
-    plan: std::sync::Arc<crate::plan::Plan>,
-    fe: usize,
-    bind: Option<usize>,
-}
-
-impl OpenConnection {
-    /// Counts a connection accepted by frontend `fe` on bind line `bind`.
-    pub fn open(
-        plan: std::sync::Arc<crate::plan::Plan>,
-        fe: usize,
-        bind: Option<u32>,
-    ) -> OpenConnection {
-        ACT_CONN.fetch_add(1, Ordering::Relaxed);
-        let bind = bind.and_then(|b| usize::try_from(b).ok());
-        if let Some(g) = plan.frontend(fe).map(|f| &f.gauges) {
-            g.conn.fetch_add(1, Ordering::Relaxed);
-            g.sessions.hit();
-            if let Some(b) = bind.and_then(|b| g.per_bind.get(b)) {
-                b.fetch_add(1, Ordering::Relaxed);
-            }
+/// A connection accepted by frontend `fe` on bind line `bind`: counted until
+/// [`conn_closed`].
+pub fn conn_opened(plan: &crate::plan::Plan, fe: usize, bind: Option<usize>) {
+    ACT_CONN.fetch_add(1, Ordering::Relaxed);
+    if let Some(g) = plan.frontend(fe).map(|f| &f.gauges) {
+        g.conn.fetch_add(1, Ordering::Relaxed);
+        g.sessions.hit();
+        if let Some(b) = bind.and_then(|b| g.per_bind.get(b)) {
+            b.fetch_add(1, Ordering::Relaxed);
         }
-        OpenConnection { plan, fe, bind }
     }
 }
 
-impl Drop for OpenConnection {
-    fn drop(&mut self) {
-        ACT_CONN.fetch_sub(1, Ordering::Relaxed);
-        if let Some(g) = self.plan.frontend(self.fe).map(|f| &f.gauges) {
-            g.conn.fetch_sub(1, Ordering::Relaxed);
-            if let Some(b) = self.bind.and_then(|b| g.per_bind.get(b)) {
-                b.fetch_sub(1, Ordering::Relaxed);
-            }
+/// The connection [`conn_opened`] counted closed.
+pub fn conn_closed(plan: &crate::plan::Plan, fe: usize, bind: Option<usize>) {
+    ACT_CONN.fetch_sub(1, Ordering::Relaxed);
+    if let Some(g) = plan.frontend(fe).map(|f| &f.gauges) {
+        g.conn.fetch_sub(1, Ordering::Relaxed);
+        if let Some(b) = bind.and_then(|b| g.per_bind.get(b)) {
+            b.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }

@@ -1,5 +1,3 @@
-// >>> HELPERS (temporary, the lead removes this): read /tmp/brief-common.md NOW -- working rules: no git
-// >>> commands that change anything, shared tree, build only what you need, deadline 22:45 UTC. <<<
 //! The run-time plan: what the worker threads need from the [`Model`], resolved once at
 //! start (backend names to indexes, server addresses, timeouts, options, error pages) and
 //! shared read-only by every thread.

@@ -183,8 +183,8 @@ impl Worker {
         };
         // Threads take over each other's idle server connections.
         let nthreads = counters.len();
-        let takeover = (nthreads > 1)
-            .then(|| crate::backend::takeover::Takeover::new(&plan, nthreads));
+        let takeover =
+            (nthreads > 1).then(|| crate::backend::takeover::Takeover::new(&plan, nthreads));
         for (t, counters) in counters.into_iter().enumerate() {
             // Each thread gets its own descriptors for the same sockets.
             // What connections start with (`accept-proxy`, `accept-netscaler-cip`).

@@ -295,8 +295,11 @@ fn a_rule_naming_a_disabled_backend_gives_way_to_the_next_rule() {
     let r = request(&mut c, b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n").expect("response");
     assert_eq!(r.body, b"on");
     // A dynamic name with no backend goes to the default one, past the later rules.
-    let r = request(&mut c, b"GET /x HTTP/1.1\r\nHost: t\r\nx-target: nowhere\r\n\r\n")
-        .expect("response");
+    let r = request(
+        &mut c,
+        b"GET /x HTTP/1.1\r\nHost: t\r\nx-target: nowhere\r\n\r\n",
+    )
+    .expect("response");
     assert_eq!(r.body, b"default");
     assert_eq!(off.requests(), 0);
 }

@@ -437,3 +437,32 @@ fn a_stream_refused_by_content_rules_is_logged() {
     let line = sys.recv();
     assert!(line.ends_with(": first=ABCD PR\n"), "{line}");
 }
+
+#[test]
+fn rule_captures_are_logged_with_header_captures_and_normalised_targets() {
+    let sys = Syslog::start();
+    let b = Backend::start("s1", Behaviour::Name);
+    let cfg = format!(
+        "defaults\n    mode http\n{TIMEOUTS}\
+         frontend fe\n    log {} local0\n    log-format \"%r %hr %hs\"\n    bind @FE@\n\
+         \x20   capture request header x-a len 8\n\
+         \x20   http-request capture req.hdr(host) len 64\n\
+         \x20   declare capture response len 4\n\
+         \x20   http-response capture res.hdr(content-length) id 0\n\
+         \x20   default_backend be\n\
+         backend be\n    server s1 {}\n",
+        sys.addr(),
+        b.addr
+    );
+    let p = Proxy::start(&cfg);
+    let mut c = p.connect();
+    let req = b"GET http://example.org:80/p HTTP/1.1\r\nHost: example.org:80\r\nx-a: one\r\n\r\n";
+    let r = request(&mut c, req).expect("response");
+    assert_eq!(r.status(), 200);
+    // The default port is gone from the target and from Host before the rules capture it;
+    // the response slot holds the rule's capture.
+    assert_match(
+        r#"GET http://example\.org/p HTTP/1\.1 \{one\|example\.org\} \{2\}\n$"#,
+        &sys.recv(),
+    );
+}

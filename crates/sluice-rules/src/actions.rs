@@ -1488,6 +1488,12 @@ fn compile_action(
         "capture" => {
             let expr = SampleExpr::compile(arg(args, 0, "a sample expression")?, place, env)?;
             let (len, slot, owner) = match args.get(1).map(String::as_str) {
+                // A slot made by `len` is a request slot: response rules name one by id.
+                Some("len") if place == Place::HttpResponse => {
+                    return Err(Problem::syntax(
+                        "'len' is only usable in http-request rules: declare the slot with 'declare capture response len <length>' and use 'id <id>'",
+                    ))
+                }
                 Some("len") => {
                     let len = arg(args, 2, "a length after 'len'")?
                         .parse::<usize>()

@@ -64,8 +64,8 @@ pub use condition::Condition;
 pub use logformat::LogFormat;
 pub use message::{
     BackendConnection, CaptureSlots, Connection, HttpMessage, NoConnection, ProxyState,
-    SampleSource, ServerState, SimpleConnection, SimpleMessage, Stream, StreamChanges,
-    StreamDates, StreamEvents, StreamTimers, TcpInfoField, TimeoutKind, Txn, TxnCaptures, Vars,
+    SampleSource, ServerState, SimpleConnection, SimpleMessage, Stream, StreamChanges, StreamDates,
+    StreamEvents, StreamTimers, TcpInfoField, TimeoutKind, Txn, TxnCaptures, Vars,
 };
 pub use sample::{SampleExpr, SampleType, Value};
 pub use unique_id::UniqueId;
@@ -800,7 +800,10 @@ fn compile_proxy_full(
     }
     // `option forwarded ... for-expr <expr>`: the data plane compiles the expressions where
     // it runs; a configuration check reports the ones that do not compile.
-    if let Some(option) = proxy.option("forwarded").filter(|_| proxy.kind.is_backend()) {
+    if let Some(option) = proxy
+        .option("forwarded")
+        .filter(|_| proxy.kind.is_backend())
+    {
         for pair in option.args.windows(2) {
             let [word, text] = pair else { continue };
             if !word.ends_with("-expr") {

@@ -27,7 +27,9 @@ pub fn is_proc(name: &str) -> bool {
 
 /// A copy of the variable `name`.
 pub fn get(name: &str) -> Option<OwnedValue> {
-    let store = STORE.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let store = STORE
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     store
         .iter()
         .find(|(n, _)| n.as_ref() == name)
@@ -36,7 +38,9 @@ pub fn get(name: &str) -> Option<OwnedValue> {
 
 /// Sets (or replaces) the variable `name`.
 pub fn set(name: &str, value: OwnedValue) {
-    let mut store = STORE.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut store = STORE
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     match store.iter_mut().find(|(n, _)| n.as_ref() == name) {
         Some(entry) => entry.1 = value,
         None => store.push((name.into(), value)),
@@ -45,7 +49,9 @@ pub fn set(name: &str, value: OwnedValue) {
 
 /// Removes the variable `name`.
 pub fn unset(name: &str) {
-    let mut store = STORE.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut store = STORE
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     store.retain(|(n, _)| n.as_ref() != name);
 }
 
@@ -102,7 +108,10 @@ fn compile_line(
     };
     let (Some(name), Some(text)) = (args.get(1), args.get(2)) else {
         return Err(error(
-            format!("'{keyword}' expects a variable name and a {}", what(keyword)),
+            format!(
+                "'{keyword}' expects a variable name and a {}",
+                what(keyword)
+            ),
             0,
         ));
     };
@@ -131,10 +140,7 @@ fn compile_line(
     };
     match init {
         Ok(init) => Ok(Some((name.to_string(), init))),
-        Err(problem) => Err(error(
-            format!("'{keyword} {name}': {}", problem.message),
-            2,
-        )),
+        Err(problem) => Err(error(format!("'{keyword} {name}': {}", problem.message), 2)),
     }
 }
 

@@ -277,7 +277,7 @@ fn a_rewrite_fails_when_the_buffer_has_no_room_left() {
     assert!(head.starts_with("http/1.1 500"), "{head}");
     let (head, body) = post(lenient);
     assert!(head.starts_with("http/1.1 200"), "{head}");
-    assert_eq!(received(&body, "x-one"), [value.clone()]);
+    assert_eq!(received(&body, "x-one"), std::slice::from_ref(&value));
     assert!(received(&body, "x-two").is_empty(), "{body}");
 }
 

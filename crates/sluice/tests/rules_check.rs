@@ -113,7 +113,7 @@ fn a_misspelt_fetch_is_a_syntax_error_with_a_suggestion() {
 #[test]
 fn a_fetch_sluice_lacks_is_a_compatibility_error() {
     let dir = Dir::new();
-    let lines = "    http-request set-var(txn.h) act_conn\n";
+    let lines = "    http-request set-var(txn.h) bc.timer.connect\n";
     let (code, items) = check(&dir, "", lines);
     assert_eq!(code, 1);
     let errors = errors(&items);

@@ -478,7 +478,10 @@ fn process_wide_variables_are_shared_set_at_start_and_on_the_api() {
         cli(&run.sock(), "get var proc.greeting"),
         "proc.greeting: type=str value=<hello 100>\n\n"
     );
-    assert_eq!(cli(&run.sock(), "get var proc.nothing"), "Variable not found.\n\n");
+    assert_eq!(
+        cli(&run.sock(), "get var proc.nothing"),
+        "Variable not found.\n\n"
+    );
 
     // Setting needs the experimental mode.
     let refused = cli(&run.sock(), "set var proc.hits int(10)");

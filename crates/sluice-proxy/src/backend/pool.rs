@@ -122,7 +122,11 @@ impl IdlePool {
             let mut conn = idle.conns.remove(at).conn;
             self.kept -= 1;
             if idle.counted {
-                if let Some(srv) = self.plan.backend(backend).and_then(|b| b.servers.get(server)) {
+                if let Some(srv) = self
+                    .plan
+                    .backend(backend)
+                    .and_then(|b| b.servers.get(server))
+                {
                     srv.forget_idle(1);
                 }
             }
@@ -245,11 +249,7 @@ impl IdlePool {
                     .take_while(|k| beats.wrapping_sub(k.at) > delay)
                     .count();
                 let close = unused.div_ceil(2);
-                let plain = idle
-                    .conns
-                    .drain(..close)
-                    .filter(|k| k.is_plain())
-                    .count();
+                let plain = idle.conns.drain(..close).filter(|k| k.is_plain()).count();
                 if let Some((t, me)) = self.shared.as_ref() {
                     t.released(*me, b, s, plain);
                 }
@@ -268,11 +268,7 @@ impl IdlePool {
                     srv.forget_idle(idle.conns.len());
                 }
                 if let Some((t, me)) = self.shared.as_ref() {
-                    let plain = idle
-                        .conns
-                        .iter()
-                        .filter(|k| k.is_plain())
-                        .count();
+                    let plain = idle.conns.iter().filter(|k| k.is_plain()).count();
                     t.released(*me, b, s, plain);
                 }
                 idle.conns.clear();

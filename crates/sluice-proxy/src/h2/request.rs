@@ -360,10 +360,7 @@ mod tests {
         let (h, _) = text(translate(&p, true));
         assert_eq!(h, "GET / HTTP/1.1\r\n\r\n");
         let (h, b) = text(translate(&p, false));
-        assert_eq!(
-            h,
-            "GET / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"
-        );
+        assert_eq!(h, "GET / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n");
         assert_eq!(b, ReqBody::Chunked);
     }
 

@@ -1,5 +1,3 @@
-// >>> HELPERS (temporary, the lead removes this): read /tmp/brief-common.md NOW -- working rules: no git
-// >>> commands that change anything, shared tree, build only what you need, deadline 22:45 UTC. <<<
 //! One HTTP/1.1 client connection: a loop of exchanges (request in, response out) until
 //! either side closes, a timeout fires or the worker stops.
 //!
@@ -481,31 +479,32 @@ async fn exchange<S: ClientIo>(
             && (framing.body == Body::None || whole_body.is_some())
             && fe.conn_mode != ConnMode::Close
             && !ctx.stopping();
-        let input = rules::RequestIn {
-            req,
-            buf: cbuf.filled(),
-            addrs,
-            fc,
-            keep_alive,
-            tls: tls.as_deref(),
-            first,
-            socket: client.meter().map(|m| m.socket).unwrap_or_default(),
-            uid,
-            proxy_tlvs,
-            body: body
-                .as_deref()
-                .map(|b| (b, super::body::announced(framing.body))),
-            meter: client.meter().map(|m| &**m),
-            http_major: client.http_major(),
+        // In a block of its own: the input is not kept across the waits below, which keeps
+        // the exchange's future small.
+        let decision = {
+            let input = rules::RequestIn {
+                req,
+                buf: cbuf.filled(),
+                addrs,
+                fc,
+                keep_alive,
+                tls: tls.as_deref(),
+                first,
+                socket: client.meter().map(|m| m.socket).unwrap_or_default(),
+                uid,
+                proxy_tlvs,
+                body: body
+                    .as_deref()
+                    .map(|b| (b, super::body::announced(framing.body))),
+                meter: client.meter().map(|m| &**m),
+                http_major: client.http_major(),
+            };
+            rules::request(&plan, fe, &input, edits, txn)
         };
-        let decision = rules::request(&plan, fe, &input, edits, txn);
-        crate::log::on_vars(&mut record, &txn.vars);
+        crate::log::on_vars(&mut record, txn);
         // `http-request pause`: the analysis waits before it goes on.
-        if !txn.changes.pause.is_zero() {
-            tokio::select! {
-                _ = tokio::time::sleep(txn.changes.pause) => {}
-                _ = ctx.stopped() => return Next::Close,
-            }
+        if !txn.changes.pause.is_zero() && !wait_or_stop(ctx, txn.changes.pause).await {
+            return Next::Close;
         }
         // `set-src`, `set-dst`...: the request goes on (and is logged) with its new addresses.
         addrs = crate::tcp::rules::changed(addrs, txn);
@@ -544,9 +543,8 @@ async fn exchange<S: ClientIo>(
                 close,
             } => {
                 if let Some(d) = delay {
-                    tokio::select! {
-                        _ = tokio::time::sleep(d) => {}
-                        _ = ctx.stopped() => return Next::Close,
+                    if !wait_or_stop(ctx, d).await {
+                        return Next::Close;
                     }
                 }
                 record.local_reply(&bytes);
@@ -927,14 +925,11 @@ async fn exchange<S: ClientIo>(
             .map(|b| (b, super::body::announced(rf.body)));
         let paused = txn.changes.pause;
         let answered = rules::response(&plan, fe, &info, resp, sbuf.filled(), edits, txn);
-        crate::log::on_vars(&mut record, &txn.vars);
+        crate::log::on_vars(&mut record, txn);
         // `http-response pause`: what the response's rules added.
         let pause = txn.changes.pause.saturating_sub(paused);
-        if !pause.is_zero() {
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = ctx.stopped() => return Next::Close,
-            }
+        if !pause.is_zero() && !wait_or_stop(ctx, pause).await {
+            return Next::Close;
         }
         // `http-response set-timeout` applies to the rest of the exchange.
         record.changes = txn.changes;
@@ -1076,6 +1071,18 @@ fn keep(
     } else {
         ctx.pool.borrow_mut().put(be, server, stream, proven);
     }
+}
+
+/// Waits `d` (`pause`, `tarpit`) unless the worker stops first (`false` then). Boxed: it
+/// is rare, and the exchange's future stays small without the timer in it.
+async fn wait_or_stop(ctx: &Ctx, d: Duration) -> bool {
+    Box::pin(async {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => true,
+            _ = ctx.stopped() => false,
+        }
+    })
+    .await
 }
 
 /// What is left of a body to relay.

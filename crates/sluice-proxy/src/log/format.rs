@@ -678,6 +678,9 @@ impl Heads for NoHeads {
 /// Everything a line reads, resolved by the caller.
 pub struct View<'a> {
     pub rec: &'a Record,
+    /// Every capture slot, when rules fill some (`%hr`/`%hs` print them instead of the
+    /// `capture ... header` values read from the heads).
+    pub slots: Option<&'a super::CaptureCopy>,
     /// When the stream ended.
     pub end: Instant,
     pub bytes_in: u64,
@@ -982,6 +985,38 @@ fn request_wall(rec: &Record) -> SystemTime {
     }
 }
 
+/// `%hr`/`%hs` from the transaction's slots: `{a|b}`, or space-separated for `%hrl`.
+fn slot_list(out: &mut Vec<u8>, slots: &[Option<Vec<u8>>], f: Flags, clf: bool) {
+    if slots.is_empty() {
+        return;
+    }
+    if clf {
+        for (i, v) in slots.iter().enumerate() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            text(out, v.as_deref(), Map::Header, f);
+        }
+        return;
+    }
+    if f.quote {
+        out.push(b'"');
+    }
+    out.push(b'{');
+    for (i, v) in slots.iter().enumerate() {
+        if i > 0 {
+            out.push(b'|');
+        }
+        if let Some(v) = v {
+            encode(out, v, Map::Header, f);
+        }
+    }
+    out.push(b'}');
+    if f.quote {
+        out.push(b'"');
+    }
+}
+
 fn capture_list(
     out: &mut Vec<u8>,
     caps: &[(String, usize)],
@@ -1204,22 +1239,28 @@ fn alias(a: Alias, f: Flags, v: &View<'_>, clock: &mut Cache, out: &mut Vec<u8>)
                 int(out, i64::from(v.pid));
             }
         }
-        Alias::ReqHeaders | Alias::ReqHeadersList => capture_list(
-            out,
-            &v.captures.request,
-            v.heads,
-            false,
-            f,
-            a == Alias::ReqHeadersList,
-        ),
-        Alias::ResHeaders | Alias::ResHeadersList => capture_list(
-            out,
-            &v.captures.response,
-            v.heads,
-            true,
-            f,
-            a == Alias::ResHeadersList,
-        ),
+        Alias::ReqHeaders | Alias::ReqHeadersList => match v.slots {
+            Some(s) => slot_list(out, &s.request, f, a == Alias::ReqHeadersList),
+            None => capture_list(
+                out,
+                &v.captures.request,
+                v.heads,
+                false,
+                f,
+                a == Alias::ReqHeadersList,
+            ),
+        },
+        Alias::ResHeaders | Alias::ResHeadersList => match v.slots {
+            Some(s) => slot_list(out, &s.response, f, a == Alias::ResHeadersList),
+            None => capture_list(
+                out,
+                &v.captures.response,
+                v.heads,
+                true,
+                f,
+                a == Alias::ResHeadersList,
+            ),
+        },
         Alias::Origin => text(out, Some(v.origin.as_bytes()), Map::Plain, f),
         Alias::Retries => {
             if rec.redispatched {

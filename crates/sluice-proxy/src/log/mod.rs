@@ -493,6 +493,16 @@ pub struct Copies {
     vars: Option<sluice_rules::message::Vars>,
     /// `option logasap`: the line went out when the response head came.
     logged: bool,
+    /// Every request and response capture slot, when rules fill some
+    /// (`http-request capture ... len N`) and the line prints them (`%hr`, `%hs`).
+    slots: Option<CaptureCopy>,
+}
+
+/// The capture slots of a transaction, in declaration order (`None`: empty slot).
+#[derive(Debug, Default)]
+pub struct CaptureCopy {
+    pub request: Vec<Option<Vec<u8>>>,
+    pub response: Vec<Option<Vec<u8>>>,
 }
 
 /// A record's copies (none unless the frontend's format reads heads).
@@ -563,32 +573,26 @@ fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
         .flatten()
 }
 
-/// Counts a client connection in `%ac` and `%fc` while it lives.
-pub struct ConnGauge {
-    logs: Option<Arc<Logs>>,
-    fe: usize,
+/// The worker's logging state as this thread installed it (kept by the thread's context, so
+/// that connections count themselves without the thread-local).
+pub(crate) fn installed() -> Option<Arc<Logs>> {
+    with_local(|l| l.logs.clone())
 }
 
-impl ConnGauge {
-    pub fn open(fe: usize) -> ConnGauge {
-        let logs = with_local(|l| l.logs.clone());
-        if let Some(l) = &logs {
-            l.actconn.fetch_add(1, Ordering::Relaxed);
-            if let Some(c) = l.feconn.get(fe) {
-                c.fetch_add(1, Ordering::Relaxed);
-            }
+impl Logs {
+    /// A client connection opened on frontend `fe` (`%ac`, `%fc`).
+    pub(crate) fn conn_opened(&self, fe: usize) {
+        self.actconn.fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = self.feconn.get(fe) {
+            c.fetch_add(1, Ordering::Relaxed);
         }
-        ConnGauge { logs, fe }
     }
-}
 
-impl Drop for ConnGauge {
-    fn drop(&mut self) {
-        if let Some(l) = &self.logs {
-            l.actconn.fetch_sub(1, Ordering::Relaxed);
-            if let Some(c) = l.feconn.get(self.fe) {
-                c.fetch_sub(1, Ordering::Relaxed);
-            }
+    /// A client connection of frontend `fe` closed.
+    pub(crate) fn conn_closed(&self, fe: usize) {
+        self.actconn.fetch_sub(1, Ordering::Relaxed);
+        if let Some(c) = self.feconn.get(fe) {
+            c.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -602,6 +606,7 @@ fn copy_into<'e>(pool: &mut Vec<Box<Copies>>, extra: &'e mut Extra) -> &'e mut C
         c.has_unique_id = false;
         c.vars = None;
         c.logged = false;
+        c.slots = None;
         c
     })
 }
@@ -609,15 +614,32 @@ fn copy_into<'e>(pool: &mut Vec<Box<Copies>>, extra: &'e mut Extra) -> &'e mut C
 /// Keeps a copy of the stream's variables for the log line, when the frontend's format
 /// reads variables (nothing is copied otherwise). Called after each rule stage, so that the
 /// line sees what the last rules set.
-pub(crate) fn on_vars(rec: &mut Record, vars: &sluice_rules::message::Vars) {
+pub(crate) fn on_vars(rec: &mut Record, txn: &sluice_rules::Txn) {
     with_local(|l| {
-        let wanted = l
-            .logs
-            .proxy(rec.frontend)
-            .is_some_and(|pl| pl.format.is_some() && pl.needs().vars);
-        if wanted {
-            let c = copy_into(&mut l.pool, &mut rec.extra);
-            c.vars = Some(vars.clone());
+        let Some(pl) = l.logs.proxy(rec.frontend).filter(|pl| pl.format.is_some()) else {
+            return;
+        };
+        let needs = pl.needs();
+        // Rules made slots beyond the `capture ... header` ones: `%hr`/`%hs` print them all.
+        let caps = &txn.captures;
+        let rule_slots = (needs.request_head && caps.request.len() > pl.captures.request.len())
+            || (needs.response_head && caps.response.len() > pl.captures.response.len());
+        if !needs.vars && !rule_slots {
+            return;
+        }
+        let c = copy_into(&mut l.pool, &mut rec.extra);
+        if needs.vars {
+            c.vars = Some(txn.vars.clone());
+        }
+        if rule_slots {
+            c.slots = Some(CaptureCopy {
+                request: (0..caps.request.len())
+                    .map(|i| caps.request.get(i))
+                    .collect(),
+                response: (0..caps.response.len())
+                    .map(|i| caps.response.get(i))
+                    .collect(),
+            });
         }
     });
 }
@@ -639,6 +661,11 @@ pub(crate) fn on_unique_id(rec: &mut Record, id: &[u8]) {
 }
 
 impl Extra {
+    /// The capture slots, when rules fill some and the line prints them.
+    pub fn slots(&self) -> Option<&CaptureCopy> {
+        self.0.as_ref().and_then(|c| c.slots.as_ref())
+    }
+
     /// The stream's variables, when kept for the line.
     pub fn vars(&self) -> Option<&sluice_rules::message::Vars> {
         self.0.as_ref().and_then(|c| c.vars.as_ref())
@@ -889,6 +916,7 @@ fn view<'a>(
         hostname: &logs.hostname,
         pid: logs.pid,
         unique_id: rec.extra.unique_id(),
+        slots: rec.extra.slots(),
     }
 }
 

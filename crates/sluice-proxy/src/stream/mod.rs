@@ -40,6 +40,8 @@ pub struct Ctx {
     /// The worker's shared view of idle server connections and this thread's index, to
     /// take one over from another thread (`None`: one thread, or a test).
     pub takeover: Option<(Arc<crate::backend::takeover::Takeover>, usize)>,
+    /// The worker's logging state (`%ac`, `%fc` count the thread's connections there).
+    logs: Option<Arc<crate::log::Logs>>,
     // Boxed: a scratch set moves in and out of connections as one pointer.
     #[allow(clippy::vec_box)]
     scratch: RefCell<Vec<Box<Scratch>>>,
@@ -76,6 +78,7 @@ impl Ctx {
             balancers,
             pool,
             takeover: None,
+            logs: crate::log::installed(),
             scratch: RefCell::new(Vec::new()),
             scratch_low: Cell::new(0),
             scratch_trimming: Cell::new(false),
@@ -260,21 +263,44 @@ impl Drop for Permits {
 }
 
 /// Counts a connection as live on its thread until dropped.
-struct Live(Rc<Ctx>);
+/// A live client connection: counted by its thread (for the soft stop), by the log's
+/// `%ac`/`%fc` and by the fetches' gauges (`act_conn`, `fe_conn`, `dst_conn`) until dropped.
+/// One small value for all of them: every idle connection's task holds it.
+struct Live {
+    ctx: Rc<Ctx>,
+    fe: u32,
+    /// The bind line, `u32::MAX` for none.
+    bind: u32,
+}
 
 impl Live {
-    fn new(ctx: &Rc<Ctx>) -> Live {
+    fn new(ctx: &Rc<Ctx>, fe: usize, bind: Option<u32>) -> Live {
         ctx.live.set(ctx.live.get() + 1);
-        Live(ctx.clone())
+        if let Some(l) = &ctx.logs {
+            l.conn_opened(fe);
+        }
+        let bind_index = bind.and_then(|b| usize::try_from(b).ok());
+        crate::gauges::conn_opened(&ctx.plan, fe, bind_index);
+        Live {
+            ctx: ctx.clone(),
+            fe: u32::try_from(fe).unwrap_or(u32::MAX),
+            bind: bind.unwrap_or(u32::MAX),
+        }
     }
 }
 
 impl Drop for Live {
     fn drop(&mut self) {
-        let n = self.0.live.get().saturating_sub(1);
-        self.0.live.set(n);
+        let fe = self.fe as usize;
+        let bind = (self.bind != u32::MAX).then_some(self.bind as usize);
+        crate::gauges::conn_closed(&self.ctx.plan, fe, bind);
+        if let Some(l) = &self.ctx.logs {
+            l.conn_closed(fe);
+        }
+        let n = self.ctx.live.get().saturating_sub(1);
+        self.ctx.live.set(n);
         if n == 0 {
-            self.0.drained.notify_waiters();
+            self.ctx.drained.notify_waiters();
         }
     }
 }
@@ -301,8 +327,6 @@ pub struct Socket {
 struct Held {
     _live: Live,
     _permits: Permits,
-    _gauge: crate::log::ConnGauge,
-    _open: crate::gauges::OpenConnection,
 }
 
 /// Runs one client connection to its end.
@@ -324,10 +348,8 @@ pub fn serve<S: ClientIo>(
     permits: Permits,
 ) -> impl std::future::Future<Output = ()> {
     let held = Held {
-        _live: Live::new(&ctx),
+        _live: Live::new(&ctx, fe, socket.bind),
         _permits: permits,
-        _gauge: crate::log::ConnGauge::open(fe),
-        _open: crate::gauges::OpenConnection::open(ctx.plan.clone(), fe, socket.bind),
     };
     let mode = ctx.plan.frontend(fe).map(|f| f.mode);
     // Byte counts and instants for the log lines; `%ac`/`%fc`; the legacy accept line.

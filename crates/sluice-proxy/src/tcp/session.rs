@@ -41,7 +41,7 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
         txn.vars.put_session(&mut sess_vars);
         let peers = (addrs, fc);
         let routed = route(ctx, &mut client, &mut scratch.cbuf, fe_idx, peers, &mut txn).await;
-        crate::log::on_vars(&mut record, &txn.vars);
+        crate::log::on_vars(&mut record, &txn);
         // `tcp-request content set-src`...: the connection goes on with its new addresses.
         addrs = super::rules::changed(addrs, &txn);
         // A TCP stream is its connection's only one: its trackers live as long.
@@ -154,7 +154,7 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     let (up, down) = scratch.bufs();
     let relayed = relay_held(&mut client, &mut server.stream, up, down, t, hold).await;
     if response_rules.is_some() {
-        crate::log::on_vars(&mut record, &txn.vars);
+        crate::log::on_vars(&mut record, &txn);
     }
     match relayed {
         Ok(m) => {

@@ -1,5 +1,3 @@
-// >>> HELPERS (temporary, the lead removes this): read /tmp/brief-common.md NOW -- working rules: no git
-// >>> commands that change anything, shared tree, build only what you need, deadline 22:45 UTC. <<<
 //! The table of sample fetches and converters: name, arguments, types and where each is
 //! valid. Adding one is an entry here, a function in [`fetch`](super::fetch) or
 //! [`conv`](super::conv), and a test.
@@ -1024,11 +1022,23 @@ pub static CONVERTERS: &[ConvDef] = &[
     // AES-GCM (sample/aes_gcm.rs).
     ConvDef {
         prepare: Some(super::aes_gcm::prepare_dec),
-        ..cv("aes_gcm_dec", AES_GCM, Bin, Bin, super::aes_gcm::aes_gcm_dec)
+        ..cv(
+            "aes_gcm_dec",
+            AES_GCM,
+            Bin,
+            Bin,
+            super::aes_gcm::aes_gcm_dec,
+        )
     },
     ConvDef {
         prepare: Some(super::aes_gcm::prepare_enc),
-        ..cv("aes_gcm_enc", AES_GCM, Bin, Bin, super::aes_gcm::aes_gcm_enc)
+        ..cv(
+            "aes_gcm_enc",
+            AES_GCM,
+            Bin,
+            Bin,
+            super::aes_gcm::aes_gcm_enc,
+        )
     },
     // Stream state (sample/state.rs).
     cv(

@@ -75,6 +75,7 @@ fn view<'a>(
     caps: &'a Captures,
 ) -> View<'a> {
     View {
+        slots: None,
         asap: false,
         origin: "txn_close",
         rec,
