@@ -303,3 +303,66 @@ fn a_rule_naming_a_disabled_backend_gives_way_to_the_next_rule() {
     assert_eq!(r.body, b"default");
     assert_eq!(off.requests(), 0);
 }
+
+/// A SOCKS4 proxy on 127.0.0.1: grants every CONNECT, relays both ways, and keeps the
+/// requests it received.
+fn socks4_proxy() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+    let addr = l.local_addr().expect("addr");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { return };
+            let mut req = [0u8; 16];
+            if c.read_exact(&mut req).is_err() {
+                continue;
+            }
+            if let Ok(mut s) = s2.lock() {
+                s.push(req.to_vec());
+            }
+            let port = u16::from_be_bytes([req[2], req[3]]);
+            let ip = std::net::Ipv4Addr::new(req[4], req[5], req[6], req[7]);
+            let Ok(up) = std::net::TcpStream::connect((ip, port)) else {
+                continue;
+            };
+            if c.write_all(&[0, 0x5A, 0, 0, 0, 0, 0, 0]).is_err() {
+                continue;
+            }
+            let (mut c2, mut up2) = match (c.try_clone(), up.try_clone()) {
+                (Ok(a), Ok(b)) => (a, b),
+                _ => continue,
+            };
+            let (mut c, mut up) = (c, up);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c2, &mut up2);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut up, &mut c);
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn socks4_servers_are_reached_through_the_proxy() {
+    let b = Backend::start("s1", Behaviour::Name);
+    let (proxy, seen) = socks4_proxy();
+    let cfg = format!(
+        "{DEFAULTS}frontend fe\n    bind @FE@\n    default_backend be\nbackend be\n    server s1 {} socks4 {proxy}\n",
+        b.addr
+    );
+    let p = Proxy::start(&cfg);
+    let mut c = p.connect();
+    let r = request(&mut c, GET).expect("response");
+    assert_eq!(r.body, b"s1");
+    let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(u16::from_be_bytes([seen[0][2], seen[0][3]]), b.addr.port());
+    assert_eq!(&seen[0][..2], &[4, 1]);
+    assert_eq!(&seen[0][8..], b"HAProxy\0");
+}

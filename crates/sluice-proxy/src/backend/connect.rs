@@ -142,6 +142,25 @@ impl Dest<'_> {
     }
 }
 
+/// A connection to `target` through the SOCKS4 proxy at `proxy`, all within `limit`.
+async fn through_socks4(
+    proxy: SocketAddr,
+    target: SocketAddr,
+    limit: Option<Duration>,
+) -> Result<TcpStream, Error> {
+    let start = tokio::time::Instant::now();
+    let mut stream = connect(proxy, limit).await?;
+    let tunnel = super::socks4::connect_through(&mut stream, target);
+    let done = match limit {
+        Some(d) => tokio::time::timeout_at(start + d, tunnel)
+            .await
+            .map_err(|_| Error::retryable(ErrorKind::Timeout, Side::Server))?,
+        None => tunnel.await,
+    };
+    done.map(|()| stream)
+        .map_err(|_| Error::retryable(ErrorKind::Connect, Side::Server))
+}
+
 /// The longest pause before a failed server is tried again.
 const TURN_AROUND: Duration = Duration::from_secs(1);
 
@@ -247,7 +266,13 @@ pub async fn acquire(
             let pause = connect_timeout.map_or(TURN_AROUND, |t| t.min(TURN_AROUND));
             tokio::time::sleep(pause).await;
         }
-        let opened = match connect(addr, connect_timeout).await {
+        // `socks4`: the connection is to the proxy, then a tunnel to the server (boxed:
+        // rare, and the request path's future stays small).
+        let opened = match srv.socks4 {
+            Some(proxy) => Box::pin(through_socks4(proxy, addr, connect_timeout)).await,
+            None => connect(addr, connect_timeout).await,
+        };
+        let opened = match opened {
             Ok(mut stream) => match srv.send_proxy {
                 Some(v) => send_proxy(&mut stream, (v, srv), dest, connect_timeout)
                     .await

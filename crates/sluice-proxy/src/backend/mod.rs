@@ -7,6 +7,7 @@ pub mod pool;
 pub mod queue;
 pub mod retry;
 pub mod server;
+pub mod socks4;
 pub mod takeover;
 
 use crate::errors::ErrorPages;

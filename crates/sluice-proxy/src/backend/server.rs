@@ -46,6 +46,10 @@ pub struct Server {
     pub cookie: Option<String>,
     /// `proto h2`: the server is spoken to in HTTP/2 (`backend::h2_client`).
     pub h2: bool,
+    /// `socks4 <addr>`: connections go through this SOCKS4 proxy.
+    pub socks4: Option<SocketAddr>,
+    /// `check-via-socks4`: health checks too.
+    pub check_via_socks4: bool,
     /// Requests on this server now, from every thread.
     pub connections: Arc<AtomicU32>,
     /// Up, down or in maintenance: written by the checker, read by every thread.
@@ -93,6 +97,17 @@ impl Server {
     }
 
     fn resolve(s: &sluice_model::proxy::server::Server, id: u32) -> io::Result<Server> {
+        if let Some(v) = option_value(s, "socks4") {
+            if v.parse::<SocketAddr>().is_err() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "server '{}': 'socks4' expects <address>:<port>, not '{v}'",
+                        s.name
+                    ),
+                ));
+            }
+        }
         let a = &s.address;
         let ip = match (&a.family, &a.host) {
             (Family::Unix, Host::Path(p)) => {
@@ -157,6 +172,8 @@ impl Server {
                 custom: Vec::new(),
             },
             cookie: o.cookie.as_ref().map(|c| c.value.clone()),
+            socks4: option_value(s, "socks4").and_then(|v| v.parse().ok()),
+            check_via_socks4: o.other.iter().any(|(n, _, _)| n == "check-via-socks4"),
             h2: o
                 .other
                 .iter()
@@ -256,4 +273,14 @@ impl Drop for Busy {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// The value of the last `name <value>` option of server `s` (or of its `default-server`).
+fn option_value<'s>(s: &'s sluice_model::proxy::server::Server, name: &str) -> Option<&'s str> {
+    s.options
+        .other
+        .iter()
+        .rev()
+        .find(|(n, _, _)| n == name)
+        .and_then(|(_, v, _)| v.as_deref())
 }

@@ -183,6 +183,7 @@ fn specs(model: &Model, plan: &Plan) -> Vec<Spec> {
                         .rev()
                         .find(|(n, _, _)| n == "check-sni")
                         .and_then(|(_, v, _)| v.clone()),
+                    socks4: srv.socks4.filter(|_| srv.check_via_socks4),
                 },
                 inter,
                 fastinter: o.fastinter.filter(|d| !d.is_zero()),

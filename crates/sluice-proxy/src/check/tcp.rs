@@ -33,6 +33,8 @@ pub struct Target {
     pub tls: Option<crate::tls::connector::Connector>,
     /// `check-sni`: the name checks send (none otherwise).
     pub sni: Option<String>,
+    /// `socks4` with `check-via-socks4`: checks go through this SOCKS4 proxy.
+    pub socks4: Option<SocketAddr>,
 }
 
 /// Why reading stopped.
@@ -152,7 +154,18 @@ impl Session<'_> {
             (Some(_), Some(c)) => Instant::now() + c.min(self.t.inter),
             _ => self.deadline,
         };
-        let stream = match tokio::time::timeout_at(limit, TcpStream::connect(addr)).await {
+        let socks4 = self.t.socks4;
+        let opening = async move {
+            match socks4 {
+                Some(proxy) => {
+                    let mut s = TcpStream::connect(proxy).await?;
+                    crate::backend::socks4::connect_through(&mut s, addr).await?;
+                    Ok(s)
+                }
+                None => TcpStream::connect(addr).await,
+            }
+        };
+        let stream = match tokio::time::timeout_at(limit, opening).await {
             Err(_) => return Err(self.transport(Outcome::new(Status::L4Tout, ""))),
             Ok(Err(e)) => {
                 return Err(self.transport(Outcome::new(Status::L4Con, connect_error(&e))))

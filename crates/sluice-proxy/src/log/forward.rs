@@ -10,7 +10,7 @@
 
 use super::target::{self, Header, Identity, Line, Meta, Sock, Spec};
 use super::time::Cache;
-use super::{program_name, system_hostname, word, Outputs};
+use super::{word, Outputs};
 use sluice_config::SectionKind;
 use sluice_model::address::{Address, Family, Host, Port};
 use sluice_model::log::LogLine;
@@ -59,23 +59,8 @@ pub struct Section {
 
 /// Opens the sockets of every `log-forward` section and resolves its targets.
 pub fn prepare(model: &Model, outputs: &Outputs) -> io::Result<Vec<Section>> {
+    let (hostname, tag, send_hostname) = super::host_and_tag(model);
     let g = &model.global;
-    let send_hostname = g
-        .other
-        .iter()
-        .rev()
-        .find(|s| s.keyword() == "log-send-hostname");
-    let hostname = match send_hostname.and_then(|s| word(s, 1)) {
-        Some(h) => h.to_string(),
-        None => system_hostname(),
-    };
-    let tag = g
-        .other
-        .iter()
-        .rev()
-        .find(|s| s.keyword() == "log-tag")
-        .and_then(|s| word(s, 1))
-        .map_or_else(program_name, str::to_string);
     let mut out = Vec::new();
     for s in model.sections_of(SectionKind::LogForward) {
         let bad = |m: String| {
@@ -94,14 +79,14 @@ pub fn prepare(model: &Model, outputs: &Outputs) -> io::Result<Vec<Section>> {
             match st.keyword() {
                 "log" => match sluice_model::log::parse(st) {
                     Ok(LogLine::Target(t)) => {
-                        let spec = Spec::resolve(&t, send_hostname.is_some(), outputs)
+                        let spec = Spec::resolve(&t, send_hostname, outputs)
                             .map_err(|e| bad(e.to_string()))?;
                         specs.push(spec);
                     }
                     Ok(LogLine::Global(_)) => {
                         for t in &g.logs {
                             specs.push(
-                                Spec::resolve(t, send_hostname.is_some(), outputs)
+                                Spec::resolve(t, send_hostname, outputs)
                                     .map_err(|e| bad(e.to_string()))?,
                             );
                         }

@@ -338,23 +338,8 @@ impl Logs {
     pub fn build(model: &Model) -> io::Result<Logs> {
         let outputs = Arc::new(Outputs::build(model)?);
         outputs.make_current();
+        let (hostname, global_tag, send_hostname) = host_and_tag(model);
         let g = &model.global;
-        let send_hostname = g
-            .other
-            .iter()
-            .rev()
-            .find(|s| s.keyword() == "log-send-hostname");
-        let hostname = match send_hostname.and_then(|s| word(s, 1)) {
-            Some(h) => h.to_string(),
-            None => system_hostname(),
-        };
-        let global_tag = g
-            .other
-            .iter()
-            .rev()
-            .find(|s| s.keyword() == "log-tag")
-            .and_then(|s| word(s, 1))
-            .map_or_else(program_name, str::to_string);
         let mut specs: Vec<Spec> = Vec::new();
         let mut proxies = Vec::with_capacity(model.proxies.len());
         for p in &model.proxies {
@@ -376,8 +361,8 @@ impl Logs {
                 [].iter()
             });
             for t in lines {
-                let spec = Spec::resolve(t, send_hostname.is_some(), &outputs)
-                    .map_err(|e| bad(e.to_string()))?;
+                let spec =
+                    Spec::resolve(t, send_hostname, &outputs).map_err(|e| bad(e.to_string()))?;
                 let i = match specs.iter().position(|s| *s == spec) {
                     Some(i) => i,
                     None => {
@@ -571,6 +556,20 @@ fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
         })
         .ok()
         .flatten()
+}
+
+/// The host name (`log-send-hostname`, else the system's), the global `log-tag` (else the
+/// program's name) that log lines carry, and whether `log-send-hostname` is set.
+pub(crate) fn host_and_tag(model: &Model) -> (String, String, bool) {
+    let last = |kw: &str| model.global.other.iter().rev().find(|s| s.keyword() == kw);
+    let hostname = match last("log-send-hostname").and_then(|s| word(s, 1)) {
+        Some(h) => h.to_string(),
+        None => system_hostname(),
+    };
+    let tag = last("log-tag")
+        .and_then(|s| word(s, 1))
+        .map_or_else(program_name, str::to_string);
+    (hostname, tag, last("log-send-hostname").is_some())
 }
 
 /// The worker's logging state as this thread installed it (kept by the thread's context, so
