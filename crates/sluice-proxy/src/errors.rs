@@ -200,9 +200,14 @@ impl ErrorPages {
             .unwrap_or_default()
             .iter()
             .chain(proxy.other.iter())
-            .filter(|s| s.keyword() == "http-error");
+            .filter(|s| s.keyword() == "http-error")
+            // Those with log-format parts are rendered per answer by the rules.
+            .filter(|s| {
+                let args: Vec<String> = s.words.iter().skip(1).map(|w| w.text.clone()).collect();
+                !sluice_rules::actions::http_error_is_dynamic(&args)
+            });
         for stmt in lines {
-            let (status, bytes) = http_error(stmt, &pages, &section).map_err(bad)?;
+            let (status, bytes) = http_error(stmt, &section).map_err(bad)?;
             pages.set(status, Arc::from(bytes));
             pages.redirects.retain(|s| *s != status);
         }
@@ -314,10 +319,11 @@ fn read(path: &str) -> io::Result<Vec<u8>> {
 
 /// `http-error status <code> [content-type <type>] [default-errorfiles | errorfile <file> |
 /// errorfiles <name> | file <file> | string <text>] [hdr <name> <value>]*`: the response
-/// for `<code>`. Log-format bodies and header values are not available yet (an error).
+/// for `<code>`, when it has no log-format part (those are rendered per answer by the
+/// rules, see `sluice_rules::actions::DynamicErrors`). Without a payload option the answer
+/// has none; `default-errorfiles` gives the built-in page.
 fn http_error<'m>(
     stmt: &Statement,
-    pages: &ErrorPages,
     section: &dyn Fn(&str) -> io::Result<&'m OtherSection>,
 ) -> Result<(u16, Vec<u8>), String> {
     enum Body {
@@ -337,7 +343,9 @@ fn http_error<'m>(
     };
     let mut status = None;
     let mut content_type = None;
-    let mut body = Body::Default;
+    // Without a payload option the answer has none (`default-errorfiles` asks for the
+    // built-in page).
+    let mut body = Body::Content(Vec::new());
     let mut headers: Vec<(&str, &str)> = Vec::new();
     let mut i = 0;
     while let Some(word) = words.get(i).copied() {
@@ -384,14 +392,16 @@ fn http_error<'m>(
     let status = status
         .filter(|s| sluice_model::proxy::ERRORFILE_STATUSES.contains(s))
         .ok_or_else(|| format!("'http-error' (line {line}) : expects 'status <code>' with a status 'errorfile' accepts"))?;
+    let builtin = ErrorPages::builtin();
     let bytes = match body {
         Body::Raw(bytes) => bytes,
-        Body::Default if headers.is_empty() => {
-            pages.exact(status).map(<[u8]>::to_vec).unwrap_or_default()
-        }
+        Body::Default if headers.is_empty() => builtin
+            .exact(status)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default(),
         Body::Default => {
-            // The default page with the extra headers inserted after its status line.
-            let page = pages.exact(status).unwrap_or_default();
+            // The built-in page with the extra headers inserted after its status line.
+            let page = builtin.exact(status).unwrap_or_default();
             let cut = page
                 .windows(2)
                 .position(|w| w == b"\r\n")

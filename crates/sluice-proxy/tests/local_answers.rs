@@ -158,3 +158,31 @@ fn errorfiles_section_and_http_error_build_the_pages() {
     assert_eq!(r.body, b"section-503\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn http_error_with_log_format_renders_for_each_answer() {
+    let b = Backend::start("s1", Behaviour::Name);
+    let cfg = format!(
+        "{DEFAULTS}frontend fe\n    bind @FE@\n\
+         \x20   http-error status 403 content-type text/plain hdr x-path \"path=%[path]\" lf-string \"no entry to %[path]\"\n\
+         \x20   http-error status 400\n\
+         \x20   http-request deny if {{ path_beg /deny }}\n\
+         \x20   http-request deny deny_status 400 if {{ path_beg /empty }}\n\
+         \x20   default_backend be\nbackend be\n    server s1 {}\n",
+        b.addr
+    );
+    let p = Proxy::start(&cfg);
+    let mut c = p.connect();
+    let r = request(&mut c, b"GET /deny/x HTTP/1.1\r\nHost: t\r\n\r\n").expect("response");
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.header("x-path"), Some("path=/deny/x"));
+    assert_eq!(r.header("content-type"), Some("text/plain"));
+    assert_eq!(r.body, b"no entry to /deny/x");
+    // `http-error` without a payload option answers without one.
+    let mut c = p.connect();
+    let r = request(&mut c, b"GET /empty HTTP/1.1\r\nHost: t\r\n\r\n").expect("response");
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.header("content-length"), Some("0"));
+    assert!(r.body.is_empty());
+    assert_eq!(b.requests(), 0);
+}

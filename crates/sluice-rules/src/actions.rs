@@ -627,6 +627,69 @@ fn render_reply(spec: &ReplySpec, src: &Stream<'_>) -> Reply {
     }
 }
 
+/// The `http-error` lines of a proxy whose headers or body are log-format strings
+/// (`hdr <name> "%[path]"`, `lf-string`, `lf-file`): rendered for the stream each time a rule
+/// answers with the proxy's page for their status (`deny`, `return ... default-errorfiles`).
+/// Lines without log-format are turned into fixed pages with the other error pages.
+#[derive(Debug, Default)]
+pub struct DynamicErrors(Vec<ReplySpec>);
+
+/// Whether an `http-error` line (its words after the keyword) renders per stream.
+pub fn http_error_is_dynamic(args: &[String]) -> bool {
+    args.iter().enumerate().any(|(i, w)| {
+        matches!(w.as_str(), "lf-string" | "lf-file")
+            || (w == "hdr" && args.get(i + 2).is_some_and(|v| v.contains('%')))
+    })
+}
+
+impl DynamicErrors {
+    /// Compiles one `http-error` line (its words after the keyword) when it is dynamic.
+    pub(crate) fn add(&mut self, args: &[String], env: &mut Env<'_>) -> Result<(), Problem> {
+        if http_error_is_dynamic(args) {
+            let spec = parse_reply(args, 200, Place::HttpRequest, env)?;
+            self.0.retain(|s| s.status != spec.status);
+            self.0.push(spec);
+        }
+        Ok(())
+    }
+
+    /// `verdict`, with the reply of this proxy's dynamic `http-error` for its status when
+    /// the verdict uses the error page.
+    pub(crate) fn apply(
+        &self,
+        verdict: Verdict,
+        msg: &dyn HttpMessage,
+        is_response: bool,
+        conn: &dyn Connection,
+        txn: &Txn,
+    ) -> Verdict {
+        if self.0.is_empty() {
+            return verdict;
+        }
+        let status = match &verdict {
+            Verdict::Deny {
+                status,
+                reply: None,
+            } => *status,
+            Verdict::Deny { reply: Some(r), .. } | Verdict::Return(r) if r.use_errorfile => {
+                r.status
+            }
+            _ => return verdict,
+        };
+        let Some(spec) = self.0.iter().find(|s| s.status == status) else {
+            return verdict;
+        };
+        let reply = render_reply(spec, &stream(msg, is_response, conn, txn));
+        match verdict {
+            Verdict::Deny { status, .. } => Verdict::Deny {
+                status,
+                reply: Some(reply),
+            },
+            _ => Verdict::Return(reply),
+        }
+    }
+}
+
 /// What applying one action gave.
 enum Applied {
     /// Go on with the next rule.

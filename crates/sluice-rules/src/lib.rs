@@ -450,6 +450,8 @@ pub struct CompiledProxyRules {
     pub name: String,
     /// `http-request` rules.
     pub http_request: RuleList,
+    /// `http-error` lines with log-format parts, rendered per answer.
+    pub http_errors: actions::DynamicErrors,
     /// `redirect` lines (run after `http-request` rules, as HAProxy does).
     pub redirects: RuleList,
     /// `monitor fail if|unless <cond>`: the conditions that turn the `monitor-uri` answer
@@ -503,7 +505,7 @@ impl CompiledProxyRules {
             }
         }
         txn.scratch = scratch;
-        verdict
+        self.http_errors.apply(verdict, &*msg, false, conn, txn)
     }
 
     /// Runs `http-response` rules on a response.
@@ -516,7 +518,7 @@ impl CompiledProxyRules {
         let mut scratch = std::mem::take(&mut txn.scratch);
         let verdict = self.http_response.run(msg, true, conn, txn, &mut scratch);
         txn.scratch = scratch;
-        verdict
+        self.http_errors.apply(verdict, &*msg, true, conn, txn)
     }
 
     /// Runs `http-after-response` rules on a response (including generated ones).
@@ -724,6 +726,7 @@ fn compile_proxy_full(
     let mut out = CompiledProxyRules {
         name: proxy.name.clone(),
         http_request: RuleList::default(),
+        http_errors: actions::DynamicErrors::default(),
         redirects: RuleList::default(),
         monitor_fail: Vec::new(),
         http_response: RuleList::default(),
@@ -746,6 +749,27 @@ fn compile_proxy_full(
         stick: stick::StickRules::default(),
         warnings: Diagnostics::new(),
     };
+    // `http-error` lines, the defaults' first, as the error pages take them.
+    let defaults = proxy
+        .defaults
+        .as_deref()
+        .and_then(|d| model.defaults.iter().rev().find(|p| p.name == d));
+    let http_errors = defaults
+        .map(|d| d.other.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .chain(proxy.other.iter())
+        .filter(|s| s.keyword() == "http-error");
+    for st in http_errors {
+        let args: Vec<String> = st.words.iter().skip(1).map(|w| w.text.clone()).collect();
+        if let Err(p) = out.http_errors.add(&args, &mut env) {
+            errors.push(p.into_diagnostic(
+                "http-error-invalid",
+                |m| format!("'http-error': {m}"),
+                st.location,
+            ));
+        }
+    }
     if proxy.kind.is_frontend() {
         if let Some(st) = unique_id_line(model, proxy) {
             let text = st.words.get(1).map_or("", |w| w.text.as_str());
