@@ -101,9 +101,11 @@ pub fn backend_connection(
 ) -> (sluice_rules::BackendConnection, Option<std::os::fd::RawFd>) {
     use std::os::fd::AsRawFd;
     let tcp = stream.tcp();
+    // The addresses are read from the socket when a fetch asks (`bc_src`...): two system
+    // calls per request otherwise.
     let conn = sluice_rules::BackendConnection {
-        src: tcp.and_then(|t| t.local_addr().ok()),
-        dst: tcp.and_then(|t| t.peer_addr().ok()),
+        src: None,
+        dst: None,
         http_major: if matches!(stream, crate::tls::connector::ServerStream::H2(_)) {
             2
         } else {
@@ -298,7 +300,12 @@ impl Connection for Conn<'_> {
         })
     }
     fn backend_connection(&self) -> Option<sluice_rules::BackendConnection> {
-        Some(self.bc?.0)
+        let (mut c, fd) = self.bc?;
+        if let Some(fd) = fd {
+            c.src = crate::stream::ioutil::socket_addr(fd, false);
+            c.dst = crate::stream::ioutil::socket_addr(fd, true);
+        }
+        Some(c)
     }
     fn bc_tcp_info(&self, field: sluice_rules::TcpInfoField) -> Option<i64> {
         crate::stream::ioutil::tcp_info(self.bc?.1?, field)

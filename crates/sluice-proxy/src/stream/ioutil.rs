@@ -111,6 +111,29 @@ pub async fn write_two<W: AsyncWrite + Unpin>(
 
 /// One counter of the kernel's `TCP_INFO` on socket `fd` (times in microseconds); `None`
 /// when the call fails (not a TCP socket, closed).
+/// The local (or, with `peer`, the remote) address of socket `fd`.
+pub fn socket_addr(fd: std::os::fd::RawFd, peer: bool) -> Option<std::net::SocketAddr> {
+    // SAFETY: `sockaddr_storage` is plain data, valid when zeroed.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let at = std::ptr::addr_of_mut!(storage).cast::<libc::sockaddr>();
+    // SAFETY: `storage` and `len` are live locals of the right sizes; a bad `fd` only makes
+    // the call fail.
+    let rc = unsafe {
+        if peer {
+            libc::getpeername(fd, at, &mut len)
+        } else {
+            libc::getsockname(fd, at, &mut len)
+        }
+    };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: the kernel filled `storage` with an address of `len` bytes.
+    let addr = unsafe { socket2::SockAddr::new(storage, len) };
+    addr.as_socket()
+}
+
 pub fn tcp_info(fd: std::os::fd::RawFd, field: sluice_rules::TcpInfoField) -> Option<i64> {
     use sluice_rules::TcpInfoField as F;
     // SAFETY: `tcp_info` is plain data, valid when zeroed; the kernel writes at most `len`
