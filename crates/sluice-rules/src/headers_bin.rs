@@ -3,26 +3,10 @@
 //! each a SPOE variable-length integer length followed by the bytes, the list ending with an
 //! empty name and an empty value.
 
-/// Reads a SPOE variable-length integer at the start of `input`; the value and the rest.
+/// A variable-length integer at the start of `input`: the value and the rest.
 fn varint(input: &[u8]) -> Option<(u64, &[u8])> {
-    let (&first, mut rest) = input.split_first()?;
-    let mut value = u64::from(first);
-    if first < 240 {
-        return Some((value, rest));
-    }
-    let mut shift = 4u32;
-    loop {
-        let (&b, more) = rest.split_first()?;
-        rest = more;
-        value = value.checked_add(u64::from(b).checked_shl(shift)?)?;
-        if b < 128 {
-            return Some((value, rest));
-        }
-        shift += 7;
-        if shift > 63 {
-            return None;
-        }
-    }
+    let (value, used) = crate::varint::get(input).ok()?;
+    Some((value, input.get(used..)?))
 }
 
 fn string(input: &[u8]) -> Option<(&[u8], &[u8])> {

@@ -58,6 +58,7 @@ pub mod stick;
 mod tls;
 pub mod unique_id;
 pub mod userlist;
+pub mod varint;
 
 pub use actions::{BodyWait, Reply, RuleList, Verdict};
 pub use condition::Condition;

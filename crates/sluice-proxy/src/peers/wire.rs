@@ -110,42 +110,18 @@ impl fmt::Display for WireError {
 
 /// Appends `v` as the protocol's varint: below 240 one byte; else the low 4 bits with the
 /// top 4 bits set, then 7 bits per byte, the high bit marking that more follow.
-pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    if v < 240 {
-        out.push(v as u8);
-        return;
-    }
-    out.push((v as u8) | 240);
-    v = (v - 240) >> 4;
-    while v >= 128 {
-        out.push((v as u8) | 128);
-        v = (v - 128) >> 7;
-    }
-    out.push(v as u8);
+pub fn put_varint(out: &mut Vec<u8>, v: u64) {
+    sluice_rules::varint::put(out, v);
 }
 
 /// Reads a varint at `*pos`, moving past it.
 pub fn get_varint(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
-    let mut i = *pos;
-    let first = *buf.get(i).ok_or(WireError::Truncated("integer"))?;
-    i += 1;
-    let mut v = u64::from(first);
-    if first >= 240 {
-        let mut shift = 4u32;
-        loop {
-            let b = *buf.get(i).ok_or(WireError::Truncated("integer"))?;
-            i += 1;
-            if shift >= 64 {
-                return Err(WireError::Invalid("integer (too long)"));
-            }
-            v = v.wrapping_add(u64::from(b).wrapping_shl(shift));
-            shift += 7;
-            if b < 128 {
-                break;
-            }
-        }
-    }
-    *pos = i;
+    use sluice_rules::varint::{get, Error};
+    let (v, used) = get(buf.get(*pos..).unwrap_or_default()).map_err(|e| match e {
+        Error::Truncated => WireError::Truncated("integer"),
+        Error::TooLong => WireError::Invalid("integer (too long)"),
+    })?;
+    *pos += used;
     Ok(v)
 }
 

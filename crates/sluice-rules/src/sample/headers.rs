@@ -282,24 +282,8 @@ pub(crate) fn res_hdrs<'a>(
     hdrs(s.response(), emit)
 }
 
-/// SPOE's variable-length integer: below 240 one byte, else a first byte with the four
-/// high bits set followed by 7-bit groups.
-fn push_varint(out: &mut Vec<u8>, mut n: u64) {
-    if n < 240 {
-        out.push(n as u8);
-        return;
-    }
-    out.push((n as u8) | 240);
-    n = (n - 240) >> 4;
-    while n >= 128 {
-        out.push((n as u8) | 128);
-        n = (n - 128) >> 7;
-    }
-    out.push(n as u8);
-}
-
 fn push_string(out: &mut Vec<u8>, s: &[u8]) {
-    push_varint(out, s.len() as u64);
+    crate::varint::put(out, s.len() as u64);
     out.extend_from_slice(s);
 }
 
@@ -665,9 +649,9 @@ mod tests {
     #[test]
     fn varints_follow_spoe() {
         let mut out = Vec::new();
-        push_varint(&mut out, 5);
-        push_varint(&mut out, 240);
-        push_varint(&mut out, 300);
+        crate::varint::put(&mut out, 5);
+        crate::varint::put(&mut out, 240);
+        crate::varint::put(&mut out, 300);
         assert_eq!(out, [5, 240, 0, 252, 3]);
     }
 

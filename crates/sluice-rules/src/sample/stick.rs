@@ -157,6 +157,38 @@ const TABLE: ArgSpec = spec(ArgKind::Str, false);
 const TABLE_REQ: ArgSpec = spec(ArgKind::Str, true);
 const OPT_INT: ArgSpec = spec(ArgKind::Int, false);
 
+/// The counters read or changed alike by the fetches (`sc0_conn_rate`) and the converters
+/// (`table_conn_rate`).
+const COUNTERS: &[&str] = &[
+    "gpc_rate",
+    "inc_gpc0",
+    "inc_gpc1",
+    "inc_gpc",
+    "clr_gpc0",
+    "clr_gpc1",
+    "clr_gpc",
+    "kbytes_in",
+    "kbytes_out",
+    "trackers",
+    "gpc0_rate",
+    "gpc1_rate",
+    "conn_cnt",
+    "conn_cur",
+    "conn_rate",
+    "sess_cnt",
+    "sess_rate",
+    "http_req_cnt",
+    "http_req_rate",
+    "http_err_cnt",
+    "http_err_rate",
+    "http_fail_cnt",
+    "http_fail_rate",
+    "bytes_in_rate",
+    "bytes_out_rate",
+    "glitch_cnt",
+    "glitch_rate",
+];
+
 /// Every name the list of operations makes, for [`fetch`] and [`converter`].
 fn names() -> impl Iterator<Item = String> {
     const SUFFIXES: &[&str] = &[
@@ -165,40 +197,18 @@ fn names() -> impl Iterator<Item = String> {
         "get_gpt0",
         "get_gpc",
         "get_gpt",
-        "gpc_rate",
-        "inc_gpc0",
-        "inc_gpc1",
-        "inc_gpc",
-        "clr_gpc0",
-        "clr_gpc1",
-        "clr_gpc",
-        "kbytes_in",
-        "kbytes_out",
-        "trackers",
-        "gpc0_rate",
-        "gpc1_rate",
-        "conn_cnt",
-        "conn_cur",
-        "conn_rate",
-        "sess_cnt",
-        "sess_rate",
-        "http_req_cnt",
-        "http_req_rate",
-        "http_err_cnt",
-        "http_err_rate",
-        "http_fail_cnt",
-        "http_fail_rate",
-        "bytes_in_rate",
-        "bytes_out_rate",
-        "glitch_cnt",
-        "glitch_rate",
         "tracked",
         "key",
         "updt_conn_cnt",
     ];
     ["sc_", "sc0_", "sc1_", "sc2_", "src_"]
         .into_iter()
-        .flat_map(|p| SUFFIXES.iter().map(move |s| format!("{p}{s}")))
+        .flat_map(|p| {
+            SUFFIXES
+                .iter()
+                .chain(COUNTERS)
+                .map(move |s| format!("{p}{s}"))
+        })
         .chain(["table_avl".to_string(), "table_cnt".to_string()])
         .filter(|n| parse_fetch(n).is_some())
 }
@@ -213,36 +223,10 @@ fn conv_names() -> impl Iterator<Item = String> {
         "server_id",
         "expire",
         "idle",
-        "gpc_rate",
-        "inc_gpc0",
-        "inc_gpc1",
-        "inc_gpc",
-        "clr_gpc0",
-        "clr_gpc1",
-        "clr_gpc",
-        "kbytes_in",
-        "kbytes_out",
-        "trackers",
-        "gpc0_rate",
-        "gpc1_rate",
-        "conn_cnt",
-        "conn_cur",
-        "conn_rate",
-        "sess_cnt",
-        "sess_rate",
-        "http_req_cnt",
-        "http_req_rate",
-        "http_err_cnt",
-        "http_err_rate",
-        "http_fail_cnt",
-        "http_fail_rate",
-        "bytes_in_rate",
-        "bytes_out_rate",
-        "glitch_cnt",
-        "glitch_rate",
     ];
     SUFFIXES
         .iter()
+        .chain(COUNTERS)
         .map(|s| format!("table_{s}"))
         .chain(["in_table".to_string()])
 }
