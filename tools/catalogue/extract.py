@@ -72,6 +72,10 @@ RULE_SETS = [
     ("http-after-response", "HTTP_AFTER_RESPONSE"),
 ]
 
+# Matrix rows the manual gets wrong, where the keyword's own "May be used in sections" row
+# (and HAProxy's parser) is right: the response-trailers option is a frontend one.
+REFERENCE_WINS = {"option http-drop-response-trailers"}
+
 # Proxy section bits, as in keywords::Sections.
 DEFAULTS, FRONTEND, LISTEN, BACKEND, NAMED_ONLY = 1, 2, 4, 8, 16
 ALL_PROXIES = DEFAULTS | FRONTEND | LISTEN | BACKEND
@@ -313,7 +317,9 @@ def proxy_tables(lines, ranges):
                 bits |= bit
         if m.group(5):
             bits |= NAMED_ONLY
-        if entry.sections is not None and entry.sections != bits:
+        if m.group(1) in REFERENCE_WINS and entry.sections is not None:
+            bits = entry.sections
+        elif entry.sections is not None and entry.sections != bits:
             sys.stderr.write("note: matrix and reference differ for '%s'; using the matrix\n"
                              % m.group(1))
         entry.sections = bits

@@ -494,10 +494,8 @@ impl Lexer<'_, '_> {
                 variable,
             });
         }
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        };
+        // Bytes that are not UTF-8 stay recoverable (see `crate::raw`).
+        let text = crate::raw::text_of(bytes);
         self.out.words.push(Word::new(text, column, raw_len));
     }
 }

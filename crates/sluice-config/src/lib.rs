@@ -27,6 +27,7 @@ pub mod diagnostic;
 pub mod environment;
 pub mod keywords;
 pub mod lexer;
+pub mod raw;
 pub mod reader;
 pub mod render;
 pub mod source;

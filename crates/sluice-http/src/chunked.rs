@@ -67,6 +67,11 @@ pub struct ChunkedDecoder {
     line_len: usize,
     trailer_len: usize,
     max_trailers: usize,
+    /// The body offsets of the trailer fields read so far (one run: they end where the
+    /// final empty line starts), for [`ChunkedDecoder::forward_dropping_trailers`].
+    fields: Option<(u64, u64)>,
+    /// The trailer fields are not relayed (see [`ChunkedDecoder::drop_trailers`]).
+    drop_trailers: bool,
 }
 
 impl Default for ChunkedDecoder {
@@ -90,7 +95,22 @@ impl ChunkedDecoder {
             line_len: 0,
             trailer_len: 0,
             max_trailers: max,
+            fields: None,
+            drop_trailers: false,
         }
+    }
+
+    /// This decoder, for a body whose trailer fields are not relayed when `drop` (`option
+    /// http-drop-request-trailers`...): the relay asks [`drops_trailers`](Self::drops_trailers)
+    /// and uses [`forward_dropping_trailers`](Self::forward_dropping_trailers).
+    pub fn drop_trailers(mut self, drop: bool) -> ChunkedDecoder {
+        self.drop_trailers = drop;
+        self
+    }
+
+    /// Whether the trailer fields of this body are not relayed.
+    pub fn drops_trailers(&self) -> bool {
+        self.drop_trailers
     }
 
     /// Whether the whole body has been read.
@@ -146,6 +166,15 @@ impl ChunkedDecoder {
                     done: false,
                 });
             };
+            let field = match self.state {
+                State::TrailerStart => b != b'\r',
+                State::TrailerName | State::TrailerValue | State::TrailerLf => true,
+                _ => false,
+            };
+            if field {
+                let start = self.fields.map_or(self.pos, |(s, _)| s);
+                self.fields = Some((start, self.pos + 1));
+            }
             if let Err(kind) = self.step(b) {
                 let e = Error::new(kind, usize::try_from(self.pos).unwrap_or(usize::MAX));
                 self.state = State::Failed(e);
@@ -168,6 +197,28 @@ impl ChunkedDecoder {
                 return Ok(Forward { len, done: d.done });
             }
         }
+    }
+
+    /// [`forward`](Self::forward) for a body whose trailer fields are not relayed (`option
+    /// http-drop-request-trailers`...): also the positions in `input` of the trailer field
+    /// bytes among the first `len` (empty when there are none there). The last chunk and
+    /// the final empty line stay, so the body is still well framed without them.
+    pub fn forward_dropping_trailers(
+        &mut self,
+        input: &[u8],
+    ) -> Result<(Forward, std::ops::Range<usize>), Error> {
+        let base = self.pos;
+        let f = self.forward(input)?;
+        let end = base + f.len as u64;
+        let skip = match self.fields {
+            Some((s, e)) if e > base && s < end => {
+                let from = usize::try_from(s.max(base) - base).unwrap_or(0);
+                let to = usize::try_from(e.min(end) - base).unwrap_or(f.len);
+                from..to
+            }
+            _ => 0..0,
+        };
+        Ok((f, skip))
     }
 
     /// Advances over one framing byte.
@@ -386,6 +437,40 @@ mod tests {
                 done: false
             }
         );
+    }
+
+    #[test]
+    fn trailer_fields_are_located_for_dropping() {
+        let body = b"5\r\nhello\r\n0\r\nx-a: 1\r\nx-b: 2\r\n\r\nNEXT";
+        let mut d = ChunkedDecoder::new();
+        let (f, skip) = d.forward_dropping_trailers(body).expect("valid");
+        assert!(f.done);
+        assert_eq!(
+            &body[..f.len],
+            &b"5\r\nhello\r\n0\r\nx-a: 1\r\nx-b: 2\r\n\r\n"[..]
+        );
+        assert_eq!(&body[skip], &b"x-a: 1\r\nx-b: 2\r\n"[..]);
+
+        // Split anywhere, each part says which of its bytes are trailer fields.
+        for cut in 1..body.len() - 4 {
+            let mut d = ChunkedDecoder::new();
+            let mut kept = Vec::new();
+            let (a, b) = body.split_at(cut);
+            let (f, skip) = d.forward_dropping_trailers(a).expect("valid");
+            kept.extend_from_slice(&a[..skip.start]);
+            kept.extend_from_slice(&a[skip.end..f.len]);
+            if !f.done {
+                let (f, skip) = d.forward_dropping_trailers(b).expect("valid");
+                kept.extend_from_slice(&b[..skip.start]);
+                kept.extend_from_slice(&b[skip.end..f.len]);
+            }
+            assert_eq!(kept, b"5\r\nhello\r\n0\r\n\r\n", "cut at {cut}");
+        }
+
+        // Without trailers nothing is left out.
+        let mut d = ChunkedDecoder::new();
+        let (f, skip) = d.forward_dropping_trailers(b"0\r\n\r\n").expect("valid");
+        assert!(f.done && skip.is_empty());
     }
 
     #[test]

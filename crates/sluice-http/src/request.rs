@@ -72,6 +72,8 @@ pub struct RequestHead {
     head_len: usize,
     framing: Framing,
     cl_canonical: Option<Span>,
+    /// The request came from an HTTP/2 stream (translated to HTTP/1.1 for this parser).
+    http2: bool,
 }
 
 impl RequestHead {
@@ -132,7 +134,19 @@ impl RequestHead {
         self.head_len = 0;
         self.framing = Framing::default();
         self.cl_canonical = None;
+        self.http2 = false;
         self.list.headers.clear();
+    }
+
+    /// Notes that the request came from an HTTP/2 stream: rules and logs then say
+    /// `HTTP/2.0`, and servers get the origin form (see [`RequestHead::is_http2`]).
+    pub fn mark_http2(&mut self) {
+        self.http2 = true;
+    }
+
+    /// Whether the request came from an HTTP/2 stream (set after each parse).
+    pub fn is_http2(&self) -> bool {
+        self.http2
     }
 
     /// The checks `httparse` does not make, on a complete head.

@@ -22,6 +22,7 @@ pub fn inherit(defaults: &Proxy, kind: ProxyKind, name: &str, location: Location
     proxy.errorfiles_sections = defaults.errorfiles_sections.clone();
     proxy.errorfiles_codes = defaults.errorfiles_codes.clone();
     proxy.stats = defaults.stats.clone();
+    proxy.compression = defaults.compression.clone();
     // Rules of a named defaults section run before the proxy's own: they come first in the
     // list, so a final verdict there (allow, deny...) also ends the proxy's rules.
     proxy.rules = defaults.rules.clone();
@@ -51,6 +52,7 @@ const INHERITED_AS_WRITTEN: &[&str] = &[
     "hash-type",
     "http-check",
     "tcp-check",
+    "external-check",
 ];
 
 #[cfg(test)]

@@ -352,6 +352,11 @@ fn parse_inner(global: &mut Global, stmt: &Statement, diags: &mut Diagnostics) -
                 .lua_loads
                 .push(Spanned::new(w.text.clone(), stmt.word_location(1)));
         }
+        // Read by the data plane's compression (kept as written, checked here).
+        "tune.comp.maxlevel" => {
+            statement::uint(stmt, 1, 1, 9, "a compression level")?;
+            global.other.push(stmt.clone());
+        }
         _ => global.other.push(stmt.clone()),
     }
     Ok(())

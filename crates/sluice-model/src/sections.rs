@@ -66,6 +66,58 @@ pub fn parse(section: &Section, diags: &mut Diagnostics) -> OtherSection {
     out
 }
 
+/// The values of a resolvers section's settings, checked here so that `-c` reports them
+/// with their line (the running code reads them from `statements`).
+fn resolvers_value(stmt: &Statement, diags: &mut Diagnostics) -> Parsed<()> {
+    match stmt.keyword() {
+        "resolve_retries" => {
+            statement::uint(stmt, 1, 1, u64::from(u32::MAX), "a number of retries")?;
+        }
+        "accepted_payload_size" => {
+            statement::uint(
+                stmt,
+                1,
+                512,
+                65535,
+                "a payload size in bytes (512 to 65535)",
+            )?;
+        }
+        "timeout" => {
+            let event = statement::arg(stmt, 1, "'resolve' or 'retry'")?;
+            if !matches!(event.text.as_str(), "resolve" | "retry") {
+                return Err(statement::syntax_error(
+                    stmt,
+                    1,
+                    "value-invalid",
+                    format!("'timeout' : unknown event '{}'.", event.text),
+                    "write 'timeout resolve <time>' or 'timeout retry <time>'",
+                )
+                .into());
+            }
+            statement::duration(stmt, 2, diags)?;
+        }
+        "hold" => {
+            let status = statement::arg(stmt, 1, "a status")?;
+            if !matches!(
+                status.text.as_str(),
+                "nx" | "refused" | "timeout" | "other" | "valid" | "obsolete"
+            ) {
+                return Err(statement::syntax_error(
+                    stmt,
+                    1,
+                    "value-invalid",
+                    format!("'hold' : unknown status '{}'.", status.text),
+                    "the statuses are nx, refused, timeout, other, valid and obsolete",
+                )
+                .into());
+            }
+            statement::duration(stmt, 2, diags)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 fn typed(kind: SectionKind, keyword: &str) -> bool {
     matches!(
         (kind, keyword),
@@ -96,6 +148,9 @@ fn statement_of(
         return Err(Failure::Reported);
     }
     if !is_typed {
+        if out.kind == SectionKind::Resolvers {
+            resolvers_value(stmt, diags)?;
+        }
         out.statements.push(stmt.clone());
         return Ok(());
     }

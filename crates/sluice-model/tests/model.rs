@@ -202,3 +202,44 @@ fn proxy_v2_options_custom_tlvs_and_netscaler_cip() {
     let (_, diags) = load(&text);
     assert!(!errors(&diags).is_empty(), "a zero magic number is refused");
 }
+
+#[test]
+fn server_template_declares_one_server_per_number() {
+    let (model, diags) = load(
+        "resolvers dns\n    nameserver ns1 127.0.0.1:53\n    hold nx 5s\n\
+         backend b\n    mode http\n    default-server init-addr none\n\
+         \x20   server-template web 3 app.test:8080 resolvers dns check\n\
+         \x20   server-template api 5-6 api.test:81\n",
+    );
+    assert!(errors(&diags).is_empty(), "{diags:?}");
+    let b = model.backend("b").expect("backend b");
+    let names: Vec<&str> = b.servers.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["web1", "web2", "web3", "api5", "api6"]);
+    let web2 = &b.servers[1];
+    assert_eq!(web2.address.port, Port::Single(8080));
+    assert!(web2.options.check);
+    assert_eq!(
+        web2.options.resolvers.as_ref().map(|r| r.value.as_str()),
+        Some("dns")
+    );
+    assert_eq!(
+        web2.options.init_addr.as_ref().map(|i| i.value.as_str()),
+        Some("none")
+    );
+}
+
+#[test]
+fn server_template_and_resolvers_mistakes_point_at_their_line() {
+    let (_, diags) = load(
+        "resolvers dns\n    nameserver ns1 127.0.0.1:53\n    hold later 5s\n    timeout query 1s\n\
+         \x20   accepted_payload_size 100\n\
+         backend b\n    server-template web 3-1 app.test:80\n    server-template api\n",
+    );
+    let found = errors(&diags);
+    for line in [3, 4, 5, 7, 8] {
+        assert!(
+            found.iter().any(|(_, l)| *l == line),
+            "line {line}: {found:?}"
+        );
+    }
+}

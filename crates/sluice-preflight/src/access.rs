@@ -18,6 +18,8 @@ pub enum Want {
     Search,
     Read,
     Write,
+    /// Run a program (`x` on a file).
+    Execute,
 }
 
 impl Want {
@@ -26,6 +28,7 @@ impl Want {
             Want::Search => "search",
             Want::Read => "read",
             Want::Write => "write",
+            Want::Execute => "execute",
         }
     }
 }
@@ -38,6 +41,7 @@ pub fn allowed(meta: &Metadata, who: &Identity, want: Want) -> bool {
         // Root may do anything except execute a file nobody may execute.
         return match want {
             Want::Search => is_dir || mode & 0o111 != 0,
+            Want::Execute => !is_dir && mode & 0o111 != 0,
             _ => true,
         };
     }
@@ -49,7 +53,7 @@ pub fn allowed(meta: &Metadata, who: &Identity, want: Want) -> bool {
     let bit = match want {
         Want::Read => 0o4,
         Want::Write => 0o2,
-        Want::Search => 0o1,
+        Want::Search | Want::Execute => 0o1,
     };
     let shift = if meta.uid() == who.uid {
         6

@@ -104,6 +104,7 @@ pub fn inputs_from_model(model: &Model, sources: &SourceMap, extra: &CommandLine
         .map(|u| Located::at(u.value, u.location));
 
     inputs.files = files(model, &resolver);
+    inputs.external_checks = external_checks(model);
     samples::add_rule_maps(model, &resolver, &mut inputs.files);
     dedup_files(&mut inputs.files);
 
@@ -188,6 +189,43 @@ fn files(model: &Model, resolver: &Resolver) -> Vec<FileRef> {
                 file.keyword = name.clone();
                 out.push(file);
             }
+        }
+    }
+    out
+}
+
+/// The programs of the backends whose check type is `option external-check` (the last check
+/// option of a proxy wins, as with HAProxy).
+fn external_checks(model: &Model) -> Vec<Located<PathBuf>> {
+    const CHECK_KINDS: &[&str] = &[
+        "httpchk",
+        "tcp-check",
+        "ssl-hello-chk",
+        "smtpchk",
+        "mysql-check",
+        "pgsql-check",
+        "redis-check",
+        "ldap-check",
+        "spop-check",
+        "external-check",
+    ];
+    let mut out = Vec::new();
+    for proxy in model.proxies.iter().filter(|p| !p.disabled) {
+        let chosen = proxy
+            .options
+            .iter()
+            .rev()
+            .find(|o| CHECK_KINDS.contains(&o.name.as_str()));
+        if !chosen.is_some_and(|o| o.name == "external-check" && !o.negated)
+            || !proxy.servers.iter().any(|s| s.options.check)
+        {
+            continue;
+        }
+        let command = proxy.other.iter().rev().find(|s| {
+            s.keyword() == "external-check" && s.words.get(1).is_some_and(|w| w.text == "command")
+        });
+        if let Some((st, word)) = command.and_then(|st| Some((st, st.words.get(2)?))) {
+            out.push(Located::at(PathBuf::from(&word.text), st.location));
         }
     }
     out

@@ -266,4 +266,7 @@ pub struct Inputs {
     pub listener_count: usize,
     /// Number of servers with health checks (each check holds a descriptor at times).
     pub check_count: usize,
+    /// `external-check command` of the backends that run external checks: programs the
+    /// workers execute (inside the chroot, as the configured user).
+    pub external_checks: Vec<Located<PathBuf>>,
 }

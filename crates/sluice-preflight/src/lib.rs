@@ -44,6 +44,7 @@
 
 pub mod access;
 mod chroot;
+mod external_checks;
 pub mod fd;
 mod files;
 mod from_model;
@@ -163,6 +164,7 @@ pub fn run(inputs: &Inputs, options: &Options) -> Diagnostics {
         logs::check(&ctx, jail.as_deref(), &mut report);
         limits::check(&ctx, &mut report);
         security::check(&ctx, &target, &mut report);
+        external_checks::check(&ctx, &mut report);
     }
     report.finish(options.policy)
 }

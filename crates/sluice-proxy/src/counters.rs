@@ -120,9 +120,15 @@ pub enum Traffic {
     Retries,
     /// Redispatches to another server.
     Redispatches,
+    /// Response bytes fed to the compressor (`comp_in`).
+    CompIn,
+    /// Compressed bytes it gave (`comp_out`).
+    CompOut,
+    /// Responses compressed (`comp_rsp`).
+    CompResponses,
 }
 
-const TRAFFIC: usize = 17;
+const TRAFFIC: usize = 20;
 
 /// One row of traffic counters.
 #[derive(Debug, Default)]

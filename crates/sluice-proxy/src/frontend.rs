@@ -33,6 +33,9 @@ pub struct Frontend {
     pub conn_mode: ConnMode,
     /// `option http-no-delay`: body bytes leave at once, never corked with `MSG_MORE`.
     pub http_no_delay: bool,
+    /// `option http-drop-response-trailers`: the trailer fields of chunked responses are
+    /// not sent to the client.
+    pub drop_response_trailers: bool,
     /// How its requests are parsed: the plan's limits, and
     /// `option accept-unsafe-violations-in-http-request`.
     pub http: sluice_http::Config,
@@ -50,6 +53,8 @@ pub struct Frontend {
     pub bind_names: Vec<Option<String>>,
     /// By bind index: `proto h2`, HTTP/2 from the first byte (see [`crate::h2`]).
     pub h2: Vec<bool>,
+    /// By bind index: the `proto` the bind line names, if any.
+    pub protos: Vec<Option<BindProto>>,
     /// `option http-buffer-request` in the frontend or its default backend: the request
     /// rules wait for the body (see [`crate::http::body`]).
     pub buffer_request: bool,
@@ -57,6 +62,26 @@ pub struct Frontend {
     pub id: Option<i64>,
     /// Connections and rates (`fe_conn`, `dst_conn`, `fe_sess_rate`...).
     pub gauges: crate::gauges::FrontendGauges,
+}
+
+/// The multiplexer a bind line's `proto` forces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BindProto {
+    /// `proto h1`: HTTP/1 only, no switch to HTTP/2 on its preface.
+    H1,
+    /// `proto h2`: HTTP/2 from the first byte.
+    H2,
+    /// `proto none`: a raw TCP stream that can never become HTTP (no `switch-mode http`,
+    /// no HTTP backend).
+    None,
+}
+
+impl Frontend {
+    /// The `proto` of the bind line that accepted a connection (`bind`: its index).
+    pub fn bind_proto(&self, bind: Option<u32>) -> Option<BindProto> {
+        let i = usize::try_from(bind?).ok()?;
+        self.protos.get(i).copied().flatten()
+    }
 }
 
 /// The numeric `id` a proxy section sets, if any.
@@ -128,6 +153,7 @@ impl Frontend {
             http_keep_alive: timeout(proxy, "http-keep-alive"),
             conn_mode: ConnMode::of(proxy),
             http_no_delay: proxy.option("http-no-delay").is_some(),
+            drop_response_trailers: proxy.option("http-drop-response-trailers").is_some(),
             http: sluice_http::Config {
                 accept_unsafe_request: proxy
                     .option("accept-unsafe-violations-in-http-request")
@@ -147,6 +173,18 @@ impl Frontend {
                 .binds
                 .iter()
                 .map(|b| b.options.proto.as_ref().is_some_and(|p| p.value == "h2"))
+                .collect(),
+            protos: proxy
+                .binds
+                .iter()
+                .map(
+                    |b| match b.options.proto.as_ref().map(|p| p.value.as_str()) {
+                        Some("h1") => Some(BindProto::H1),
+                        Some("h2") => Some(BindProto::H2),
+                        Some("none") => Some(BindProto::None),
+                        _ => None,
+                    },
+                )
                 .collect(),
             buffer_request,
             id: configured_id(proxy),

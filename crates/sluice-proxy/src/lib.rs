@@ -52,6 +52,7 @@ pub mod memory;
 pub mod peers;
 pub mod plan;
 pub mod proxy_protocol;
+pub mod resolvers;
 pub mod stats;
 pub mod stick;
 pub mod stream;

@@ -85,10 +85,14 @@ pub struct Plan {
     pub monitor_uri: Vec<Option<Box<[u8]>>>,
     /// By proxy index: the frontend's `unique-id-format` and `unique-id-header`.
     pub unique_id: Vec<Option<UniqueIdConf>>,
+    /// By proxy index: `compression` settings.
+    pub compression: Vec<Option<crate::http::compression::ProxyCompression>>,
     /// The stick tables, shared by the threads, the rules and the runtime API.
     pub stick_tables: Arc<sluice_stick::Tables>,
     /// The statistics pages (`stats uri`...).
     pub stats: crate::stats::Stats,
+    /// The `resolvers` sections (`crate::resolvers`), read before any chroot.
+    pub resolvers: Vec<crate::resolvers::Section>,
 }
 
 /// A frontend's unique request IDs: the format, and the header that carries the ID to the
@@ -332,8 +336,14 @@ impl Plan {
                 ProxyRules::build(model, p, c)?
             });
         }
+        let compression = model
+            .proxies
+            .iter()
+            .map(|p| crate::http::compression::ProxyCompression::of(model, p))
+            .collect();
         Ok(Plan {
             rules,
+            compression,
             backend_names,
             original_to,
             monitor_uri,
@@ -347,7 +357,14 @@ impl Plan {
             global_limit,
             stick_tables,
             stats: crate::stats::Stats::build(model),
+            resolvers: crate::resolvers::sections(model)?,
         })
+    }
+
+    /// The compression settings of the proxy at index `i`.
+    #[inline]
+    pub fn compression(&self, i: usize) -> Option<&crate::http::compression::ProxyCompression> {
+        self.compression.get(i).and_then(Option::as_ref)
     }
 
     /// The backend at proxy index `i`.

@@ -89,6 +89,19 @@ pub fn on_http_request(txn: &Txn) {
     }
 }
 
+/// The protocol glitches the client connection counted since its previous stream (HTTP/2)
+/// count for every entry tracked now.
+pub fn on_glitches(txn: &Txn, meter: Option<&crate::stream::log::Meter>) {
+    let Some(n) = meter.map(|m| m.new_glitches.get()).filter(|n| *n > 0) else {
+        return;
+    };
+    if !txn.vars.stick.is_empty() {
+        txn.vars
+            .stick
+            .count_glitches(u64::from(n), sluice_stick::now_ms());
+    }
+}
+
 /// The request rules answered: `tarpit` and `auth` count as client errors, as in HAProxy.
 pub fn on_verdict(txn: &Txn, v: &Verdict) {
     if txn.vars.stick.is_empty() {
@@ -107,6 +120,13 @@ pub fn on_response(txn: &Txn, status: u16) {
         txn.vars
             .stick
             .count_response(status, true, sluice_stick::now_ms());
+    }
+}
+
+/// The server broke off its response's body: a failure for every tracked entry.
+pub fn on_server_abort(txn: &Txn) {
+    if !txn.vars.stick.is_empty() {
+        txn.vars.stick.count_server_abort(sluice_stick::now_ms());
     }
 }
 

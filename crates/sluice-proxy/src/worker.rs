@@ -133,6 +133,8 @@ impl Worker {
         let mut threads = Vec::with_capacity(plan.nbthread + 1);
         // One checker for the process, stopped with the worker and joined by `wait`.
         threads.extend(crate::check::start(&model, plan.clone(), tx.subscribe())?);
+        // Servers resolved again at run time (`resolvers` sections), on their own thread.
+        threads.extend(crate::resolvers::start(plan.clone(), tx.subscribe())?);
         // Stick-table synchronisation with the `peers` sections' peers, on its own thread.
         threads.extend(crate::peers::start(
             &model,

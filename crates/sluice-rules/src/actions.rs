@@ -8,7 +8,7 @@
 use crate::condition::{self, Condition};
 use crate::logformat::LogFormat;
 use crate::message::Stream;
-use crate::message::{HttpMessage, StreamChanges, TimeoutKind, Txn, TxnCaptures};
+use crate::message::{field_size, HttpMessage, StreamChanges, TimeoutKind, Txn, TxnCaptures};
 use crate::normalize_uri::Normalizer;
 use crate::pattern::{MatchMethod, PatternSet};
 use crate::problem::{compile_regex, not_in_registry, Problem};
@@ -205,6 +205,8 @@ enum Action {
     /// `tcp-request connection expect-netscaler-cip layer4`: read a NetScaler CIP header
     /// first.
     ExpectNetscalerCip,
+    /// `tcp-request content switch-mode http [proto <name>]`: the stream goes on as HTTP.
+    SwitchModeHttp(crate::message::HttpMux),
     Redirect(Redirect),
     Return(ReplySpec),
     Auth {
@@ -460,7 +462,9 @@ impl RuleList {
             .unwrap_or(Verdict::Continue)
     }
 
-    fn inspect_tcp_on(
+    /// [`inspect_tcp`](Self::inspect_tcp) with the HTTP message at hand (`msg`: the
+    /// request, or with `true` the response), which HTTP fetches read.
+    pub fn inspect_tcp_on(
         &self,
         conn: &dyn Connection,
         msg: Option<(&dyn HttpMessage, bool)>,
@@ -522,7 +526,17 @@ impl RuleList {
                     }
                 }
                 Action::ExpectNetscalerCip => txn.expect_netscaler_cip = true,
+                // Ends the rules as `accept` does; the data plane switches the stream (an
+                // HTTP stream already is one).
+                Action::SwitchModeHttp(mux) => {
+                    txn.vars.last_rule = rule.origin;
+                    txn.switch_http = Some(*mux);
+                    return Some(Verdict::Allow);
+                }
                 Action::Stick(a) => {
+                    if !final_ && a.key_pending(&src) {
+                        return None;
+                    }
                     let input = a.prepare(&src);
                     a.run(input, &mut txn.vars.stick);
                 }
@@ -959,6 +973,7 @@ fn apply(
         Action::Nothing
         | Action::ExpectProxy
         | Action::ExpectNetscalerCip
+        | Action::SwitchModeHttp(_)
         | Action::StrictMode(_)
         | Action::WaitForBody(_) => {}
     }
@@ -1128,10 +1143,6 @@ fn replace_header(
 }
 
 /// The bytes a header field takes in a head (`name: value` and CRLF).
-fn field_size(name: &[u8], value: &[u8]) -> usize {
-    name.len() + value.len() + 4
-}
-
 fn signed(n: usize) -> isize {
     isize::try_from(n).unwrap_or(isize::MAX)
 }
@@ -1139,11 +1150,7 @@ fn signed(n: usize) -> isize {
 /// The size of a head as its fields and first line make it.
 fn head_size(msg: &dyn HttpMessage) -> usize {
     let first_line = msg.method().len() + msg.uri().len() + msg.version().len() + 4;
-    let fields: usize = (0..msg.header_count())
-        .filter_map(|i| msg.header(i))
-        .map(|(n, v)| field_size(n, v))
-        .sum();
-    first_line + fields + 2
+    first_line + msg.fields_size() + 2
 }
 
 /// What rewrites may still add to the head (see [`Connection::rewrite_room`]); `None`
@@ -1758,9 +1765,19 @@ fn compile_action(
             };
             Action::SetRetries(value)
         }
+        "switch-mode" => {
+            if env.proxy.kind == sluice_model::proxy::ProxyKind::Backend {
+                return Err(Problem::new(
+                    Category::Semantic,
+                    None,
+                    "'switch-mode' applies to proxies with the frontend capability only",
+                )
+                .with_help("move the rule to the frontend (or a listen section) that accepts the connection"));
+            }
+            Action::SwitchModeHttp(switch_mode(args)?)
+        }
         // Handled by the data plane or ignored with a warning at check time.
-        "switch-mode"
-        | "close"
+        "close"
         | "set-tos"
         | "set-mark"
         | "set-nice"
@@ -1781,6 +1798,40 @@ fn compile_action(
             Action::Nothing
         }
     })
+}
+
+/// The arguments of `switch-mode`: `http`, then optionally `proto h1` or `proto h2`.
+fn switch_mode(args: &[String]) -> Result<crate::message::HttpMux, Problem> {
+    use crate::message::HttpMux;
+    match arg(args, 0, "a mode ('http')")? {
+        "http" => {}
+        other => {
+            return Err(Problem::syntax(format!(
+                "'{other}' is not a mode a stream can switch to (only 'http' is)"
+            )))
+        }
+    }
+    let mux = match args.get(1).map(String::as_str) {
+        None => HttpMux::Auto,
+        Some("proto") => match arg(args, 2, "a multiplexer name after 'proto'")? {
+            "h1" => HttpMux::H1,
+            "h2" => HttpMux::H2,
+            other => {
+                return Err(Problem::syntax(format!(
+                    "'{other}' is not an HTTP multiplexer for a frontend (expects 'h1' or 'h2')"
+                )))
+            }
+        },
+        Some(other) => {
+            return Err(Problem::syntax(format!(
+                "unexpected '{other}' after 'http' (expects 'proto <name>')"
+            )))
+        }
+    };
+    if let Some(extra) = args.get(3) {
+        return Err(Problem::syntax(format!("unexpected '{extra}'")));
+    }
+    Ok(mux)
 }
 
 /// A time (`3s`), or else an expression giving milliseconds (`int(3),mul(1000)`).

@@ -55,6 +55,7 @@ pub mod proc_vars;
 pub mod sample;
 pub mod status_codes;
 pub mod stick;
+pub mod text;
 mod tls;
 pub mod unique_id;
 pub mod userlist;
@@ -64,7 +65,7 @@ pub use actions::{BodyWait, Reply, RuleList, Verdict};
 pub use condition::Condition;
 pub use logformat::LogFormat;
 pub use message::{
-    BackendConnection, CaptureSlots, Connection, HttpMessage, NoConnection, ProxyState,
+    BackendConnection, CaptureSlots, Connection, HttpMessage, HttpMux, NoConnection, ProxyState,
     SampleSource, ServerState, SimpleConnection, SimpleMessage, Stream, StreamChanges, StreamDates,
     StreamEvents, StreamTimers, TcpInfoField, TimeoutKind, Txn, TxnCaptures, Vars,
 };
@@ -618,6 +619,26 @@ pub fn compile_sample(
 ) -> Result<SampleExpr, String> {
     let mut env = Env::new(model, proxy, &CompileOptions::default());
     SampleExpr::compile(text, place, &mut env).map_err(|p| p.message)
+}
+
+/// Compiles one log-format string of `proxy` for `place` (health-check request values:
+/// `hdr`, `uri-lf`, `body-lf`, `set-var-fmt`). The error is the message HAProxy-style.
+pub fn compile_log_format(
+    model: &Model,
+    proxy: &Proxy,
+    text: &str,
+    place: Place,
+) -> Result<LogFormat, String> {
+    let mut env = Env::new(model, proxy, &CompileOptions::default());
+    LogFormat::compile(text, place, &mut env).map_err(|p| p.message)
+}
+
+/// The `unique-id-format` text that applies to `proxy` (its own line, else its defaults'),
+/// for the places that make a unique ID outside a request (health checks).
+pub fn unique_id_format_text<'m>(model: &'m Model, proxy: &'m Proxy) -> Option<&'m str> {
+    unique_id_line(model, proxy)
+        .and_then(|st| st.words.get(1))
+        .map(|w| w.text.as_str())
 }
 
 /// Compiles the rules of the proxy `proxy_name`.

@@ -85,6 +85,12 @@ pub struct LogFormat {
     nodes: Vec<Node>,
 }
 
+/// Literal text of a format, as the bytes the configuration wrote (`\xE0` included, see
+/// `sluice_config::raw`).
+fn text_node(lit: Vec<u8>) -> Node {
+    Node::Text(sluice_config::raw::bytes_of_utf8(&lit).into_owned().into())
+}
+
 impl LogFormat {
     /// Compiles `text` for `place`. Errors name the part that is wrong.
     pub(crate) fn compile(text: &str, place: Place, env: &mut Env<'_>) -> Result<Self, Problem> {
@@ -127,7 +133,7 @@ impl LogFormat {
                 continue;
             }
             if !lit.is_empty() {
-                nodes.push(Node::Text(std::mem::take(&mut lit).into()));
+                nodes.push(text_node(std::mem::take(&mut lit)));
             }
             if bytes.get(i) == Some(&b'[') {
                 let end = expr_end(bytes, i + 1).ok_or_else(|| {
@@ -162,7 +168,7 @@ impl LogFormat {
             i += name.len();
         }
         if !lit.is_empty() {
-            nodes.push(Node::Text(lit.into()));
+            nodes.push(text_node(lit));
         }
         Ok(Self { nodes })
     }
@@ -238,19 +244,19 @@ fn render_alias(alias: Alias, src: &dyn SampleSource, out: &mut Vec<u8>) {
     let dash = |out: &mut Vec<u8>| out.push(b'-');
     match alias {
         Alias::ClientIp => match conn.src() {
-            Some(a) => drop(write!(out, "{}", a.ip())),
+            Some(a) => crate::text::push_ip(out, a.ip()),
             None => dash(out),
         },
         Alias::ClientPort => match conn.src() {
-            Some(a) => drop(write!(out, "{}", a.port())),
+            Some(a) => crate::text::push_int(out, a.port()),
             None => dash(out),
         },
         Alias::FrontendIp => match conn.dst() {
-            Some(a) => drop(write!(out, "{}", a.ip())),
+            Some(a) => crate::text::push_ip(out, a.ip()),
             None => dash(out),
         },
         Alias::FrontendPort => match conn.dst() {
-            Some(a) => drop(write!(out, "{}", a.port())),
+            Some(a) => crate::text::push_int(out, a.port()),
             None => dash(out),
         },
         Alias::Frontend => out.extend_from_slice(conn.frontend_name().as_bytes()),

@@ -39,6 +39,15 @@ pub trait HttpMessage {
     /// Removes header field `index` (later fields shift down by one).
     fn remove_header(&mut self, index: usize);
 
+    /// Bytes the header fields take on the wire (`name: value` and CRLF each): what
+    /// rewrites are measured against (`tune.maxrewrite`).
+    fn fields_size(&self) -> usize {
+        (0..self.header_count())
+            .filter_map(|i| self.header(i))
+            .map(|(n, v)| field_size(n, v))
+            .sum()
+    }
+
     /// Index of the first field named `name` at or after `from`.
     fn find_header(&self, name: &[u8], from: usize) -> Option<usize> {
         (from..self.header_count()).find(|&i| {
@@ -69,6 +78,11 @@ pub trait HttpMessage {
         self.remove_headers(name);
         self.add_header(name, value);
     }
+}
+
+/// Bytes one header field takes on the wire: the name, `: `, the value and CRLF.
+pub fn field_size(name: &[u8], value: &[u8]) -> usize {
+    name.len() + value.len() + 4
 }
 
 /// A timeout of a stream that `set-timeout` may change (`cur_<name>_timeout` fetches).
@@ -264,6 +278,17 @@ pub trait Connection {
     fn contents_final(&self) -> bool {
         true
     }
+    /// Whether the stream is a raw TCP stream (`mode tcp` before any switch to HTTP):
+    /// HTTP fetches there read the buffered bytes as an HTTP/1 request, and
+    /// `internal.strm.is_htx` is false.
+    fn raw_stream(&self) -> bool {
+        false
+    }
+    /// Whether, on a raw TCP stream, the buffered bytes start an HTTP/1 request whose head
+    /// is not all there yet: HTTP request fetches cannot tell yet and wait for more.
+    fn request_head_pending(&self) -> bool {
+        false
+    }
     /// The request body received so far, without chunk framing (`req.body`): what rules
     /// that waited for it (`wait-for-body`, `option http-buffer-request`) see.
     fn req_body(&self) -> Option<&[u8]> {
@@ -384,6 +409,10 @@ pub trait Connection {
     fn fc_http_major(&self) -> Option<i64> {
         None
     }
+    /// The protocol glitches counted on the client connection (`fc_glitches`).
+    fn fc_glitches(&self) -> Option<i64> {
+        None
+    }
     /// Whether the client connection started with a PROXY header (`fc_rcvd_proxy`).
     fn fc_rcvd_proxy(&self) -> bool {
         false
@@ -404,6 +433,11 @@ pub trait Connection {
     }
     /// The HTTP status as the server sent it, before any rewrite (`server_status`).
     fn server_status(&self) -> Option<i64> {
+        None
+    }
+    /// The algorithm compressing the response, by its configuration name (`res.comp`,
+    /// `res.comp_algo`).
+    fn response_compression(&self) -> Option<&'static str> {
         None
     }
     /// The frontend's own `timeout tarpit` (`fe_tarpit_timeout`), where `timeout` gives
@@ -568,6 +602,10 @@ impl Vars {
 
     /// Sets the variables converters asked for ([`Vars::set_deferred`]).
     pub fn apply_deferred(&mut self) {
+        // Called after every rule: nothing pending is the common case.
+        if self.deferred.get_mut().is_empty() {
+            return;
+        }
         let pending = std::mem::take(self.deferred.get_mut());
         for (name, value) in pending {
             self.set_now(&name, value);
@@ -684,6 +722,20 @@ pub struct Txn {
     /// The header fields `http-request early-hint` rules gave, in order: the data plane
     /// sends them in a 103 Early Hints response before anything else.
     pub early_hints: Vec<(Box<[u8]>, Vec<u8>)>,
+    /// A `tcp-request content switch-mode http` rule ran: the stream goes on as HTTP, with
+    /// the multiplexer it names.
+    pub switch_http: Option<HttpMux>,
+}
+
+/// The HTTP multiplexer a `switch-mode http [proto <name>]` rule asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpMux {
+    /// No `proto`: HTTP/1, or HTTP/2 when the client starts with its preface.
+    Auto,
+    /// `proto h1`: HTTP/1 only.
+    H1,
+    /// `proto h2`: HTTP/2 from the first byte.
+    H2,
 }
 
 impl Txn {
@@ -701,6 +753,7 @@ impl Txn {
         self.failed_rewrites = 0;
         self.head_sizes = [None; 2];
         self.early_hints.clear();
+        self.switch_http = None;
     }
 
     /// The stream enters a backend other than its frontend (see

@@ -39,6 +39,7 @@ pub struct StickCounters {
 /// What a counter update is about, for the data plane's hooks.
 const HTTP_REQ: [DataType; 2] = [DataType::HttpReqCnt, DataType::HttpReqRate];
 const HTTP_ERR: [DataType; 2] = [DataType::HttpErrCnt, DataType::HttpErrRate];
+const GLITCH: [DataType; 2] = [DataType::GlitchCnt, DataType::GlitchRate];
 const HTTP_FAIL: [DataType; 2] = [DataType::HttpFailCnt, DataType::HttpFailRate];
 const SESS: [DataType; 2] = [DataType::SessCnt, DataType::SessRate];
 
@@ -130,6 +131,13 @@ impl StickCounters {
         self.add(&HTTP_REQ, 1, now);
     }
 
+    /// `n` protocol glitches on the client connection: `glitch_cnt`, `glitch_rate`.
+    pub fn count_glitches(&self, n: u64, now: u64) {
+        if n > 0 {
+            self.add(&GLITCH, n, now);
+        }
+    }
+
     /// A response with `status` goes to the client: errors (`http_err_*`; 4xx unless
     /// `http-err-codes` says otherwise) and failures (`http_fail_*`; 5xx but 501 and 505
     /// unless `http-fail-codes` says otherwise) when the server answered them.
@@ -139,6 +147,12 @@ impl StickCounters {
         } else if from_server && crate::status_codes::is_failure(status) {
             self.add(&HTTP_FAIL, 1, now);
         }
+    }
+
+    /// The server failed the response after its head (it closed or broke in the middle
+    /// of the body): one failure (`http_fail_*`), whatever the status said.
+    pub fn count_server_abort(&self, now: u64) {
+        self.add(&HTTP_FAIL, 1, now);
     }
 
     /// A transaction starts on a connection that has received `read` and sent `written`
@@ -244,6 +258,20 @@ pub(crate) enum Input {
 }
 
 impl StickAction {
+    /// Whether a tracking action's key cannot tell yet on contents that may still grow (a
+    /// request head still coming): the content rules wait for more, as HAProxy does.
+    pub(crate) fn key_pending(&self, src: &dyn SampleSource) -> bool {
+        let StickAction::Track { key, .. } = self else {
+            return false;
+        };
+        let mut found = false;
+        let status = key.each(src, false, &mut |_| {
+            found = true;
+            true
+        });
+        !found && status == crate::sample::Fetched::Miss
+    }
+
     /// Evaluates the key or the amount on the stream.
     pub(crate) fn prepare(&self, src: &dyn SampleSource) -> Input {
         match self {

@@ -22,7 +22,8 @@ pub const FEATURES: &[(&str, bool)] = &[
     ("LINUX_SPLICE", false),
     ("TPROXY", false),
     ("LINUX_TPROXY", false),
-    ("ZLIB", false),
+    // HTTP compression (deflate and gzip) with flate2; `tune.zlib.*` do not apply.
+    ("ZLIB", true),
     ("SLZ", false),
     ("PCRE", false),
     ("PCRE2", false),
@@ -66,6 +67,9 @@ mod tests {
         assert!(feature_line().contains("+THREAD"));
         assert!(feature_line().contains("-QUIC"));
         assert!(has_feature("RUSTLS"));
-        assert_eq!(enabled_features(), ["RUSTLS", "THREAD", "GETADDRINFO"]);
+        assert_eq!(
+            enabled_features(),
+            ["RUSTLS", "THREAD", "GETADDRINFO", "ZLIB"]
+        );
     }
 }

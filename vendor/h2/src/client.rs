@@ -540,6 +540,12 @@ where
             })
     }
 
+    /// Sluice: resets the next stream without sending its HEADERS (see
+    /// `Streams::reset_next_stream`).
+    pub fn reset_next_stream(&mut self, reason: crate::Reason) -> Result<(), crate::Error> {
+        self.inner.reset_next_stream(reason).map_err(Into::into)
+    }
+
     /// Returns whether the [extended CONNECT protocol][1] is enabled or not.
     ///
     /// This setting is configured by the server peer by sending the

@@ -53,3 +53,15 @@ impl fmt::Debug for Protocol {
         self.value.fmt(f)
     }
 }
+
+/// Sluice: why a request stream was accepted although it is invalid, for the server to
+/// answer it with 400 (as HAProxy does) rather than reset it: the request's extensions
+/// hold one when its `:method` is not a token (the request then says GET) or its
+/// `:scheme` is not a scheme (the request then has neither scheme nor authority).
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum BadRequest {
+    /// The `:method` received.
+    Method(Bytes),
+    /// The `:scheme` received.
+    Scheme(Bytes),
+}

@@ -503,6 +503,13 @@ where
         Ok(())
     }
 
+    /// Sluice: how many stream errors the client caused so far (malformed requests and
+    /// other stream-level protocol errors, each answered with RST_STREAM): HAProxy's
+    /// protocol glitches (`fc_glitches`).
+    pub fn glitches(&self) -> u64 {
+        self.connection.glitches()
+    }
+
     /// Returns `Ready` when the underlying connection has closed.
     ///
     /// If any new inbound streams are received during a call to `poll_closed`,
@@ -1673,10 +1680,16 @@ impl proto::Peer for Peer {
 
         b = b.version(Version::HTTP_2);
 
+        // Sluice: a request the user answers 400 (see `ext::BadRequest`).
+        let mut bad = None;
         let is_connect;
-        if let Some(method) = pseudo.method {
+        if let (Some(method), None) = (pseudo.method.as_ref(), pseudo.bad_method.as_ref()) {
             is_connect = method == Method::CONNECT;
-            b = b.method(method);
+            b = b.method(method.clone());
+        } else if let (Some(raw), None) = (pseudo.bad_method, pseudo.method.as_ref()) {
+            is_connect = false;
+            b = b.method(Method::GET);
+            bad = Some(crate::ext::BadRequest::Method(raw));
         } else {
             malformed!("malformed headers: missing method");
         }
@@ -1716,20 +1729,27 @@ impl proto::Peer for Peer {
             if is_connect && !has_protocol {
                 malformed!("malformed headers: :scheme in CONNECT");
             }
-            let maybe_scheme = scheme.parse();
-            let scheme = maybe_scheme.or_else(|why| {
-                malformed!(
-                    "malformed headers: malformed scheme ({:?}): {}",
-                    scheme,
-                    why,
-                )
-            })?;
-
-            // It's not possible to build an `Uri` from a scheme and path. So,
-            // after validating is was a valid scheme, we just have to drop it
-            // if there isn't an :authority.
-            if parts.authority.is_some() {
-                parts.scheme = Some(scheme);
+            let maybe_scheme = scheme.parse::<uri::Scheme>();
+            match maybe_scheme {
+                // It's not possible to build an `Uri` from a scheme and path. So,
+                // after validating is was a valid scheme, we just have to drop it
+                // if there isn't an :authority.
+                Ok(scheme) => {
+                    if parts.authority.is_some() {
+                        parts.scheme = Some(scheme);
+                    }
+                }
+                // Sluice: answered 400, as HAProxy does (see `ext::BadRequest`); the URI
+                // then has no authority.
+                Err(why) => {
+                    tracing::debug!("malformed scheme ({:?}): {}", scheme, why);
+                    parts.authority = None;
+                    if bad.is_none() {
+                        bad = Some(crate::ext::BadRequest::Scheme(Bytes::copy_from_slice(
+                            scheme.as_str().as_bytes(),
+                        )));
+                    }
+                }
             }
         } else if !is_connect || has_protocol {
             malformed!("malformed headers: missing scheme");
@@ -1766,6 +1786,9 @@ impl proto::Peer for Peer {
         };
 
         *request.headers_mut() = fields;
+        if let Some(bad) = bad {
+            request.extensions_mut().insert(bad);
+        }
 
         Ok(request)
     }

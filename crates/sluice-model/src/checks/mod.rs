@@ -7,8 +7,10 @@
 mod acl_anonymous_patterns;
 mod acl_unknown;
 mod backend_unknown;
+mod bind_proto;
 mod check_reuse_pool;
 mod cookie_duplicate;
+mod health_check_refs;
 mod mode_mismatch;
 mod proxy_duplicate;
 mod references;
@@ -37,11 +39,13 @@ const AFTER_PARSE: &[Check] = &[
     backend_unknown::check,
     references::check,
     mode_mismatch::check,
+    bind_proto::check,
     server_port::check,
     server_conflicts::check,
     timeouts_missing::check,
     tls::check,
     server_sni::check,
+    health_check_refs::check,
 ];
 
 /// `-dD` checks HAProxy runs while parsing.

@@ -22,7 +22,9 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
         }
         for server in &proxy.servers {
             if let Some(r) = &server.options.resolvers {
-                if !exists(SectionKind::Resolvers, &r.value) {
+                // HAProxy declares a `default` section (the system's nameservers) when the
+                // configuration does not.
+                if r.value != "default" && !exists(SectionKind::Resolvers, &r.value) {
                     out.push(
                         Diagnostic::error(
                             Category::Semantic,

@@ -299,14 +299,15 @@ pub fn parse_options(
             "namespace" => options.namespace = Some(v),
             "alpn" => options.alpn = Some(v),
             "proto" => {
-                // The multiplexers HAProxy offers on bind lines that Sluice has.
-                if !matches!(v.as_str(), "h1" | "h2") {
+                // The multiplexers HAProxy offers on bind lines that Sluice has (`none`: a
+                // raw TCP stream that never becomes HTTP).
+                if !matches!(v.as_str(), "h1" | "h2" | "none") {
                     return Err(statement::syntax_error(
                         stmt,
                         index + 1,
                         "value-invalid",
                         format!(
-                            "'proto' : MUX protocol '{v}' is not available for bind lines (Sluice serves 'h1' and 'h2')."
+                            "'proto' : MUX protocol '{v}' is not available for bind lines (Sluice serves 'h1', 'h2' and 'none')."
                         ),
                         "write 'proto h2' for HTTP/2 from the first byte, 'proto h1' for HTTP/1.1, or remove the option",
                     )

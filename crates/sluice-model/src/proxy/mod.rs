@@ -6,6 +6,7 @@
 pub mod acl;
 pub mod balance;
 pub mod bind;
+pub mod compression;
 pub mod condition;
 pub mod options;
 pub mod rules;
@@ -203,6 +204,8 @@ pub struct Proxy {
     /// `log global` was written.
     pub log_global: bool,
     pub logs: Vec<LogTarget>,
+    /// `compression` lines and compression filters; `None` without any.
+    pub compression: Option<compression::Compression>,
     /// Supported keywords the model keeps as written.
     pub other: Vec<Statement>,
 }
@@ -242,6 +245,7 @@ impl Proxy {
             retries: None,
             log_global: false,
             logs: Vec::new(),
+            compression: None,
             other: Vec::new(),
         }
     }
@@ -283,6 +287,7 @@ const TYPED: &[&str] = &[
     "mode",
     "bind",
     "server",
+    "server-template",
     "default-server",
     "acl",
     "use_backend",
@@ -311,6 +316,7 @@ const TYPED: &[&str] = &[
     "redirect",
     "filter",
     "description",
+    "compression",
 ];
 
 /// Parses one statement of a proxy section into `proxy`.
@@ -399,6 +405,10 @@ fn parse_inner(
         "server" => {
             let server = server::parse(stmt, &proxy.default_server, diags)?;
             proxy.servers.push(server);
+        }
+        "server-template" => {
+            let servers = server::parse_template(stmt, &proxy.default_server, diags)?;
+            proxy.servers.extend(servers);
         }
         "default-server" => {
             let mut options = proxy.default_server.clone();
@@ -557,6 +567,15 @@ fn parse_inner(
             statement::no_extra(stmt, 1)?;
             proxy.other.push(stmt.clone());
         }
+        "compression" => compression::parse(
+            stmt,
+            proxy.compression.get_or_insert_with(Default::default),
+            proxy.kind == ProxyKind::Defaults,
+            diags,
+        )?,
+        "filter" if compression::is_filter(stmt) => {
+            compression::filter(stmt, proxy.compression.get_or_insert_with(Default::default))?
+        }
         "filter" => {
             if stmt.words.get(1).is_some_and(|w| w.text == "spoe") {
                 return Err(Diagnostic::error(
@@ -568,7 +587,20 @@ fn parse_inner(
                 .help("run this configuration with HAProxy, or remove the SPOE filter and its agent backend")
                 .into());
             }
-            proxy.other.push(stmt.clone());
+            // Only the compression filters run (see `compression::is_filter`).
+            let name = statement::arg(stmt, 1, "a filter name")?;
+            return Err(Diagnostic::error(
+                Category::Compatibility,
+                "not-implemented-refused",
+                format!(
+                    "'filter {}' is not implemented by Sluice yet: only the compression filters \
+                     ('compression', 'comp-req', 'comp-res') are available",
+                    name.text
+                ),
+            )
+            .at(stmt.word_location(1))
+            .help("remove the line or run HAProxy for this configuration until Sluice supports it")
+            .into());
         }
         _ => {
             if CONDITIONAL.contains(&real) {
@@ -741,7 +773,7 @@ fn allowed(
         "bind" => (Needs::Frontend, true, false),
         "use_backend" => (Needs::Frontend, false, false),
         "default_backend" | "monitor-uri" | "capture" => (Needs::Frontend, false, true),
-        "server" => (Needs::Backend, true, false),
+        "server" | "server-template" => (Needs::Backend, true, false),
         "default-server" => (Needs::Backend, true, true),
         "balance" | "cookie" | "use-server" => (Needs::Backend, false, true),
         "dispatch" => (Needs::Backend, false, false),

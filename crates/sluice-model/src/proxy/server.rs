@@ -319,6 +319,76 @@ pub fn parse(
     })
 }
 
+/// Most servers one `server-template` line may make (HAProxy has no limit but memory).
+const MAX_TEMPLATE_SERVERS: u64 = 65_536;
+
+/// Parses `server-template <prefix> <num | low-high> <fqdn>[:<port>] [options]`: the
+/// servers `<prefix><n>` for each number, all with the same address and options.
+pub fn parse_template(
+    stmt: &Statement,
+    defaults: &ServerOptions,
+    diags: &mut Diagnostics,
+) -> Parsed<Vec<Server>> {
+    let (Some(prefix), Some(range), Some(addr)) =
+        (stmt.words.get(1), stmt.words.get(2), stmt.words.get(3))
+    else {
+        return Err(Diagnostic::error(
+            Category::Syntax,
+            "server-arguments-missing",
+            "'server-template' expects <prefix> <num | range> <fqdn>[:<port>] as arguments.",
+        )
+        .at(stmt.location)
+        .help("write e.g. 'server-template web 1-3 app.example.com:80 check resolvers dns init-addr none'")
+        .into());
+    };
+    let numbers = template_range(&range.text).ok_or_else(|| {
+        Failure::from(
+            Diagnostic::error(
+                Category::Syntax,
+                "server-template-range",
+                format!(
+                    "'server-template {}' : invalid range '{}'.",
+                    prefix.text, range.text
+                ),
+            )
+            .at(stmt.word_location(2))
+            .help(
+                "write a count (e.g. '3' for 1 to 3) or a range 'low-high' with 1 <= low <= high",
+            ),
+        )
+    })?;
+    let address = address::parse(&addr.text, Use::Server).map_err(|e| {
+        Failure::from(
+            Diagnostic::error(
+                Category::Syntax,
+                "address-invalid",
+                format!("'server-template {}' : {}", prefix.text, e.message),
+            )
+            .at(stmt.word_location(3))
+            .help(e.help),
+        )
+    })?;
+    let mut options = defaults.clone();
+    parse_options(stmt, 4, &mut options, diags)?;
+    Ok(numbers
+        .map(|n| Server {
+            name: format!("{}{n}", prefix.text),
+            address: address.clone(),
+            options: options.clone(),
+            location: stmt.location,
+        })
+        .collect())
+}
+
+/// `N` (1 to N) or `low-high`.
+fn template_range(text: &str) -> Option<std::ops::RangeInclusive<u64>> {
+    let (low, high) = match text.split_once('-') {
+        Some((l, h)) => (l.parse::<u64>().ok()?, h.parse::<u64>().ok()?),
+        None => (1, text.parse::<u64>().ok()?),
+    };
+    (low >= 1 && low <= high && high - low < MAX_TEMPLATE_SERVERS).then_some(low..=high)
+}
+
 /// Parses the options from word `start` on into `options`.
 pub fn parse_options(
     stmt: &Statement,

@@ -109,6 +109,25 @@ pub struct Dest<'a> {
     /// Only idle connections that served more than one request may be used (`http-reuse
     /// aggressive` for the first request of a client connection).
     pub proven_only: bool,
+    /// Where the attempt has got to, for a caller that may abandon it (`option
+    /// abortonclose`) and still log the phase it was in.
+    pub progress: Option<&'a Progress>,
+}
+
+/// How far [`acquire`] got: the server it chose and when the request left the queue.
+/// Written as it goes, so that a caller that drops the attempt midway knows what to log
+/// (`CQ` in the queue, `CC` while connecting, the server tried, `Tw`).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// The server being waited for or connected to (`None`: waiting in the backend queue
+    /// for any server, or not chosen yet).
+    pub server: std::cell::Cell<Option<usize>>,
+    /// When the request got its server slot and connection attempts began.
+    pub dequeued: std::cell::Cell<Option<std::time::Instant>>,
+    /// Connection attempts after the first (`%rc`), and whether one went to another
+    /// server (`option redispatch`).
+    pub retries: std::cell::Cell<u32>,
+    pub redispatched: std::cell::Cell<bool>,
 }
 
 impl std::fmt::Debug for Dest<'_> {
@@ -120,6 +139,7 @@ impl std::fmt::Debug for Dest<'_> {
             .field("connect", &self.connect)
             .field("queue", &self.queue)
             .field("stream", &self.stream.is_some())
+            .field("progress", &self.progress)
             .finish()
     }
 }
@@ -138,6 +158,14 @@ impl Dest<'_> {
             stream: None,
             client_tls: None,
             proven_only: false,
+            progress: None,
+        }
+    }
+
+    /// Notes the server the attempt is now about (see [`Progress`]).
+    fn on_server(&self, server: usize) {
+        if let Some(p) = self.progress {
+            p.server.set(Some(server));
         }
     }
 }
@@ -191,6 +219,10 @@ pub async fn acquire(
     let balancer = &*balancer;
     let pick = |avoid: Option<usize>| pick(backend, balancer, key, avoid);
     let (mut server, mut slot) = choose(backend, balancer, key, dest).await?;
+    dest.on_server(server);
+    if let Some(p) = dest.progress {
+        p.dequeued.set(Some(std::time::Instant::now()));
+    }
     crate::gauges::on_server_chosen(&ctx.plan, be, server);
     let connect_timeout = dest.connect.or(backend.connect);
     let mut last = no_server;
@@ -201,6 +233,7 @@ pub async fn acquire(
     };
     let mut failed_on = None;
     for attempt in 0..=retries {
+        let before = server;
         if attempt > 0 && attempt == retries && backend.redispatch {
             if let Some(other) = pick(Some(server)).filter(|o| *o != server) {
                 if !backend.track.load(std::sync::atomic::Ordering::Relaxed) {
@@ -212,9 +245,14 @@ pub async fn acquire(
                 }
             }
         }
+        if let Some(p) = dest.progress.filter(|_| attempt > 0) {
+            p.retries.set(attempt);
+            p.redispatched.set(p.redispatched.get() || server != before);
+        }
         let Some(srv) = backend.servers.get(server) else {
             return Err(no_server);
         };
+        dest.on_server(server);
         // A transparent server's connections lead wherever their stream's destination was.
         if !srv.transparent
             && own
@@ -399,11 +437,17 @@ async fn choose(
         if let Some(s) = q.try_take(p) {
             return Ok((p, Some(s)));
         }
+        // Waiting in the server's own queue: the log names the server.
+        dest.on_server(p);
         match q.wait(Some(p), &[], wait_limit).await {
             Ok(s) => return Ok((p, Some(s))),
             Err(QueueError::Timeout) => return Err(queue_timeout),
             // `maxqueue` reached: persistence gives way to the balancer, as in HAProxy.
-            Err(QueueError::Full) => {}
+            Err(QueueError::Full) => {
+                if let Some(progress) = dest.progress {
+                    progress.server.set(None);
+                }
+            }
         }
     }
     let chosen = pick(backend, balancer, key, dest.avoid);

@@ -117,6 +117,10 @@ enum Rx {
     Done,
 }
 
+/// How long a connection whose last request was reset unsent stays open for the reset
+/// to be written.
+const RESET_LINGER: Duration = Duration::from_millis(500);
+
 fn broken(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::ConnectionReset, what.to_string())
 }
@@ -304,6 +308,16 @@ impl H2Server {
                 return Poll::Pending;
             }
             if !self.send.is_extended_connect_protocol_enabled() {
+                // As HAProxy: the stream is opened and reset at once, without HEADERS, and
+                // the client gets a 502.
+                let _ = self.send.reset_next_stream(h2::Reason::INTERNAL_ERROR);
+                // The connection task writes the RST_STREAM on its next turn, unless every
+                // handle is gone by then (it then closes at once): a handle stays a moment.
+                let linger = self.send.clone();
+                tokio::task::spawn_local(async move {
+                    tokio::time::sleep(RESET_LINGER).await;
+                    drop(linger);
+                });
                 return Poll::Ready(Err(broken("the server does not accept extended CONNECT")));
             }
         }
@@ -499,6 +513,14 @@ impl H2Server {
                     head,
                     connect,
                 } => {
+                    // Interim responses (100 Continue, 103 Early Hints) come first, each as
+                    // an HTTP/1.1 1xx head the session forwards to the client.
+                    if let Poll::Ready(Some(interim)) = response.poll_informational(cx) {
+                        let interim = interim.map_err(h2_error)?;
+                        self.ready
+                            .push_back(Bytes::from(informational_head(&interim)));
+                        continue;
+                    }
                     let resp = ready!(Pin::new(response).poll(cx)).map_err(h2_error)?;
                     let upgrade = upgrade.take();
                     let (head, connect) = (*head, *connect);
@@ -671,6 +693,23 @@ fn trim(s: &[u8]) -> &[u8] {
         (Some(a), Some(b)) => s.get(a..=b).unwrap_or_default(),
         _ => &[],
     }
+}
+
+/// The HTTP/1.1 head of an interim (1xx) HTTP/2 response.
+fn informational_head(resp: &http::Response<()>) -> Vec<u8> {
+    let status = resp.status();
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(format!("HTTP/1.1 {} ", status.as_u16()).as_bytes());
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in resp.headers() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
 }
 
 /// The HTTP/1.1 head of an HTTP/2 response and what is read after it; `upgrade`: the

@@ -54,6 +54,10 @@ pub struct Backend {
     pub redispatch: bool,
     /// What is retried (`retry-on`, default `conn-failure`).
     pub retry_on: retry::RetryOn,
+    /// `option abortonclose`: a request whose client closes before it reaches a server
+    /// (queued, connecting, between retries) is abandoned. HAProxy 3.x's default in HTTP
+    /// mode; `no option abortonclose` turns it off.
+    pub abortonclose: bool,
     /// Requests waiting for a server slot (`maxconn`), shared by the threads.
     pub queue: Arc<queue::Queue>,
     /// `timeout queue`, or `timeout connect` when unset.
@@ -69,6 +73,9 @@ pub struct Backend {
     /// `option http-pretend-keepalive`: a server connection closed after the response is
     /// not announced with `connection: close` in the request.
     pub pretend_keepalive: bool,
+    /// `option http-drop-request-trailers`: the trailer fields of chunked requests are
+    /// not sent to the server.
+    pub drop_request_trailers: bool,
     pub forwardfor: Option<ForwardFor>,
     pub errors: ErrorPages,
     /// Whether per-server request counts matter (leastconn, first, server maxconn); when
@@ -164,6 +171,7 @@ impl Backend {
                 .unwrap_or(3),
             redispatch: proxy.option("redispatch").is_some(),
             retry_on: retry::RetryOn::of(proxy),
+            abortonclose: abortonclose(proxy),
             queue,
             queue_timeout: timeout(proxy, "queue").or_else(|| timeout(proxy, "connect")),
             cookie,
@@ -172,6 +180,7 @@ impl Backend {
             conn_mode: ConnMode::of(proxy),
             http_no_delay: proxy.option("http-no-delay").is_some(),
             pretend_keepalive: proxy.option("http-pretend-keepalive").is_some(),
+            drop_request_trailers: proxy.option("http-drop-request-trailers").is_some(),
             forwardfor: ForwardFor::of(proxy),
             errors: ErrorPages::load(proxy)?,
             track: track.into(),
@@ -204,6 +213,16 @@ impl Backend {
         let i = usize::try_from(id.0).ok()?.checked_sub(1)?;
         (i < self.servers.len()).then_some(i)
     }
+}
+
+/// `option abortonclose` as set (last line wins, `no` included), else on in HTTP mode.
+fn abortonclose(proxy: &Proxy) -> bool {
+    proxy
+        .options
+        .iter()
+        .rev()
+        .find(|o| o.name == "abortonclose")
+        .map_or(proxy.mode() == Mode::Http, |o| !o.negated)
 }
 
 /// The first word after `keyword` on the proxy's last line of that keyword.

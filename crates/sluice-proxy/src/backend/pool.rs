@@ -30,6 +30,9 @@ struct Kept {
     /// It served more than one request (`http-reuse aggressive` gives those to first
     /// requests).
     proven: bool,
+    /// The server's address generation when it was kept: after `set server addr` or a
+    /// new DNS answer, connections to the old address are not reused.
+    generation: u32,
     conn: ServerStream,
 }
 
@@ -119,7 +122,13 @@ impl IdlePool {
             .iter()
             .rposition(|k| k.is_plain() && (k.proven || !proven_only))
         {
-            let mut conn = idle.conns.remove(at).conn;
+            let kept = idle.conns.remove(at);
+            let moved = self
+                .plan
+                .backend(backend)
+                .and_then(|b| b.servers.get(server))
+                .is_some_and(|s| s.address.generation() != kept.generation);
+            let mut conn = kept.conn;
             self.kept -= 1;
             if idle.counted {
                 if let Some(srv) = self
@@ -133,7 +142,7 @@ impl IdlePool {
             if let Some((t, me)) = self.shared.as_ref() {
                 t.released(*me, backend, server, 1);
             }
-            if still_idle(&mut conn, &self.noop) {
+            if !moved && still_idle(&mut conn, &self.noop) {
                 if let ServerStream::Plain(tcp) = conn {
                     return Some(tcp);
                 }
@@ -163,6 +172,11 @@ impl IdlePool {
             if let (Some((t, me)), true) = (self.shared.as_ref(), kept.is_plain()) {
                 t.released(*me, backend, server, 1);
             }
+            let moved = self
+                .plan
+                .backend(backend)
+                .and_then(|b| b.servers.get(server))
+                .is_some_and(|s| s.address.generation() != kept.generation);
             let mut conn = kept.conn;
             if idle.counted {
                 if let Some(srv) = self
@@ -173,7 +187,7 @@ impl IdlePool {
                     srv.forget_idle(1);
                 }
             }
-            if still_idle(&mut conn, &self.noop) {
+            if !moved && still_idle(&mut conn, &self.noop) {
                 return Some(conn);
             }
         }
@@ -209,9 +223,11 @@ impl IdlePool {
             let Some(srv) = srv() else { return };
             idle.purge_at = Some(Instant::now() + srv.purge_delay);
         }
+        let generation = srv().map_or(0, |s| s.address.generation());
         let kept = Kept {
             at: self.beats,
             proven,
+            generation,
             conn,
         };
         if let (Some((t, me)), true) = (self.shared.as_ref(), kept.is_plain()) {

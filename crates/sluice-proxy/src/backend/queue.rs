@@ -139,21 +139,25 @@ impl Queue {
             }
             list.push_back(Waiter { id, pin, tx });
         }
+        // Declared after `rx`, so dropped before it: a request abandoned while it waits
+        // (its client left: `option abortonclose`) leaves the list at once, and a slot
+        // handed over meanwhile goes back to the queue when `rx` is dropped.
+        let mut place = Place {
+            queue: self,
+            id: Some(id),
+        };
         let got = match limit {
             Some(d) => tokio::time::timeout(d, &mut rx).await.ok(),
             None => Some((&mut rx).await),
         };
         if let Some(Ok(slot)) = got {
+            place.id = None;
             return Ok(slot);
         }
         // Timed out: leave the queue, unless a slot was handed over meanwhile.
-        let mut list = self.lock();
-        if let Some(i) = list.iter().position(|w| w.id == id) {
-            list.remove(i);
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        if place.leave() {
             return Err(QueueError::Timeout);
         }
-        drop(list);
         rx.try_recv().map_err(|_| QueueError::Timeout)
     }
 
@@ -229,6 +233,36 @@ impl Queue {
                 slot.forget();
             }
         }
+    }
+}
+
+/// A request's place in the waiting list, left when dropped (the waiting future dropped
+/// midway) unless the request was served.
+struct Place<'q> {
+    queue: &'q Queue,
+    id: Option<u64>,
+}
+
+impl Place<'_> {
+    /// Leaves the list; `false` when the request was no longer in it (a slot was handed
+    /// over meanwhile).
+    fn leave(&mut self) -> bool {
+        let Some(id) = self.id.take() else {
+            return false;
+        };
+        let mut list = self.queue.lock();
+        let Some(i) = list.iter().position(|w| w.id == id) else {
+            return false;
+        };
+        list.remove(i);
+        self.queue.waiting.fetch_sub(1, Ordering::SeqCst);
+        true
+    }
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.leave();
     }
 }
 
@@ -363,6 +397,25 @@ mod tests {
             );
             assert_eq!(waiter.await.ok(), Some(Err(QueueError::Timeout)));
             assert_eq!(q.waiting(), 0);
+        });
+    }
+
+    #[test]
+    fn an_abandoned_waiter_leaves_the_queue() {
+        rt().block_on(async {
+            let q = queue(1, 0, 1);
+            let held = q.try_take(0);
+            let q1 = q.clone();
+            let waiter = tokio::spawn(async move { q1.wait(None, &[0], None).await.map(|_| ()) });
+            tokio::task::yield_now().await;
+            assert_eq!(q.waiting(), 1);
+            // The client left: the waiting request is dropped.
+            waiter.abort();
+            let _ = waiter.await;
+            assert_eq!(q.waiting(), 0);
+            // Its slot is not lost when the held one comes back.
+            drop(held);
+            assert!(q.try_take(0).is_some());
         });
     }
 

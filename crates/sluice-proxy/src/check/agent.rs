@@ -23,6 +23,8 @@ pub struct AgentSpec {
     pub backend: usize,
     pub server: usize,
     pub addr: SocketAddr,
+    /// No `agent-addr`: the agent is on the server, and follows it when it moves.
+    pub follows: bool,
     /// `agent-send`: what is written before reading the reply.
     pub send: Vec<u8>,
     /// `agent-inter`, else `inter`, else 2 s.
@@ -64,7 +66,7 @@ pub fn specs(model: &Model, plan: &Plan) -> (Vec<AgentSpec>, Vec<String>) {
             };
             let ip = value("agent-addr")
                 .and_then(|a| a.parse::<IpAddr>().ok())
-                .or(match &srv.target {
+                .or(match &srv.target() {
                     ServerTarget::Addr(a) => Some(a.ip()),
                     ServerTarget::Relative(ip, _) => Some(*ip),
                     ServerTarget::Unix(_) => None,
@@ -86,6 +88,7 @@ pub fn specs(model: &Model, plan: &Plan) -> (Vec<AgentSpec>, Vec<String>) {
                 backend: pi,
                 server: si,
                 addr: SocketAddr::new(ip, port),
+                follows: value("agent-addr").is_none(),
                 send: value("agent-send")
                     .map(|v| v.as_bytes().to_vec())
                     .unwrap_or_default(),
@@ -105,24 +108,38 @@ fn parse_time(v: &str) -> Option<Duration> {
 }
 
 /// Queries the agent every `inter` until the checker stops.
-pub async fn agent_loop(plan: Arc<Plan>, spec: AgentSpec) {
+pub async fn agent_loop(plan: Arc<Plan>, mut spec: AgentSpec) {
     loop {
         let start = Instant::now();
+        // The server may have moved (`set server addr`, the resolvers).
+        let moved = plan
+            .backend(spec.backend)
+            .and_then(|be| be.servers.get(spec.server))
+            .and_then(|s| s.address.ip());
+        if let (true, Some(ip)) = (spec.follows, moved) {
+            spec.addr.set_ip(ip);
+        }
         let off = plan
             .backend(spec.backend)
             .and_then(|be| be.servers.get(spec.server))
             .is_some_and(|s| s.health.agent_off());
         if !off {
-            if let Ok(Some(line)) = tokio::time::timeout(spec.timeout, query(&spec)).await {
+            if let Ok(Some((line, mut stream))) =
+                tokio::time::timeout(spec.timeout, query(&spec)).await
+            {
+                // The reply takes effect before the connection closes, as with HAProxy:
+                // whoever sees the close sees the new state.
                 apply(&plan, &spec, &line, start.elapsed());
+                let _ = tokio::time::timeout(Duration::from_millis(10), stream.shutdown()).await;
             }
         }
         tokio::time::sleep(spec.inter).await;
     }
 }
 
-/// One exchange: connect, send, read up to the end of the first line.
-async fn query(spec: &AgentSpec) -> Option<String> {
+/// One exchange: connect, send, read up to the end of the first line. The connection is
+/// returned open, for the caller to close once the line is applied.
+async fn query(spec: &AgentSpec) -> Option<(String, TcpStream)> {
     let mut stream = TcpStream::connect(spec.addr).await.ok()?;
     if !spec.send.is_empty() {
         stream.write_all(&spec.send).await.ok()?;
@@ -141,8 +158,7 @@ async fn query(spec: &AgentSpec) -> Option<String> {
             return None;
         }
     }
-    let _ = stream.shutdown().await;
-    Some(String::from_utf8_lossy(&buf).into_owned())
+    Some((String::from_utf8_lossy(&buf).into_owned(), stream))
 }
 
 /// What an agent's line asks.

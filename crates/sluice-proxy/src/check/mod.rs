@@ -4,17 +4,22 @@
 //! - [`state`]: the health every thread reads (atomics), HAProxy's rise/fall arithmetic, and
 //!   each thread's balancer rebuilt when its backend's epoch moves.
 //! - [`rules`]: what a check does, from `option httpchk`/`tcp-check`/`redis-check`... lines.
-//! - [`tcp`] and [`http`]: running one check.
+//! - [`tcp`] and [`http`]: running one check; [`spop`]: the SPOP hello of `spop-check`;
+//!   [`context`]: what the sample fetches of a check read; [`external`]: `option
+//!   external-check` programs.
 //! - [`scheduler`]: when checks run (`inter`, `fastinter`, `downinter`, `spread-checks`),
 //!   state transitions, `track`, and the stop.
 //! - [`report`]: HAProxy's messages (`Server be/s1 is DOWN, reason: ...`).
 
 pub mod agent;
+pub mod context;
+pub mod external;
 pub mod http;
 pub mod observe;
 pub mod report;
 pub mod rules;
 pub mod scheduler;
+pub mod spop;
 pub mod state;
 pub mod tcp;
 
@@ -49,6 +54,12 @@ pub enum Status {
     L7Sts,
     /// `SOCKERR`.
     SockErr,
+    /// `PROCOK`: the external check program exited with 0.
+    ProcOk,
+    /// `PROCERR`: it exited with another status (or could not start).
+    ProcErr,
+    /// `PROCTOUT`: it was still running when the check's time was up.
+    ProcTout,
 }
 
 impl Status {
@@ -67,6 +78,9 @@ impl Status {
             Status::L7OkC => "Layer7 check conditionally passed",
             Status::L7Sts => "Layer7 wrong status",
             Status::SockErr => "Socket error",
+            Status::ProcOk => "External check passed",
+            Status::ProcErr => "External check error",
+            Status::ProcTout => "External check timeout",
         }
     }
 
@@ -74,7 +88,7 @@ impl Status {
     pub fn passed(self) -> bool {
         matches!(
             self,
-            Status::L4Ok | Status::L6Ok | Status::L7Ok | Status::L7OkC
+            Status::L4Ok | Status::L6Ok | Status::L7Ok | Status::L7OkC | Status::ProcOk
         )
     }
 

@@ -5,8 +5,11 @@
 
 use super::Status;
 use regex::bytes::Regex;
-use sluice_model::Proxy;
-use std::net::IpAddr;
+use sluice_model::{Model, Proxy};
+use sluice_rules::sample::Place;
+use sluice_rules::{LogFormat, SampleExpr};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// `tcp-check connect` / `http-check connect` (or the implicit one).
 #[derive(Clone, Debug, Default)]
@@ -94,6 +97,21 @@ pub struct HttpRequest {
     pub version: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The values written as log-format strings, rendered for each check.
+    pub formats: Vec<(Field, Arc<LogFormat>)>,
+    /// `http-check send-state`: the request tells the server how Sluice sees it.
+    pub send_state: bool,
+}
+
+/// Where a log-format value of `http-check send` goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// `uri-lf`.
+    Uri,
+    /// `body-lf`.
+    Body,
+    /// The value of the header at this index (`hdr <name> <fmt>`).
+    Header(usize),
 }
 
 impl Default for HttpRequest {
@@ -104,6 +122,8 @@ impl Default for HttpRequest {
             version: "HTTP/1.0".into(),
             headers: Vec::new(),
             body: Vec::new(),
+            formats: Vec::new(),
+            send_state: false,
         }
     }
 }
@@ -163,6 +183,13 @@ impl HttpRequest {
     }
 }
 
+/// What `set-var`/`set-var-fmt` store.
+#[derive(Clone, Debug)]
+pub enum VarValue {
+    Expr(Arc<SampleExpr>),
+    Format(Arc<LogFormat>),
+}
+
 /// Checks that read a binary reply.
 #[derive(Clone, Debug)]
 pub enum Proto {
@@ -172,6 +199,8 @@ pub enum Proto {
     Pgsql { user: String },
     /// `option ldap-check`.
     Ldap,
+    /// `option spop-check`.
+    Spop,
 }
 
 /// One step of a check.
@@ -183,6 +212,13 @@ pub enum Rule {
     HttpSend(HttpRequest),
     HttpExpect(HttpExpect),
     Proto(Proto),
+    /// `http-check set-var(<name>)` / `set-var-fmt(<name>)`.
+    SetVar {
+        name: String,
+        value: VarValue,
+    },
+    /// `http-check unset-var(<name>)`.
+    UnsetVar(String),
 }
 
 /// Where a rule sits in the ruleset, for the messages of a failed check.
@@ -207,7 +243,7 @@ pub struct Ruleset {
 }
 
 /// The options that choose the check type; the last one wins, as in HAProxy.
-const KINDS: &[&str] = &[
+pub(crate) const KINDS: &[&str] = &[
     "httpchk",
     "tcp-check",
     "ssl-hello-chk",
@@ -216,11 +252,12 @@ const KINDS: &[&str] = &[
     "pgsql-check",
     "redis-check",
     "ldap-check",
+    "spop-check",
+    "external-check",
 ];
 
 /// The ruleset of `proxy`, and what of it is not applied (compatibility warnings).
-pub fn of(proxy: &Proxy) -> (Ruleset, Vec<String>) {
-    let mut warnings = Vec::new();
+pub fn of(model: &Model, proxy: &Proxy) -> (Ruleset, Vec<String>) {
     let kind = proxy
         .options
         .iter()
@@ -229,12 +266,79 @@ pub fn of(proxy: &Proxy) -> (Ruleset, Vec<String>) {
     let kind = kind.filter(|o| !o.negated);
     let lines = own_lines(proxy, "tcp-check");
     let http_lines = own_lines(proxy, "http-check");
+    build(
+        model,
+        proxy,
+        kind.map(|o| (o.name.as_str(), o.args.as_slice())),
+        &lines,
+        &http_lines,
+    )
+}
+
+/// The ruleset of a `healthcheck <name>` section (HAProxy 3.4's shared checks): its `type`
+/// line says what the option would, its `tcp-check`/`http-check` lines are the rules. Sample
+/// fetches and log-format values are compiled in the context of `proxy`, the backend of the
+/// server that uses the section.
+pub fn of_section(
+    model: &Model,
+    proxy: &Proxy,
+    section: &sluice_model::sections::OtherSection,
+) -> (Ruleset, Vec<String>) {
+    let words = |keyword: &str| -> Vec<Vec<String>> {
+        section
+            .statements
+            .iter()
+            .filter(|s| s.keyword() == keyword)
+            .map(|s| s.words.iter().skip(1).map(|w| w.text.clone()).collect())
+            .collect()
+    };
+    let kind = words("type").pop().unwrap_or_default();
+    let (name, args) = kind
+        .split_first()
+        .map_or(("", &[][..]), |(n, a)| (n.as_str(), a));
+    let (ruleset, mut warnings) = build(
+        model,
+        proxy,
+        (!name.is_empty()).then_some((name, args)),
+        &words("tcp-check"),
+        &words("http-check"),
+    );
+    if !KINDS.contains(&name) || name == "external-check" {
+        warnings.push(format!(
+            "healthcheck section '{}': unknown 'type {name}'",
+            section.name
+        ));
+    }
+    (ruleset, warnings)
+}
+
+/// The ruleset of check type `kind` (an option's name and arguments) with these lines.
+fn build(
+    model: &Model,
+    proxy: &Proxy,
+    kind: Option<(&str, &[String])>,
+    lines: &[Vec<String>],
+    http_lines: &[Vec<String>],
+) -> (Ruleset, Vec<String>) {
+    let mut warnings = Vec::new();
     let mut rules = Vec::new();
     let mut steps = Vec::new();
-    let tcp_check = kind.is_some_and(|o| o.name == "tcp-check");
-    match kind.map(|o| (o.name.as_str(), &o.args)) {
+    let tcp_check = kind.is_some_and(|(name, _)| name == "tcp-check");
+    match kind {
         None => {}
-        Some(("httpchk", args)) => http(args, &http_lines, &mut rules, &mut warnings),
+        Some(("httpchk", args)) => {
+            let lf = |text: &str| {
+                sluice_rules::compile_log_format(model, proxy, text, Place::Any).map(Arc::new)
+            };
+            let expr = |text: &str| {
+                sluice_rules::compile_sample(model, proxy, text, Place::Any).map(Arc::new)
+            };
+            let compile = Compile {
+                log_format: &lf,
+                expr: &expr,
+            };
+            http(args, http_lines, &compile, &mut rules, &mut warnings)
+        }
         Some(("tcp-check", _)) => {
             for (step, words) in lines.iter().enumerate() {
                 match tcp_line(words, step + 1, &mut rules) {
@@ -296,6 +400,7 @@ pub fn of(proxy: &Proxy) -> (Ruleset, Vec<String>) {
             rules.push(Rule::Proto(Proto::Pgsql { user }));
         }
         Some(("ldap-check", _)) => rules.push(Rule::Proto(Proto::Ldap)),
+        Some(("spop-check", _)) => rules.push(Rule::Proto(Proto::Spop)),
         Some(_) => {}
     }
     // HAProxy starts every ruleset with a connection (the implicit one uses the server's
@@ -396,61 +501,149 @@ fn smtp_reply(rules: &mut Vec<Rule>, step: usize, multi: bool, last: bool) {
     }
 }
 
-/// `option httpchk [<method>] <uri> [<version> [<host>]]` and the `http-check` lines.
-fn http(args: &[String], lines: &[Vec<String>], rules: &mut Vec<Rule>, warn: &mut Vec<String>) {
-    let mut req = HttpRequest::default();
+/// How `http-check` values are compiled (log-format strings and sample expressions of the
+/// backend).
+struct Compile<'a> {
+    log_format: &'a dyn Fn(&str) -> Result<Arc<LogFormat>, String>,
+    expr: &'a dyn Fn(&str) -> Result<Arc<SampleExpr>, String>,
+}
+
+/// `option httpchk [<method>] <uri> [<version> [<host>]]` and the `http-check` lines, in
+/// order: each `send` starts from the option's request.
+fn http(
+    args: &[String],
+    lines: &[Vec<String>],
+    compile: &Compile<'_>,
+    rules: &mut Vec<Rule>,
+    warn: &mut Vec<String>,
+) {
+    let mut base = HttpRequest::default();
     match args {
         [] => {}
-        [uri] => req.uri = uri.clone(),
-        [m, uri] => (req.method, req.uri) = (m.clone(), uri.clone()),
+        [uri] => base.uri = uri.clone(),
+        [m, uri] => (base.method, base.uri) = (m.clone(), uri.clone()),
         [m, uri, v, rest @ ..] => {
-            (req.method, req.uri, req.version) = (m.clone(), uri.clone(), v.clone());
+            (base.method, base.uri, base.version) = (m.clone(), uri.clone(), v.clone());
             if let Some(host) = rest.first() {
-                req.headers.push(("Host".into(), host.clone()));
+                if let Err(e) = add_header(&mut base, "Host", host, compile) {
+                    warn.push(format!("'option httpchk': {e}"));
+                }
             }
         }
     }
+    base.send_state = lines
+        .iter()
+        .any(|w| w.first().is_some_and(|v| v == "send-state"));
     let mut sent = false;
     for words in lines {
         let Some(verb) = words.first() else { continue };
         let rest = words.get(1..).unwrap_or_default();
         match verb.as_str() {
             "send" => {
-                if sent {
-                    warn.push("a second 'http-check send' is not supported yet; ignored".into());
-                    continue;
-                }
-                if let Err(e) = http_send(rest, &mut req) {
-                    warn.push(format!("'http-check send': {e}"));
+                let mut req = base.clone();
+                match http_send(rest, &mut req, compile) {
+                    Ok(()) => rules.push(Rule::HttpSend(req)),
+                    Err(e) => warn.push(format!("'http-check send': {e}")),
                 }
                 sent = true;
             }
             "connect" => match connect(rest) {
-                Ok(c) if rules.is_empty() => rules.push(Rule::Connect(c)),
-                Ok(_) => warn.push(
-                    "'http-check connect' after other rules is not supported yet; ignored".into(),
-                ),
+                Ok(c) => rules.push(Rule::Connect(c)),
                 Err(e) => warn.push(format!("'http-check connect': {e}")),
             },
             "expect" => match http_expect(rest) {
                 Ok(e) => rules.push(Rule::HttpExpect(e)),
                 Err(e) => warn.push(format!("'http-check {}': {e}", words.join(" "))),
             },
-            "comment" => {}
-            "disable-on-404" | "send-state" => {
+            "comment" | "send-state" => {}
+            "disable-on-404" => {
                 warn.push(format!("'http-check {verb}' is not supported yet; ignored"))
+            }
+            v if v.starts_with("set-var") || v.starts_with("unset-var") => {
+                match set_var(v, rest, compile) {
+                    Ok(rule) => rules.push(rule),
+                    Err(e) => warn.push(format!("'http-check {}': {e}", words.join(" "))),
+                }
             }
             other => warn.push(format!(
                 "'http-check {other}' is not supported yet; ignored"
             )),
         }
     }
-    // The request goes before the first expect (after the connect, when there is one).
-    let at = usize::from(matches!(rules.first(), Some(Rule::Connect(_))));
-    rules.insert(at.min(rules.len()), Rule::HttpSend(req));
+    if !sent {
+        // The option's request goes before the first expect (after a first connect).
+        let at = usize::from(matches!(rules.first(), Some(Rule::Connect(_))));
+        rules.insert(at.min(rules.len()), Rule::HttpSend(base));
+    }
 }
 
-fn http_send(words: &[String], req: &mut HttpRequest) -> Result<(), String> {
+/// `set-var(<name>[,<cond>...]) <expr>`, `set-var-fmt(<name>...) <fmt>`, `unset-var(<name>)`.
+fn set_var(verb: &str, rest: &[String], compile: &Compile<'_>) -> Result<Rule, String> {
+    let (action, inner) = verb
+        .strip_suffix(')')
+        .and_then(|v| v.split_once('('))
+        .ok_or("expects '(<var-name>)'")?;
+    // Conditions (`ifexists`, `ifnotempty`...) are not applied: the variable is set.
+    let name = inner.split(',').next().unwrap_or("").trim().to_string();
+    let (scope, short) = name.split_once('.').unwrap_or(("", ""));
+    if !matches!(scope, "proc" | "sess" | "txn" | "req" | "res" | "check") || short.is_empty() {
+        return Err(format!("invalid variable name '{name}'"));
+    }
+    let text = rest.join(" ");
+    match action {
+        "unset-var" => Ok(Rule::UnsetVar(name)),
+        "set-var" => Ok(Rule::SetVar {
+            name,
+            value: VarValue::Expr((compile.expr)(&text)?),
+        }),
+        "set-var-fmt" => Ok(Rule::SetVar {
+            name,
+            value: VarValue::Format((compile.log_format)(&text)?),
+        }),
+        other => Err(format!("unknown action '{other}'")),
+    }
+}
+
+/// Adds a header whose value is a log-format string (compiled when it has fields).
+fn add_header(
+    req: &mut HttpRequest,
+    name: &str,
+    value: &str,
+    compile: &Compile<'_>,
+) -> Result<(), String> {
+    // The Host header is kept once, as HAProxy keeps it in agreement with the authority.
+    if name.eq_ignore_ascii_case("host") {
+        let mut i = 0;
+        while i < req.headers.len() {
+            if req
+                .headers
+                .get(i)
+                .is_some_and(|(n, _)| n.eq_ignore_ascii_case("host"))
+            {
+                req.headers.remove(i);
+                req.formats.retain(|(f, _)| *f != Field::Header(i));
+                for (f, _) in &mut req.formats {
+                    if let Field::Header(j) = f {
+                        if *j > i {
+                            *j -= 1;
+                        }
+                    }
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+    let at = req.headers.len();
+    if value.contains('%') {
+        req.formats
+            .push((Field::Header(at), (compile.log_format)(value)?));
+    }
+    req.headers.push((name.to_string(), value.to_string()));
+    Ok(())
+}
+
+fn http_send(words: &[String], req: &mut HttpRequest, compile: &Compile<'_>) -> Result<(), String> {
     let mut i = 0;
     while let Some(w) = words.get(i) {
         let v = words
@@ -458,19 +651,29 @@ fn http_send(words: &[String], req: &mut HttpRequest) -> Result<(), String> {
             .ok_or_else(|| format!("'{w}' needs a value"))?;
         match w.as_str() {
             "meth" => req.method = v.clone(),
-            "uri" => req.uri = v.clone(),
+            "uri" => {
+                req.uri = v.clone();
+                req.formats.retain(|(f, _)| *f != Field::Uri);
+            }
             "ver" => req.version = v.clone(),
-            "body" => req.body = v.clone().into_bytes(),
+            "body" => {
+                req.body = v.clone().into_bytes();
+                req.formats.retain(|(f, _)| *f != Field::Body);
+            }
             "comment" => {}
             "hdr" => {
                 let value = words.get(i + 2).ok_or("'hdr' needs a name and a value")?;
-                req.headers.retain(|(n, _)| {
-                    !(n.eq_ignore_ascii_case("host") && v.eq_ignore_ascii_case("host"))
-                });
-                req.headers.push((v.clone(), value.clone()));
+                add_header(req, v, value, compile)?;
                 i += 1;
             }
-            "uri-lf" | "body-lf" => return Err(format!("'{w}' is not supported yet")),
+            "uri-lf" => {
+                req.formats.retain(|(f, _)| *f != Field::Uri);
+                req.formats.push((Field::Uri, (compile.log_format)(v)?));
+            }
+            "body-lf" => {
+                req.formats.retain(|(f, _)| *f != Field::Body);
+                req.formats.push((Field::Body, (compile.log_format)(v)?));
+            }
             _ => return Err(format!("unknown argument '{w}'")),
         }
         i += 2;
@@ -644,7 +847,13 @@ fn connect(words: &[String]) -> Result<Connect, String> {
             }
             "addr" => {
                 let v = value.ok_or("'addr' needs a value")?;
-                c.addr = Some(v.parse().map_err(|_| format!("bad address '{v}'"))?);
+                // `<ip>` or `<ip>:<port>`; a `port` keyword wins over the address's port.
+                if let Ok(sa) = v.parse::<SocketAddr>() {
+                    c.addr = Some(sa.ip());
+                    c.port = c.port.or(Some(sa.port()));
+                } else {
+                    c.addr = Some(v.parse().map_err(|_| format!("bad address '{v}'"))?);
+                }
                 i += 1;
             }
             "comment" => {
@@ -774,6 +983,7 @@ mod tests {
             version: "HTTP/1.1".into(),
             headers: vec![("host".into(), "long-name.example.org".into())],
             body: b"hello".to_vec(),
+            ..HttpRequest::default()
         };
         assert_eq!(
             r.encode(),
@@ -840,6 +1050,52 @@ mod tests {
             matches!(rules.as_slice(), [Rule::Connect(c), Rule::Send(_), Rule::Expect(e)]
             if c.port == Some(1) && e.step == 3)
         );
+    }
+
+    #[test]
+    fn http_check_lines_keep_their_order_and_each_send_starts_from_the_option() {
+        let words = |l: &[&str]| l.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let lines = vec![
+            words(&["connect", "addr", "127.0.0.1:8080"]),
+            words(&["set-var(check.path)", "str(/a)"]),
+            words(&["send", "uri", "/one", "hdr", "x-a", "1"]),
+            words(&["expect", "status", "200"]),
+            words(&["connect", "port", "81"]),
+            words(&["unset-var(check.path)"]),
+            words(&["send", "meth", "HEAD"]),
+        ];
+        let no_lf = |_: &str| Err::<Arc<LogFormat>, String>("no log-format here".into());
+        let no_expr = |_: &str| Err::<Arc<SampleExpr>, String>("no expression here".into());
+        let compile = Compile {
+            log_format: &no_lf,
+            expr: &no_expr,
+        };
+        let (mut rules, mut warnings) = (Vec::new(), Vec::new());
+        http(
+            &words(&["GET", "/base", "HTTP/1.1"]),
+            &lines,
+            &compile,
+            &mut rules,
+            &mut warnings,
+        );
+        // The set-var expression could not compile here: reported, the rest kept in order.
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(matches!(
+            rules.as_slice(),
+            [
+                Rule::Connect(c1),
+                Rule::HttpSend(one),
+                Rule::HttpExpect(_),
+                Rule::Connect(c2),
+                Rule::UnsetVar(name),
+                Rule::HttpSend(two),
+            ] if c1.port == Some(8080)
+                && c1.addr == Some(IpAddr::from([127, 0, 0, 1]))
+                && c2.port == Some(81)
+                && name == "check.path"
+                && one.uri == "/one" && one.method == "GET" && one.headers.len() == 1
+                && two.uri == "/base" && two.method == "HEAD" && two.version == "HTTP/1.1"
+        ));
     }
 
     #[test]

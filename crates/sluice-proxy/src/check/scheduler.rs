@@ -4,6 +4,8 @@
 //! is down), with `spread-checks` jitter. A soft or hard stop ends the thread and drops every
 //! check in flight.
 
+use super::context::CheckContext;
+use super::external;
 use super::report::{self, Cause, Counts, Level};
 use super::rules::{self, Ruleset};
 use super::state::{step, State};
@@ -13,6 +15,7 @@ use crate::backend::server::Target as ServerTarget;
 use crate::plan::{timeout, Plan};
 use crate::worker::StopLevel;
 use sluice_model::{Model, Proxy};
+use sluice_rules::sample::Place;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -37,6 +40,8 @@ struct Spec {
     log_checks: bool,
     /// Servers whose state mirrors this one (`track`, followed to its end).
     trackers: Vec<(usize, usize)>,
+    /// `option external-check`: the program run instead of the ruleset.
+    external: Option<(Arc<external::Program>, external::Server)>,
 }
 
 impl Spec {
@@ -84,18 +89,43 @@ fn warn(proxy: &Proxy, what: &str) {
     );
 }
 
-fn specs(model: &Model, plan: &Plan) -> Vec<Spec> {
+fn specs(model: &Model, plan: &Arc<Plan>) -> Vec<Spec> {
     let mut specs = Vec::new();
+    let node = super::context::node_name(model);
     for (pi, proxy) in model.proxies.iter().enumerate() {
         let Some(be) = plan.backend(pi) else { continue };
         let checked = proxy.servers.iter().any(|s| s.options.check);
         if !checked {
             continue;
         }
-        let (ruleset, warnings) = rules::of(proxy);
+        let (ruleset, warnings) = rules::of(model, proxy);
         for w in warnings {
             warn(proxy, &format!("{w} (not supported yet; ignored)"));
         }
+        // The backend's unique ID format, for the `unique-id` its checks may send.
+        let unique_id_format = sluice_rules::unique_id_format_text(model, proxy).and_then(|text| {
+            sluice_rules::compile_log_format(model, proxy, text, Place::Any)
+                .map_err(|e| warn(proxy, &format!("'unique-id-format' in checks: {e}")))
+                .ok()
+                .map(Arc::new)
+        });
+        // `option external-check`: a program instead of the rules.
+        let program = match external::program(model, proxy) {
+            None => None,
+            Some(Ok(p)) if external_checks_allowed(model) => Some(Arc::new(p)),
+            Some(Ok(_)) => {
+                warn(proxy, "'option external-check' needs the global 'external-check' and 'insecure-fork-wanted'; its servers are not checked");
+                continue;
+            }
+            Some(Err(e)) => {
+                warn(proxy, &format!("{e}; its servers are not checked"));
+                continue;
+            }
+        };
+        let http_check = ruleset
+            .rules
+            .iter()
+            .any(|r| matches!(r, rules::Rule::HttpSend(_)));
         let ruleset = Arc::new(ruleset);
         let connect = timeout(proxy, "connect");
         let check = timeout(proxy, "check");
@@ -110,6 +140,41 @@ fn specs(model: &Model, plan: &Plan) -> Vec<Spec> {
             let Some(srv) = be.servers.get(si) else {
                 continue;
             };
+            // `healthcheck <name>`: the server's check is the section's, whatever the
+            // backend's check options say.
+            let section = o
+                .other
+                .iter()
+                .rev()
+                .find(|(n, _, _)| n == "healthcheck")
+                .and_then(|(_, v, _)| v.as_deref());
+            let (ruleset, http_check, program) = match section {
+                None => (ruleset.clone(), http_check, program.clone()),
+                Some(name) => {
+                    let Some(found) = model
+                        .sections_of(sluice_config::SectionKind::Healthcheck)
+                        .find(|sec| sec.name == name)
+                    else {
+                        warn(
+                            proxy,
+                            &format!(
+                                "server '{}' : no healthcheck section '{name}'; the server is not checked",
+                                s.name
+                            ),
+                        );
+                        continue;
+                    };
+                    let (own, warnings) = rules::of_section(model, proxy, found);
+                    for w in warnings {
+                        warn(proxy, &format!("{w} (not supported yet; ignored)"));
+                    }
+                    let http = own
+                        .rules
+                        .iter()
+                        .any(|r| matches!(r, rules::Rule::HttpSend(_)));
+                    (Arc::new(own), http, None)
+                }
+            };
             // A `disabled` server gets its check too: it runs once the runtime API takes
             // the server out of maintenance (the loop pauses while it is in maintenance).
             let addr_opt: Option<IpAddr> = o
@@ -119,7 +184,7 @@ fn specs(model: &Model, plan: &Plan) -> Vec<Spec> {
                 .find(|(n, _, _)| n == "addr")
                 .and_then(|(_, v, _)| v.as_deref())
                 .and_then(|v| v.parse().ok());
-            let addr = match &srv.target {
+            let addr = match &srv.target() {
                 ServerTarget::Addr(a) => Some(SocketAddr::new(
                     addr_opt.unwrap_or(a.ip()),
                     o.check_port.unwrap_or(a.port()),
@@ -159,11 +224,31 @@ fn specs(model: &Model, plan: &Plan) -> Vec<Spec> {
                 .unwrap_or(3)
                 .max(1);
             let inter = o.inter.filter(|d| !d.is_zero()).unwrap_or(DEFAULT_INTER);
+            // HTTP/2 checks: `check-proto h2`, else the server's `proto h2` for HTTP checks.
+            let check_proto = o
+                .other
+                .iter()
+                .rev()
+                .find(|(n, _, _)| n == "check-proto")
+                .and_then(|(_, v, _)| v.as_deref());
+            let h2 = match check_proto {
+                Some(p) => p.eq_ignore_ascii_case("h2"),
+                None => srv.h2 && http_check,
+            };
+            if h2 && !http_check {
+                warn(
+                    proxy,
+                    &format!(
+                        "server '{}' : 'check-proto h2' needs an HTTP check ('option httpchk'); the check stays in TCP",
+                        s.name
+                    ),
+                );
+            }
             // The server starts as `init-state` says (its health was built with it).
             specs.push(Spec {
                 backend: pi,
                 server: si,
-                rules: ruleset.clone(),
+                rules: ruleset,
                 target: Target {
                     addr,
                     send_proxy,
@@ -184,6 +269,14 @@ fn specs(model: &Model, plan: &Plan) -> Vec<Spec> {
                         .find(|(n, _, _)| n == "check-sni")
                         .and_then(|(_, v, _)| v.clone()),
                     socks4: srv.socks4.filter(|_| srv.check_via_socks4),
+                    context: Some(CheckContext {
+                        plan: plan.clone(),
+                        backend: pi,
+                        server: si,
+                        unique_id_format: unique_id_format.clone(),
+                        node: node.clone(),
+                    }),
+                    h2: (h2 && http_check).then_some(plan.http),
                 },
                 inter,
                 fastinter: o.fastinter.filter(|d| !d.is_zero()),
@@ -192,6 +285,32 @@ fn specs(model: &Model, plan: &Plan) -> Vec<Spec> {
                 fall,
                 log_checks,
                 trackers: Vec::new(),
+                external: program.clone().map(|p| {
+                    let (addr, port) = match &srv.target() {
+                        ServerTarget::Addr(a) => (a.ip().to_string(), a.port().to_string()),
+                        ServerTarget::Relative(ip, _) => (ip.to_string(), String::new()),
+                        ServerTarget::Unix(path) => (path.clone(), String::new()),
+                    };
+                    let proto = if srv.h2 {
+                        "h2"
+                    } else if be.mode == sluice_model::Mode::Http {
+                        "h1"
+                    } else {
+                        "tcp"
+                    };
+                    let server = external::Server {
+                        backend_id: be.id.unwrap_or(i64::try_from(pi + 1).unwrap_or(0)),
+                        backend_name: be.name.clone(),
+                        server_id: srv.id,
+                        server_name: srv.name.clone(),
+                        addr,
+                        port,
+                        maxconn: srv.maxconn,
+                        ssl: srv.tls.is_some(),
+                        proto,
+                    };
+                    (p, server)
+                }),
             });
         }
     }
@@ -252,6 +371,13 @@ fn resolve(model: &Model, plan: &Plan, from: usize, name: &str) -> Option<(usize
         .iter()
         .position(|s| s.name == srv)?;
     Some((be, si))
+}
+
+/// External checks need the global `external-check` and `insecure-fork-wanted`, as with
+/// HAProxy (which refuses to fork otherwise).
+fn external_checks_allowed(model: &Model) -> bool {
+    let has = |kw: &str| model.global.other.iter().any(|s| s.keyword() == kw);
+    has("external-check") && has("insecure-fork-wanted")
 }
 
 /// The global `spread-checks` percentage (0 to 50).
@@ -322,7 +448,7 @@ fn next_random(state: &mut u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-async fn check_loop(plan: Arc<Plan>, spec: Spec, first: Duration, spread: u32, mut rng: u64) {
+async fn check_loop(plan: Arc<Plan>, mut spec: Spec, first: Duration, spread: u32, mut rng: u64) {
     tokio::time::sleep(first).await;
     let mut last_status = None;
     loop {
@@ -338,7 +464,30 @@ async fn check_loop(plan: Arc<Plan>, spec: Spec, first: Duration, spread: u32, m
             tokio::time::sleep(spec.inter.min(Duration::from_millis(100))).await;
             continue;
         }
-        let outcome = tcp::run(&spec.rules, &spec.target).await;
+        // The server may have moved (`set server addr`, the resolvers): checks follow.
+        if let Some(s) = plan
+            .backend(spec.backend)
+            .and_then(|b| b.servers.get(spec.server))
+        {
+            spec.target.addr = s.check_addr(spec.target.addr);
+        }
+        let outcome = match &spec.external {
+            Some((program, server)) => {
+                let connections = plan
+                    .backend(spec.backend)
+                    .and_then(|b| b.servers.get(spec.server))
+                    .map(|s| s.connections.clone())
+                    .unwrap_or_default();
+                let limit = spec.target.check.unwrap_or(spec.inter);
+                external::run(program, server, &connections, limit).await
+            }
+            None => tcp::run(&spec.rules, &spec.target).await,
+        };
+        // A connection timeout may mean the server has a new address: as HAProxy does,
+        // the resolvers ask again now rather than at their next turn.
+        if outcome.status == super::Status::L4Tout {
+            crate::resolvers::wake();
+        }
         let (counter, down) = apply(&plan, &spec, &outcome, &mut last_status);
         let mut wait = spec.interval(counter, down);
         if spread > 0 {

@@ -31,8 +31,11 @@ pub mod admin {
     pub const CMAINT: u8 = 0x04;
     /// Forced drain (`set server ... state drain`): weight 0 for new balanced traffic.
     pub const FDRAIN: u8 = 0x08;
+    /// Maintenance because the server has no address: `init-addr none`, or the resolvers
+    /// found none for longer than `hold` (`crate::resolvers`).
+    pub const RMAINT: u8 = 0x20;
     /// Any maintenance.
-    pub const MAINT: u8 = FMAINT | CMAINT;
+    pub const MAINT: u8 = FMAINT | CMAINT | RMAINT;
 }
 
 /// Codes of HAProxy's `HCHK_STATUS_*` enumeration, as `show servers state` prints them.
@@ -52,6 +55,9 @@ pub mod hchk {
     pub const L7OKD: u8 = 15;
     pub const L7OKCD: u8 = 16;
     pub const L7STS: u8 = 17;
+    pub const PROCERR: u8 = 18;
+    pub const PROCTOUT: u8 = 19;
+    pub const PROCOK: u8 = 20;
 
     /// The code of a check result.
     pub fn of(status: crate::check::Status) -> u8 {
@@ -69,6 +75,9 @@ pub mod hchk {
             S::L7OkC => L7OKCD,
             S::L7Sts => L7STS,
             S::SockErr => SOCKERR,
+            S::ProcErr => PROCERR,
+            S::ProcTout => PROCTOUT,
+            S::ProcOk => PROCOK,
         }
     }
 
@@ -89,13 +98,16 @@ pub mod hchk {
             L7OKD => "L7OK",
             L7OKCD => "L7OKC",
             L7STS => "L7STS",
+            PROCERR => "PROCERR",
+            PROCTOUT => "PROCTOUT",
+            PROCOK => "PROCOK",
             _ => "UNK",
         }
     }
 
     /// Whether a code is a passed check.
     pub fn passed(code: u8) -> bool {
-        matches!(code, L4OK | L6OK | L7OKD | L7OKCD)
+        matches!(code, L4OK | L6OK | L7OKD | L7OKCD | PROCOK)
     }
 }
 

@@ -1,8 +1,11 @@
 //! Running one check: the rules in order on one connection (a `connect` rule opens a new
 //! one), within HAProxy's check timeouts.
 
+use super::context::{CheckContext, CheckSource};
 use super::http::{self, Parsed, Response};
-use super::rules::{Connect, Expect, Pattern, Proto, Rule, Ruleset, Step};
+use super::rules::{
+    Connect, Expect, Field, HttpRequest, Pattern, Proto, Rule, Ruleset, Step, VarValue,
+};
 use super::{Outcome, Status};
 use crate::tls::connector::ServerStream;
 use std::io;
@@ -35,6 +38,12 @@ pub struct Target {
     pub sni: Option<String>,
     /// `socks4` with `check-via-socks4`: checks go through this SOCKS4 proxy.
     pub socks4: Option<SocketAddr>,
+    /// What the check's sample fetches read (log-format values, `set-var`); without it
+    /// log-format values are sent as written.
+    pub context: Option<CheckContext>,
+    /// HTTP checks in HTTP/2 (`check-proto h2`, or the server's `proto h2`), with the HTTP
+    /// settings the exchange follows.
+    pub h2: Option<sluice_http::Config>,
 }
 
 /// Why reading stopped.
@@ -55,6 +64,12 @@ struct Session<'a> {
     /// The last failure came from the connection (refused, reset, timed out), not from
     /// what the server said.
     transport: bool,
+    /// The connection sent nothing and closes with a reset (`connect` as the last rule).
+    reset_on_close: bool,
+    /// The check's variables (`set-var`), for this run.
+    vars: sluice_rules::Vars,
+    /// The unique ID of this run (`unique-id`), made when something reads it.
+    unique_id: sluice_rules::UniqueId,
 }
 
 /// Runs `ruleset` against `t`.
@@ -69,6 +84,9 @@ pub async fn run(ruleset: &Ruleset, t: &Target) -> Outcome {
         response: None,
         failed_at: 0,
         transport: false,
+        reset_on_close: false,
+        vars: sluice_rules::Vars::default(),
+        unique_id: sluice_rules::UniqueId::new(),
     };
     let mut outcome = s.rules(&ruleset.rules).await;
     if ruleset.tcp_check && s.transport && !outcome.status.passed() {
@@ -80,11 +98,28 @@ pub async fn run(ruleset: &Ruleset, t: &Target) -> Outcome {
         }
     }
     outcome.duration = start.elapsed();
+    if s.reset_on_close {
+        // The connection-only check: dropped at once, which resets it.
+        s.stream = None;
+    }
     if let Some(mut stream) = s.stream.take() {
         // A clean close; the check never waits for it.
         let _ = tokio::time::timeout(Duration::from_millis(10), stream.shutdown()).await;
     }
     outcome
+}
+
+/// Connects with quick ACKs off (`TCP_QUICKACK` 0), so that the kernel holds back the
+/// handshake's last ACK until there is something to send with it.
+async fn connect_without_quick_ack(addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(target_os = "linux")]
+    let _ = socket2::SockRef::from(&socket).set_quickack(false);
+    socket.connect(addr).await
 }
 
 impl Session<'_> {
@@ -94,7 +129,7 @@ impl Session<'_> {
         while let Some(rule) = rules.get(i) {
             i += 1;
             let r = match rule {
-                Rule::Connect(c) => self.connect(c).await,
+                Rule::Connect(c) => self.connect(c, rules.get(i).is_none()).await,
                 Rule::Send(data) => match self.send(data).await {
                     // The server closed first: the SMTP preset's `QUIT` needs no answer.
                     Err(_) if matches!(rules.get(i), Some(Rule::Expect(e)) if e.close_ends) => {
@@ -105,7 +140,15 @@ impl Session<'_> {
                     r => r,
                 },
                 Rule::Expect(e) => self.expect(e).await,
-                Rule::HttpSend(req) => match self.http(&req.encode()).await {
+                Rule::SetVar { name, value } => {
+                    self.set_var(name, value);
+                    Ok(None)
+                }
+                Rule::UnsetVar(name) => {
+                    self.vars.unset(name);
+                    Ok(None)
+                }
+                Rule::HttpSend(req) => match self.http(&self.request_bytes(req)).await {
                     // No `http-check expect` follows: HAProxy's implicit 2xx/3xx rule.
                     Ok(resp) if !matches!(rules.get(i), Some(Rule::HttpExpect(_))) => {
                         let o = http::default_expect(&resp);
@@ -139,8 +182,71 @@ impl Session<'_> {
         last
     }
 
-    async fn connect(&mut self, c: &Connect) -> Result<Option<Outcome>, Outcome> {
+    /// The request of an `http-check send` with its log-format values rendered.
+    fn request_bytes(&self, req: &HttpRequest) -> Vec<u8> {
+        let Some(context) = &self.t.context else {
+            return req.encode();
+        };
+        if req.formats.is_empty() && !req.send_state {
+            return req.encode();
+        }
+        let src = CheckSource {
+            context,
+            vars: &self.vars,
+            unique_id: &self.unique_id,
+        };
+        let mut r = req.clone();
+        let mut out = Vec::new();
+        for (field, format) in &req.formats {
+            format.render(&src, &mut out);
+            match field {
+                // An empty URI is the root, as with HAProxy.
+                Field::Uri if out.is_empty() => r.uri = "/".into(),
+                Field::Uri => r.uri = String::from_utf8_lossy(&out).into_owned(),
+                Field::Body => r.body = out.clone(),
+                Field::Header(i) => {
+                    if let Some((_, v)) = r.headers.get_mut(*i) {
+                        *v = String::from_utf8_lossy(&out).into_owned();
+                    }
+                }
+            }
+        }
+        if req.send_state {
+            if let Some(state) = super::context::server_state(context) {
+                r.headers.push(("X-Haproxy-Server-State".into(), state));
+            }
+        }
+        r.encode()
+    }
+
+    /// `set-var` / `set-var-fmt`: an expression without a value leaves the variable as is.
+    fn set_var(&mut self, name: &str, value: &VarValue) {
+        let Some(context) = &self.t.context else {
+            return;
+        };
+        let src = CheckSource {
+            context,
+            vars: &self.vars,
+            unique_id: &self.unique_id,
+        };
+        let owned = match value {
+            VarValue::Expr(e) => e.eval(&src).map(sluice_rules::Value::into_owned),
+            VarValue::Format(f) => {
+                let mut out = Vec::new();
+                f.render(&src, &mut out);
+                Some(sluice_rules::Value::string(out))
+            }
+        };
+        if let Some(v) = owned {
+            self.vars.set(name, v.reborrow());
+        }
+    }
+
+    /// Opens the connection of a `connect` rule; `last`: no rule follows it, so the
+    /// check is the connection alone.
+    async fn connect(&mut self, c: &Connect, last: bool) -> Result<Option<Outcome>, Outcome> {
         self.stream = None;
+        self.reset_on_close = false;
         self.buf.clear();
         self.eof = false;
         let addr = SocketAddr::new(
@@ -155,6 +261,15 @@ impl Session<'_> {
             _ => self.deadline,
         };
         let socks4 = self.t.socks4;
+        let version = self
+            .t
+            .send_proxy
+            .or(c.send_proxy.then_some(self.t.proxy_version));
+        // A check that sends nothing, as HAProxy's: the last ACK of the handshake is held
+        // back (no quick ACK) and the close is a reset, so the server's kernel never
+        // completes the connection and its program never accepts one (a server that
+        // serves a single connection keeps it for the traffic).
+        let silent = last && socks4.is_none() && version.is_none() && self.t.tls.is_none();
         let opening = async move {
             match socks4 {
                 Some(proxy) => {
@@ -162,6 +277,7 @@ impl Session<'_> {
                     crate::backend::socks4::connect_through(&mut s, addr).await?;
                     Ok(s)
                 }
+                None if silent => connect_without_quick_ack(addr).await,
                 None => TcpStream::connect(addr).await,
             }
         };
@@ -173,14 +289,15 @@ impl Session<'_> {
             Ok(Ok(s)) => s,
         };
         let _ = stream.set_nodelay(true);
+        // A zero linger: the close sends a reset.
+        self.reset_on_close = silent
+            && socket2::SockRef::from(&stream)
+                .set_linger(Some(Duration::ZERO))
+                .is_ok();
         if let Some(d) = self.t.check {
             self.deadline = Instant::now() + d;
         }
         self.stream = Some(ServerStream::Plain(stream));
-        let version = self
-            .t
-            .send_proxy
-            .or(c.send_proxy.then_some(self.t.proxy_version));
         if let Some(v) = version {
             let mut header = Vec::with_capacity(16);
             if v == 2 {
@@ -207,9 +324,31 @@ impl Session<'_> {
                 Ok(Err(e)) => return Err(Outcome::new(Status::L6Rsp, e.to_string())),
                 Ok(Ok(s)) => self.stream = Some(s),
             }
+            self.http2_over(limit.max(self.deadline)).await?;
             return Ok(Some(Outcome::new(Status::L6Ok, "")));
         }
+        self.http2_over(limit.max(self.deadline)).await?;
         Ok(Some(Outcome::new(Status::L4Ok, "")))
+    }
+
+    /// `check-proto h2` (or the server's `proto h2`): HTTP/2 on the new connection, which
+    /// the HTTP check then sees as an HTTP/1.1 one (as the traffic does).
+    async fn http2_over(&mut self, limit: Instant) -> Result<(), Outcome> {
+        let Some(http) = self.t.h2 else {
+            return Ok(());
+        };
+        let Some(stream) = self.stream.take() else {
+            return Err(Outcome::new(Status::SockErr, "no connection"));
+        };
+        let shake = crate::backend::h2_client::handshake(stream, http, self.t.bufsize, None);
+        match tokio::time::timeout_at(limit, Box::pin(shake)).await {
+            Err(_) => Err(self.transport(Outcome::new(Status::L7Tout, ""))),
+            Ok(Err(e)) => Err(self.transport(Outcome::new(Status::L7Rsp, strerror(&e)))),
+            Ok(Ok(h2)) => {
+                self.stream = Some(ServerStream::H2(Box::new(h2)));
+                Ok(())
+            }
+        }
     }
 
     async fn write(&mut self, data: &[u8]) -> Result<(), Outcome> {
@@ -503,6 +642,22 @@ impl Session<'_> {
                     }
                 }
             }
+            Proto::Spop => {
+                self.write(&super::spop::hello_request()).await?;
+                // The frame's length, then the frame (or what came before the close).
+                self.fill(4).await?;
+                let len = match self.buf.get(..4) {
+                    Some(&[a, b, c, d]) => u32::from_be_bytes([a, b, c, d]),
+                    _ => return Err(Outcome::new(Status::L7Rsp, super::spop::INVALID)),
+                };
+                let end = usize::try_from(len).map_or(usize::MAX, |l| l.saturating_add(4));
+                self.fill(end).await?;
+                let frame = self.buf.get(4..end.min(self.buf.len())).unwrap_or_default();
+                match super::spop::agent_hello(frame) {
+                    Ok(()) => Ok(Some(Outcome::new(Status::L7Ok, "SPOA server is ok"))),
+                    Err(why) => Err(Outcome::new(Status::L7Rsp, why)),
+                }
+            }
         }
     }
 }
@@ -657,7 +812,7 @@ fn where_it_failed(rule: &Rule, step: &Step) -> String {
             Pattern::RString(_) => at.push_str(" (expect regex)"),
             Pattern::RBinary(_) => at.push_str(" (expect binary regex)"),
         },
-        Rule::HttpExpect(_) | Rule::Proto(_) => {}
+        Rule::HttpExpect(_) | Rule::Proto(_) | Rule::SetVar { .. } | Rule::UnsetVar(_) => {}
     }
     if let Some(c) = &step.comment {
         at.push_str(&format!(" comment: '{c}'"));

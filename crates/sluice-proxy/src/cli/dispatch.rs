@@ -179,6 +179,26 @@ pub const HELP: &[HelpLine] = &[
         level: Level::Admin,
     },
     HelpLine {
+        usage: "del server <bk>/<srv>",
+        what: "remove a server in maintenance that nothing refers to",
+        level: Level::Admin,
+    },
+    HelpLine {
+        usage: "show resolvers [<section>]",
+        what: "the nameservers' counters",
+        level: Level::User,
+    },
+    HelpLine {
+        usage: "set server <bk>/<srv> addr <ip> [port <port>]",
+        what: "move a server to a new address",
+        level: Level::Admin,
+    },
+    HelpLine {
+        usage: "set server <bk>/<srv> fqdn <name>",
+        what: "resolve a server by a new name (needs 'resolvers')",
+        level: Level::Admin,
+    },
+    HelpLine {
         usage: "disable health <bk>/<srv>",
         what: "stop a server's health checks (it counts as up)",
         level: Level::Admin,
@@ -338,6 +358,7 @@ pub fn execute(rt: &Runtime, s: &mut Session, words: &[String], payload: Option<
             Answer::text(crate::log::ring::show_events(outputs.rings(), args))
         }
         ["show", "backend"] => servers::show_backend(rt),
+        ["show", "resolvers", args @ ..] => super::resolvers::show_resolvers(rt, args),
         ["show", "servers", "state", args @ ..] => servers::show_state(rt, args),
         ["show", "servers", "conn", args @ ..] => servers::show_conn(rt, args),
         ["show", "stat", args @ ..] => stat::show_stat(rt, args),
@@ -360,6 +381,12 @@ pub fn execute(rt: &Runtime, s: &mut Session, words: &[String], payload: Option<
                 return permission_denied();
             }
             servers::set_maxconn(rt, args)
+        }
+        ["del", "server", args @ ..] => {
+            if !need(Level::Admin) {
+                return permission_denied();
+            }
+            super::del_server::del_server(rt, args)
         }
         ["set", "server", args @ ..] => {
             if !need(Level::Admin) {

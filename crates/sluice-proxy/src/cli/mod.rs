@@ -7,16 +7,20 @@
 //!   timeout`.
 //! - [`parse`]: a line into commands and words (`;`, spaces, backslash escapes, payloads).
 //! - [`dispatch`]: the command table, access levels, `help` and unknown commands.
-//! - [`info`], [`servers`], [`stat`], [`unsupported`]: the command families.
+//! - [`info`], [`servers`], [`server_addr`], [`del_server`], [`resolvers`], [`stat`],
+//!   [`unsupported`]: the command families.
 //!
 //! Commands read the worker's [`Plan`] and counters, and change servers through their
 //! shared [`Health`](crate::check::state::Health) (atomics) and their backend's epoch, the
 //! way the checker does: the request path never takes a lock.
 
+pub mod del_server;
 pub mod dispatch;
 pub mod info;
 pub mod listener;
 pub mod parse;
+pub mod resolvers;
+pub mod server_addr;
 pub mod servers;
 pub mod session;
 pub mod stat;

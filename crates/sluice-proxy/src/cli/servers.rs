@@ -56,9 +56,12 @@ pub fn find_server(rt: &Runtime, arg: Option<&&str>) -> Result<(usize, usize), A
                 .servers
                 .iter()
                 .enumerate()
-                .position(|(si, s)| server_id(rt, bi, si, s).0 == id)
+                .position(|(si, s)| !s.is_deleted() && server_id(rt, bi, si, s).0 == id)
         }),
-        None => backend.servers.iter().position(|s| s.name == srv),
+        None => backend
+            .servers
+            .iter()
+            .position(|s| !s.is_deleted() && s.name == srv),
     };
     match found {
         Some(si) => Ok((bi, si)),
@@ -133,13 +136,32 @@ fn check_result(status: u8) -> u8 {
     }
 }
 
-/// Address and port as `show servers state` prints them.
+/// Address and port as `show servers state` prints them ("-" without an address).
 fn addr_port(s: &Server) -> (String, u16) {
-    match &s.target {
-        Target::Addr(a) => (a.ip().to_string(), a.port()),
-        Target::Relative(ip, _) => (ip.to_string(), 0),
-        Target::Unix(p) => (p.clone(), 0),
+    let target = s.target();
+    let port = match &target {
+        Target::Addr(a) => a.port(),
+        _ => 0,
+    };
+    if !s.has_addr() {
+        return ("-".to_string(), port);
     }
+    match target {
+        Target::Addr(a) => (a.ip().to_string(), port),
+        Target::Relative(ip, _) => (ip.to_string(), port),
+        Target::Unix(p) => (p, port),
+    }
+}
+
+/// The server's `port` (health check port), which port mapping needs.
+fn check_port(rt: &Runtime, (bi, si): (usize, usize)) -> Option<u16> {
+    rt.model
+        .proxies
+        .get(bi)?
+        .servers
+        .get(si)?
+        .options
+        .check_port
 }
 
 fn option_value<'m>(rt: &'m Runtime, be: usize, si: usize, name: &str) -> Option<&'m str> {
@@ -175,6 +197,9 @@ pub fn show_state(rt: &Runtime, args: &[&str]) -> Answer {
             .get(bi)
             .is_some_and(|p| p.other.iter().any(|s| s.keyword() == "id"));
         for (si, s) in be.servers.iter().enumerate() {
+            if s.is_deleted() {
+                continue;
+            }
             let h = &s.health;
             let (sid, forced) = server_id(rt, bi, si, s);
             let (addr, port) = addr_port(s);
@@ -187,8 +212,15 @@ pub fn show_state(rt: &Runtime, args: &[&str]) -> Answer {
                 .and_then(|m| m.options.check_port)
                 .unwrap_or(0);
             let check_addr = option_value(rt, bi, si, "addr").unwrap_or("-");
+            // A service label is the `srvrecord`; the name is then its target's.
+            let (fqdn, srvrecord) = match s.address.fqdn() {
+                Some(label) if label.starts_with('_') => (s.address.srv_host(), Some(label)),
+                other => (other, None),
+            };
+            let fqdn = fqdn.unwrap_or_else(|| "-".to_string());
+            let srvrecord = srvrecord.unwrap_or_else(|| "-".to_string());
             out.push_str(&format!(
-                "{} {} {sid} {} {addr} {} {} {} {} {} {status} {} {} {} 0 {} {} - {port} - {} {check_port} {check_addr} - 0\n",
+                "{} {} {sid} {} {addr} {} {} {} {} {} {status} {} {} {} 0 {} {} {fqdn} {port} {srvrecord} {} {check_port} {check_addr} - 0\n",
                 rt.proxy_id(bi),
                 be.name,
                 s.name,
@@ -224,6 +256,9 @@ pub fn show_conn(rt: &Runtime, args: &[&str]) -> Answer {
             continue;
         };
         for (si, s) in be.servers.iter().enumerate() {
+            if s.is_deleted() {
+                continue;
+            }
             let (addr, port) = addr_port(s);
             let served = s.connections.load(Ordering::Relaxed);
             let per_thread = vec!["0"; n].join(" ");
@@ -352,7 +387,8 @@ pub(crate) fn leave_maintenance(be: &Backend, s: &Server) {
         h.set_counter(h.settings.rise);
     }
     h.set_state(State::Up);
-    h.set_admin(0, admin::MAINT);
+    // A server without an address stays in maintenance until the resolvers find one.
+    h.set_admin(0, admin::FMAINT | admin::CMAINT);
     be.epoch.bump();
     let c = counts(be);
     report::notify(
@@ -479,14 +515,16 @@ pub fn set_server(rt: &Runtime, args: &[&str]) -> Answer {
         ["health", ..] => {
             Answer::text("'set server <srv> health' expects 'up', 'stopping', or 'down'.\n")
         }
+        ["addr", rest @ ..] => super::server_addr::set_addr(be, s, check_port(rt, at), rest),
+        ["fqdn", rest @ ..] => super::server_addr::set_fqdn(be, s, rest),
         ["agent", ..] | ["agent-addr", ..] | ["agent-port", ..] | ["agent-send", ..] => {
             Answer::text("Agent checks are not supported by Sluice yet: nothing to change.\n")
         }
         [other, ..] => Answer::text(format!(
-            "'set server <srv> {other}' is not supported by Sluice yet; supported: weight, state, health.\n"
+            "'set server <srv> {other}' is not supported by Sluice yet; supported: weight, state, health, addr, fqdn.\n"
         )),
         [] => Answer::text(
-            "'set server <srv>' expects one of 'weight', 'state' or 'health' with a value.\n",
+            "'set server <srv>' expects one of 'weight', 'state', 'health', 'addr' or 'fqdn' with a value.\n",
         ),
     }
 }

@@ -225,6 +225,10 @@ fn mode_name(m: sluice_model::Mode) -> &'static str {
 fn server_status(s: &Server) -> String {
     let h = &s.health;
     if h.in_maintenance() {
+        // Only waiting for an address (`init-addr none`, the resolvers found none).
+        if h.admin() & crate::check::state::admin::MAINT == crate::check::state::admin::RMAINT {
+            return "MAINT (resolution)".into();
+        }
         return "MAINT".into();
     }
     let draining = h.admin() & crate::check::state::admin::FDRAIN != 0;
@@ -316,6 +320,9 @@ fn rows(rt: &Runtime) -> Vec<(String, String, Row)> {
         let (mut act, mut bck) = (0u32, 0u32);
         let mut scur = 0u64;
         for (si, s) in be.servers.iter().enumerate() {
+            if s.is_deleted() {
+                continue;
+            }
             let h = &s.health;
             let mut r = Row::new(Kind::Server, iid, u64::from(s.id));
             let cur = u64::from(s.connections.load(Ordering::Relaxed));
@@ -409,7 +416,8 @@ fn rows(rt: &Runtime) -> Vec<(String, String, Row)> {
                 r.set("check_fall", h.settings.fall);
                 r.set("check_health", h.counter());
             }
-            match &s.target {
+            match &s.target() {
+                _ if !s.has_addr() => {}
                 Target::Addr(a) => r.set("addr", a),
                 Target::Relative(ip, off) if *off != 0 => r.set("addr", format!("{ip}:{off:+}")),
                 Target::Relative(ip, _) => r.set("addr", ip),
@@ -510,6 +518,11 @@ fn traffic(r: &mut Row, rt: &Runtime, row: counters::Row, http: bool) {
     use counters::Traffic as T;
     let sum = |t: T| rt.totals.traffic(row, t);
     r.set("stot", sum(T::Sessions));
+    if http && !matches!(row, counters::Row::Server(..)) {
+        r.set("comp_in", sum(T::CompIn));
+        r.set("comp_out", sum(T::CompOut));
+        r.set("comp_rsp", sum(T::CompResponses));
+    }
     r.set("bin", sum(T::BytesIn));
     r.set("bout", sum(T::BytesOut));
     if let counters::Row::Frontend(_) = row {
@@ -681,7 +694,7 @@ pub fn show_stat(rt: &Runtime, args: &[&str]) -> Answer {
             if up_only && !(status.starts_with("UP") || status == "no check") {
                 continue;
             }
-            if no_maint && status == "MAINT" {
+            if no_maint && status.starts_with("MAINT") {
                 continue;
             }
         }

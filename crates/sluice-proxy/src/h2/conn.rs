@@ -4,7 +4,7 @@
 //! worker stops (GOAWAY: streams in flight finish, no new ones).
 
 use super::preface::Rewind;
-use super::request;
+use super::request::{self, ReqBody};
 use super::stream::StreamIo;
 use crate::stream::io::ClientIo;
 use crate::stream::log::{Counted, Meter};
@@ -13,6 +13,7 @@ use crate::tls::TlsInfo;
 use ::h2::server::SendResponse;
 use ::h2::{Reason, RecvStream};
 use bytes::Bytes;
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -34,6 +35,16 @@ struct Shared {
     connection: Option<Rc<crate::proxy_protocol::accept::Proxied>>,
     socket: Socket,
     tls: Option<Rc<TlsInfo>>,
+    /// Protocol glitches: streams Sluice reset as malformed (the `h2` crate counts those it
+    /// resets itself), and how many of all glitches the streams reported so far.
+    glitches: Glitches,
+}
+
+/// A connection's protocol glitches (`fc_glitches`, `glitch_cnt`).
+#[derive(Default)]
+struct Glitches {
+    own: Cell<u64>,
+    reported: Cell<u64>,
 }
 
 /// Serves `client` as an HTTP/2 connection of frontend `fe`; `pre`: bytes already read
@@ -75,6 +86,7 @@ async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, client: S, addrs: Addrs, 
         connection: client.meter().and_then(|m| m.proxied().cloned()),
         socket: client.meter().map(|m| m.socket).unwrap_or_default(),
         tls: client.tls().cloned(),
+        glitches: Glitches::default(),
     });
     let mut builder = ::h2::server::Builder::new();
     builder
@@ -107,7 +119,14 @@ async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, client: S, addrs: Addrs, 
             accepted = conn.accept() => match accepted {
                 Some(Ok((req, respond))) => {
                     idle_until = None;
-                    let task = stream(ctx.clone(), fe_idx, req, respond, (shared.clone(), later));
+                    let glitches = conn.glitches() + shared.glitches.own.get();
+                    let task = stream(
+                        ctx.clone(),
+                        fe_idx,
+                        req,
+                        respond,
+                        (shared.clone(), later, glitches),
+                    );
                     streams.spawn_local(task);
                     later = true;
                 }
@@ -143,14 +162,17 @@ async fn stream(
     fe: usize,
     req: http::Request<RecvStream>,
     mut respond: SendResponse<Bytes>,
-    (shared, later): (Rc<Shared>, bool),
+    (shared, later, glitches): (Rc<Shared>, bool, u64),
 ) {
     let (parts, body) = req.into_parts();
     let (head, framing) = match request::translate(&parts, body.is_end_stream()) {
         Ok(t) => t,
+        Err(request::Malformed::BadRequest) => (request::BAD_REQUEST.to_vec(), ReqBody::None),
         Err(_) => {
-            // Malformed (RFC 9113 §8.1.1): a stream error.
+            // Malformed (RFC 9113 §8.1.1): a stream error, and a glitch.
             respond.send_reset(Reason::PROTOCOL_ERROR);
+            let own = &shared.glitches.own;
+            own.set(own.get() + 1);
             return;
         }
     };
@@ -165,6 +187,15 @@ async fn stream(
         (shared.tls.clone(), later),
     );
     // A meter per stream: its log line counts its own bytes and times.
-    let client = Counted::new(io, Meter::new(shared.connection.clone(), shared.socket));
+    let meter = Meter::new(shared.connection.clone(), shared.socket);
+    // The glitches so far, and those no stream reported yet (they count for the entries
+    // this stream tracks).
+    let reported = shared.glitches.reported.replace(glitches);
+    let saturate = |n: u64| u16::try_from(n).unwrap_or(u16::MAX);
+    meter.glitches.set(saturate(glitches));
+    meter
+        .new_glitches
+        .set(saturate(glitches.saturating_sub(reported)));
+    let client = Counted::new(io, meter);
     crate::http::session::run(ctx, fe, client, shared.addrs).await;
 }

@@ -1,6 +1,8 @@
 //! An HTTP/2 request head as an HTTP/1.1 one (RFC 9113 §8.3.1, §8.2.2, §8.2.3).
 //!
-//! `:method` and `:path` make the request line in origin form; `:authority` becomes `Host`
+//! `:method`, `:scheme`, `:authority` and `:path` make the request line (in absolute form
+//! with an authority, as HAProxy sees HTTP/2 requests; origin form without); `:authority`
+//! becomes `Host`
 //! (`host` fields are then ignored, as HAProxy does); cookie fields are joined
 //! with "; "; connection-specific fields are refused (the `h2` crate refuses most of them
 //! already) and `te` is dropped. The body keeps `content-length` when given, and is sent
@@ -39,11 +41,22 @@ pub enum Malformed {
     /// An extended CONNECT without `:path` or `:scheme`, or a plain one without
     /// `:authority` (RFC 9113 §8.5, RFC 8441 §4).
     BadConnect,
+    /// A `:method` that is not a token, a `:scheme` that is not a scheme: HAProxy answers
+    /// these 400 (logged as bad requests) rather than resetting the stream.
+    BadRequest,
 }
+
+/// The request an invalid `:method` or `:scheme` stands for: a line the HTTP/1 codec
+/// refuses (`<` is no token character), so that the session answers 400 with the
+/// frontend's error page and logs it, as for a bad HTTP/1 request.
+pub const BAD_REQUEST: &[u8] = b"<BADREQ> / HTTP/1.1\r\n\r\n";
 
 /// The HTTP/1.1 head of `parts` (request line, fields, empty line) and its body framing;
 /// `end_stream`: END_STREAM was on HEADERS.
 pub fn translate(parts: &Parts, end_stream: bool) -> Result<(Vec<u8>, ReqBody), Malformed> {
+    if parts.extensions.get::<::h2::ext::BadRequest>().is_some() {
+        return Err(Malformed::BadRequest);
+    }
     let protocol = parts
         .extensions
         .get::<::h2::ext::Protocol>()
@@ -83,6 +96,16 @@ pub fn translate(parts: &Parts, end_stream: bool) -> Result<(Vec<u8>, ReqBody), 
     let mut head = Vec::with_capacity(256);
     head.extend_from_slice(parts.method.as_str().as_bytes());
     head.push(b' ');
+    // With `:authority`, the URI rules and logs see is absolute, as HAProxy builds it
+    // (`:scheme://:authority:path`); the HTTP/1 codec then applies the scheme-based
+    // normalisation (`http://h:80/` is `http://h/`) and servers get the origin form.
+    if let (Some(a), Some(scheme), true) =
+        (authority, parts.uri.scheme_str(), path.starts_with('/'))
+    {
+        head.extend_from_slice(scheme.as_bytes());
+        head.extend_from_slice(b"://");
+        head.extend_from_slice(a.as_bytes());
+    }
     head.extend_from_slice(path.as_bytes());
     head.extend_from_slice(b" HTTP/1.1\r\n");
     if let (Some(a), false) = (authority, host_seen) {
@@ -310,7 +333,8 @@ mod tests {
         assert_eq!(
             text(translate(&p, true)),
             (
-                "GET /a?b=c HTTP/1.1\r\nhost: example.com\r\naccept: */*\r\n\r\n".into(),
+                "GET https://example.com/a?b=c HTTP/1.1\r\nhost: example.com\r\naccept: */*\r\n\r\n"
+                    .into(),
                 ReqBody::None
             )
         );

@@ -203,7 +203,7 @@ impl Inner {
                 return Poll::Ready(Ok(()));
             }
             if self.req_done {
-                if self.body == ReqBody::Tunnel {
+                if self.tunnel_half_closed() {
                     // The client ended its side of the tunnel.
                     return Poll::Ready(Ok(()));
                 }
@@ -220,6 +220,12 @@ impl Inner {
             }
             ready!(self.fill(cx))?;
         }
+    }
+
+    /// The client ended its side of a tunnel the answer opened. Before the answer, the
+    /// client is waiting for it (a CONNECT with END_STREAM on its HEADERS), not gone.
+    fn tunnel_half_closed(&self) -> bool {
+        self.body == ReqBody::Tunnel && !matches!(self.resp, Resp::Head { .. })
     }
 
     fn finished(&mut self) {
@@ -323,6 +329,12 @@ impl Inner {
                 return Ok(());
             };
             self.resp = Resp::Body { send, framed };
+            if self.req_done && self.body == ReqBody::Tunnel {
+                // A read waiting for the answer now sees the client's side ended.
+                if let Some(w) = self.reader.take() {
+                    w.wake();
+                }
+            }
             if !rest.is_empty() {
                 // Written with the head: at most one head buffer beyond the window.
                 self.body(&rest)?;
@@ -503,7 +515,7 @@ impl ClientIo for StreamIo {
             if !inner.ready.is_empty() || matches!(inner.resp, Resp::Done) {
                 return Poll::Ready(Ok(()));
             }
-            if inner.req_done && inner.body == ReqBody::Tunnel {
+            if inner.req_done && inner.tunnel_half_closed() {
                 return Poll::Ready(Ok(()));
             }
             if inner.req_done {

@@ -68,6 +68,24 @@ impl Buf {
         self.end = (self.end + n).min(self.data.len());
     }
 
+    /// Removes the filled bytes in `range` (positions in [`filled`](Buf::filled)), moving
+    /// the bytes after them down: a part of a message that is not forwarded (dropped
+    /// trailers).
+    pub fn remove(&mut self, range: std::ops::Range<usize>) {
+        let len = self.len();
+        let (from, to) = (range.start.min(len), range.end.min(len));
+        if from >= to {
+            return;
+        }
+        self.data
+            .copy_within(self.start + to..self.end, self.start + from);
+        self.end -= to - from;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
     /// Empties the buffer.
     #[inline]
     pub fn clear(&mut self) {

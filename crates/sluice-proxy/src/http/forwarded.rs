@@ -176,9 +176,7 @@ fn write_node(out: &mut Vec<u8>, node: &Node, src: &dyn SampleSource, addr: Opti
     let name_at = out.len();
     match &node.name {
         Source::Stream => match addr.map(|a| a.ip()) {
-            Some(IpAddr::V4(ip)) => {
-                let _ = write!(out, "{ip}");
-            }
+            Some(IpAddr::V4(ip)) => sluice_rules::text::push_ipv4(out, ip),
             Some(IpAddr::V6(ip)) => write_ipv6(out, ip, quoted),
             None => {}
         },

@@ -79,6 +79,18 @@ impl Edits {
             .unwrap_or_default()
     }
 
+    /// The name of field `f` (no value slicing: header lookups compare names only).
+    fn field_name<'a>(arena: &'a [u8], f: Field, buf: &'a [u8], spans: &[Header]) -> &'a [u8] {
+        match f {
+            Field::Orig(n) | Field::Value(n, _) => {
+                spans.get(n as usize).map_or(&[][..], |h| h.name.slice(buf))
+            }
+            Field::New(n, _) => arena
+                .get(n.start as usize..n.end as usize)
+                .unwrap_or_default(),
+        }
+    }
+
     /// Field `i` as (name, value), against the received head `spans` over `buf`.
     fn field<'a>(&'a self, f: Field, buf: &'a [u8], spans: &[Header]) -> (&'a [u8], &'a [u8]) {
         match f {
@@ -120,7 +132,11 @@ impl<'a> Msg<'a> {
             spans: req.header_spans(),
             method: req.method_bytes(buf),
             uri: req.target(buf),
-            version: version_bytes(req.version()),
+            version: if req.is_http2() {
+                b"HTTP/2.0"
+            } else {
+                version_bytes(req.version())
+            },
             status: 0,
             edits,
         }
@@ -288,6 +304,50 @@ impl HttpMessage for Msg<'_> {
             self.edits.fields.remove(index);
         }
     }
+    fn fields_size(&self) -> usize {
+        use sluice_rules::message::field_size;
+        if self.edits.active {
+            let fields = self.edits.fields.iter();
+            fields
+                .map(|&f| {
+                    let (name, value) = self.edits.field(f, self.buf, self.spans);
+                    field_size(name, value.trim_ascii())
+                })
+                .sum()
+        } else {
+            let spans = self.spans.iter();
+            spans
+                .map(|h| field_size(h.name.slice(self.buf), h.value.slice(self.buf)))
+                .sum()
+        }
+    }
+    // The two lookups below run several times per request in rule-heavy configurations:
+    // they compare names only, straight over the spans or the edited field list.
+    fn find_header(&self, name: &[u8], from: usize) -> Option<usize> {
+        let found = if self.edits.active {
+            let arena = &self.edits.arena;
+            self.edits.fields.get(from..)?.iter().position(|&f| {
+                Edits::field_name(arena, f, self.buf, self.spans).eq_ignore_ascii_case(name)
+            })
+        } else {
+            let spans = self.spans.get(from..)?;
+            spans
+                .iter()
+                .position(|h| h.name.slice(self.buf).eq_ignore_ascii_case(name))
+        };
+        found.map(|i| i + from)
+    }
+    fn remove_headers(&mut self, name: &[u8]) -> usize {
+        if self.find_header(name, 0).is_none() {
+            return 0;
+        }
+        self.materialize();
+        let (buf, spans) = (self.buf, self.spans);
+        let Edits { fields, arena, .. } = &mut *self.edits;
+        let before = fields.len();
+        fields.retain(|&f| !Edits::field_name(arena, f, buf, spans).eq_ignore_ascii_case(name));
+        before - fields.len()
+    }
 }
 
 /// In an absolute URI (`scheme://[userinfo@]host[:port]/path`), where the host and port are.
@@ -389,6 +449,26 @@ pub struct RequestOut<'a> {
     pub edits: Option<&'a Edits>,
 }
 
+/// Appends the origin form of `uri`: the path and query of an absolute URI (the path `/`
+/// when it has none); other forms as they are.
+fn origin_form(out: &mut Vec<u8>, uri: &[u8]) {
+    let sep = uri.windows(3).position(|w| w == b"://");
+    let Some(sep) = sep.filter(|_| !matches!(uri.first(), Some(b'/' | b'*'))) else {
+        out.extend_from_slice(uri);
+        return;
+    };
+    let after = uri.get(sep + 3..).unwrap_or_default();
+    match after.iter().position(|&c| c == b'/' || c == b'?') {
+        Some(i) => {
+            if after.get(i) == Some(&b'?') {
+                out.push(b'/');
+            }
+            out.extend_from_slice(after.get(i..).unwrap_or_default());
+        }
+        None => out.push(b'/'),
+    }
+}
+
 fn start_line(buf: &[u8]) -> &[u8] {
     let end = buf
         .iter()
@@ -416,13 +496,21 @@ fn header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 pub fn request(out: &mut Vec<u8>, req: &RequestHead, buf: &[u8], o: &RequestOut<'_>) {
     out.clear();
     let edits = o.edits.filter(|e| !e.is_empty());
-    match edits.filter(|e| e.method.is_some() || e.uri.is_some()) {
+    let rewritten = edits.filter(|e| e.method.is_some() || e.uri.is_some());
+    let none = Edits::default();
+    match rewritten.or(req.is_http2().then_some(&none)) {
         Some(e) => {
             let method = e.method.map_or(req.method_bytes(buf), |r| e.get(r));
             let uri = e.uri.map_or(req.target(buf), |r| e.get(r));
             out.extend_from_slice(method);
             out.push(b' ');
-            out.extend_from_slice(uri);
+            if req.is_http2() {
+                // HTTP/2 requests carry an absolute URI (`:scheme`, `:authority`): HTTP/1.1
+                // servers get its origin form, as HAProxy sends it.
+                origin_form(out, uri);
+            } else {
+                out.extend_from_slice(uri);
+            }
             out.push(b' ');
             out.extend_from_slice(version_bytes(req.version()));
             out.extend_from_slice(b"\r\n");
@@ -469,14 +557,14 @@ pub fn request(out: &mut Vec<u8>, req: &RequestHead, buf: &[u8], o: &RequestOut<
                 IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
                 v4 => v4,
             };
-            let _ = write!(out, "{ip}");
+            sluice_rules::text::push_ip(out, ip);
             out.extend_from_slice(b"\r\n");
         }
     }
     if let Some((name, ip)) = o.originalto {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
-        let _ = write!(out, "{ip}");
+        sluice_rules::text::push_ip(out, ip);
         out.extend_from_slice(b"\r\n");
     }
     if let Some((name, id)) = o.unique_id {
@@ -610,5 +698,42 @@ mod tests {
         assert_eq!(msg.uri(), b"http://u@h/p");
         let host = msg.find_header(b"host", 0).and_then(|i| msg.header(i));
         assert_eq!(host.map(|h| h.1), Some(&b"h"[..]));
+    }
+
+    #[test]
+    fn http2_requests_go_to_servers_in_origin_form() {
+        let buf = b"GET http://h:80/p?q HTTP/1.1\r\nhost: h:80\r\n\r\n";
+        let mut req = RequestHead::new();
+        let parsed = req.parse(buf, &sluice_http::Config::default());
+        assert!(matches!(parsed, sluice_http::Parsed::Complete { .. }));
+        req.mark_http2();
+        let mut edits = Edits::default();
+        let mut msg = Msg::request(&req, buf, &mut edits);
+        msg.normalize_authority(&req);
+        assert_eq!(msg.version(), b"HTTP/2.0");
+        let mut out = Vec::new();
+        let o = RequestOut {
+            forwardfor: None,
+            originalto: None,
+            unique_id: None,
+            close: false,
+            upgrade: false,
+            edits: Some(&edits),
+        };
+        request(&mut out, &req, buf, &o);
+        assert!(
+            out.starts_with(b"GET /p?q HTTP/1.1\r\nhost: h\r\n"),
+            "{out:?}"
+        );
+        for (uri, origin) in [
+            (&b"http://h"[..], &b"/"[..]),
+            (b"http://h?x", b"/?x"),
+            (b"/a?b=http://c", b"/a?b=http://c"),
+            (b"*", b"*"),
+        ] {
+            let mut out = Vec::new();
+            origin_form(&mut out, uri);
+            assert_eq!(out, origin);
+        }
     }
 }

@@ -5,10 +5,13 @@
 //!   `Expect: 100-continue`).
 //! - [`head`]: writes the heads sent on (hop-by-hop `Connection` handling, forwardfor).
 //! - [`rules`]: the one place per stage where ACL rules plug in.
+//! - [`abort`]: `option abortonclose`, the client watched while its request waits.
 //! - [`buf`], [`forwardfor`]: the buffer type and `option forwardfor`.
 
+pub mod abort;
 pub mod body;
 pub mod buf;
+pub mod compression;
 pub mod cookie;
 pub mod forwarded;
 pub mod forwardfor;

@@ -86,6 +86,8 @@ pub struct Conn<'a> {
     pub timing: Option<crate::stream::log::Timing>,
     /// The status the server sent (`server_status`).
     pub server_status: Option<u16>,
+    /// The algorithm compressing the response (`res.comp`, `res.comp_algo`).
+    pub response_compression: Option<&'static str>,
     /// The client connection's HTTP major version on the wire (`fc_http_major`).
     pub http_major: i64,
 }
@@ -134,6 +136,11 @@ pub struct Contents<'a> {
     /// Bytes of the message the rules run on in its buffer (head and body so far), for
     /// the room rewrites have (`Connection::rewrite_room`); 0 when not known.
     pub buffered: usize,
+    /// A raw TCP stream (`Connection::raw_stream`).
+    pub raw_stream: bool,
+    /// On a raw TCP stream, an HTTP request head still coming
+    /// (`Connection::request_head_pending`).
+    pub request_head_pending: bool,
 }
 
 impl Default for Contents<'_> {
@@ -145,6 +152,8 @@ impl Default for Contents<'_> {
             req_body: None,
             res_body: None,
             buffered: 0,
+            raw_stream: false,
+            request_head_pending: false,
         }
     }
 }
@@ -172,6 +181,7 @@ impl<'a> Conn<'a> {
             events: sluice_rules::StreamEvents::default(),
             timing: None,
             server_status: None,
+            response_compression: None,
             http_major: 1,
         }
     }
@@ -310,6 +320,9 @@ impl Connection for Conn<'_> {
     fn bc_tcp_info(&self, field: sluice_rules::TcpInfoField) -> Option<i64> {
         crate::stream::ioutil::tcp_info(self.bc?.1?, field)
     }
+    fn fc_glitches(&self) -> Option<i64> {
+        Some(self.meter.map_or(0, |m| i64::from(m.glitches.get())))
+    }
     fn fc_http_major(&self) -> Option<i64> {
         let fe = self.plan.frontend(self.fe)?;
         (fe.mode == sluice_model::Mode::Http).then_some(self.http_major)
@@ -361,6 +374,9 @@ impl Connection for Conn<'_> {
     }
     fn server_status(&self) -> Option<i64> {
         self.server_status.map(i64::from)
+    }
+    fn response_compression(&self) -> Option<&'static str> {
+        self.response_compression
     }
     fn frontend_tarpit_timeout(&self) -> Option<Duration> {
         let tarpit = self.plan.rules(self.fe).and_then(|r| r.tarpit);
@@ -432,6 +448,12 @@ impl Connection for Conn<'_> {
     }
     fn contents_final(&self) -> bool {
         self.contents.final_
+    }
+    fn raw_stream(&self) -> bool {
+        self.contents.raw_stream
+    }
+    fn request_head_pending(&self) -> bool {
+        self.contents.request_head_pending
     }
     fn req_body(&self) -> Option<&[u8]> {
         self.contents.req_body.map(|(b, _)| b)
@@ -587,6 +609,9 @@ pub struct RequestIn<'a> {
     pub meter: Option<&'a crate::stream::log::Meter>,
     /// The client connection's HTTP major version on the wire.
     pub http_major: i64,
+    /// The first request of a TCP stream switched to HTTP: its content rules already ran
+    /// on the raw stream, and their transaction (variables, trackers) carries on.
+    pub resumed: bool,
 }
 
 impl<'a> RequestIn<'a> {
@@ -614,6 +639,7 @@ impl<'a> RequestIn<'a> {
             body: None,
             meter: None,
             http_major: 1,
+            resumed: false,
         }
     }
 }
@@ -681,7 +707,9 @@ pub fn request(
     edits: &mut Edits,
     txn: &mut Txn,
 ) -> Decision {
-    txn.clear();
+    if !input.resumed {
+        txn.clear();
+    }
     edits.clear();
     let fe_rules = plan.rules(fe.index);
     {
@@ -703,7 +731,7 @@ pub fn request(
     conn.meter = input.meter;
     conn.http_major = input.http_major;
     // In HTTP mode `tcp-request content` rules run for each request, on its bytes.
-    if let Some(r) = fe_rules.filter(|r| !r.compiled.tcp_content.is_empty()) {
+    if let Some(r) = fe_rules.filter(|r| !r.compiled.tcp_content.is_empty() && !input.resumed) {
         conn.payload = Some(input.buf);
         // HTTP fetches read the request here too (`path`, `req.hdr`...).
         let msg = Msg::request(input.req, input.buf, edits);
@@ -718,6 +746,7 @@ pub fn request(
         conn.payload = None;
     }
     crate::stick::on_http_request(txn);
+    crate::stick::on_glitches(txn, input.meter);
     if let Some(r) = fe_rules {
         let mut msg = Msg::request(input.req, input.buf, edits);
         let mut v = r.compiled.run_http_request(&mut msg, &conn, txn);

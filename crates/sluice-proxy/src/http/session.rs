@@ -7,10 +7,11 @@
 //! then keep both connections or close them. Pipelined requests wait in the client buffer
 //! and are answered in order. Between requests the connection holds no buffer.
 
+use super::abort::{self, Early};
 use super::head::{self, RequestOut};
 use super::rules::{self, Decision};
 use super::Scratch;
-use crate::backend::connect::{acquire, Acquired, Dest, Own};
+use crate::backend::connect::{acquire, Acquired, Dest, Own, Progress};
 use crate::backend::retry;
 use crate::backend::Reuse;
 use crate::check::observe::{report as observe, Event};
@@ -20,7 +21,7 @@ use crate::errors::{ErrorPages, Pages};
 use crate::frontend::Frontend;
 use crate::http::buf::Buf;
 use crate::http::forwardfor::ForwardFor;
-use crate::plan::ConnMode;
+use crate::plan::{ConnMode, Plan};
 use crate::stream::idle::{IdleEnd, ReadableOrIdle};
 use crate::stream::io::ClientIo;
 use crate::stream::io::WriteMore;
@@ -32,7 +33,7 @@ use crate::tls::connector::{ServerStream, Sni};
 use crate::worker::StopLevel;
 use sluice_balance::{Kind, RequestKey};
 use sluice_http::{Body, ChunkedDecoder, Method, Parsed, ResponseHead, Upgrade, Version};
-use sluice_rules::{StreamChanges, TimeoutKind, Vars};
+use sluice_rules::{HttpMux, StreamChanges, TimeoutKind, Vars};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
@@ -65,37 +66,160 @@ enum Next {
 /// Runs one HTTP-mode client connection.
 ///
 /// Takes the thread's context by value: the connection's task is this future, built before
-/// the task (see [`crate::stream::serve`]), so nothing else keeps the arguments.
-pub async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, mut client: S, addrs: Addrs) {
+/// the task (see [`crate::stream::serve`]), so nothing else keeps the arguments. Not an
+/// `async fn` of its own: an outer future awaiting [`requests`] would keep its arguments
+/// beside the inner one in every idle connection's task.
+pub fn run<S: ClientIo>(
+    ctx: Rc<Ctx>,
+    fe_idx: usize,
+    client: S,
+    addrs: Addrs,
+) -> impl std::future::Future<Output = ()> {
+    requests(ctx, fe_idx, client, addrs)
+}
+
+/// Serves a TCP stream that became HTTP (`tcp-request content switch-mode http`, or a TCP
+/// frontend's stream routed to an HTTP backend) from its bytes in `scratch`, as HAProxy
+/// upgrades it in place: the first request goes on with the TCP stream's transaction
+/// (`scratch.txn`: the content rules' variables and trackers; those rules do not run again
+/// for it), later requests are ordinary ones. With `mux` HTTP/2 (`proto h2`), or without a
+/// `proto` when the client sends the HTTP/2 preface, the connection becomes HTTP/2.
+///
+/// Its caller boxes it: its size does not weigh on ordinary HTTP connections.
+pub async fn run_switched<S: ClientIo>(
+    ctx: Rc<Ctx>,
+    fe_idx: usize,
+    client: S,
+    peers: (Addrs, Addrs),
+    scratch: Box<Scratch>,
+    mux: HttpMux,
+) {
+    if mux == HttpMux::H2 {
+        let h2 = Box::pin(crate::h2::conn::upgrade(
+            ctx,
+            fe_idx,
+            client,
+            peers.0,
+            Some(scratch),
+        ));
+        return h2.await;
+    }
+    let switched = Box::new(Switched {
+        peers,
+        scratch,
+        mux,
+    });
+    requests(ctx, fe_idx, client, switched).await
+}
+
+/// A TCP stream switched to HTTP: its addresses, its bytes and transaction, its `proto`.
+struct Switched {
+    peers: (Addrs, Addrs),
+    scratch: Box<Scratch>,
+    mux: HttpMux,
+}
+
+/// A connection's addresses (session, connection), the bytes already read, its `proto`.
+struct Begun {
+    peers: (Addrs, Addrs),
+    scratch: Option<Box<Scratch>>,
+    mux: HttpMux,
+}
+
+/// How a connection's requests begin: a connection just accepted (its [`Addrs`]: the
+/// session rules run first) or a [`Switched`] TCP stream. A type parameter rather than an
+/// enum: an argument stays in the task for the connection's life, and ordinary connections
+/// should not carry room for the other kind.
+trait Start {
+    /// Where the connection starts; `None` when the session rules refuse it.
+    fn begin<S: ClientIo>(
+        self,
+        plan: &Plan,
+        fe_idx: usize,
+        fe: &Frontend,
+        client: &S,
+        state: &mut Option<Box<ConnState>>,
+    ) -> Option<Begun>;
+}
+
+impl Start for Addrs {
+    fn begin<S: ClientIo>(
+        self,
+        plan: &Plan,
+        fe_idx: usize,
+        fe: &Frontend,
+        client: &S,
+        state: &mut Option<Box<ConnState>>,
+    ) -> Option<Begun> {
+        // The session's addresses and the connection's own (the session's unless a PROXY
+        // header said otherwise), one pair for the connection's life: every copy of them
+        // would sit in the task of every idle connection.
+        let own = client.meter().and_then(|m| m.connection_addrs());
+        let (accepted, vars) =
+            crate::tcp::rules::on_session(plan, fe_idx, self, own.unwrap_or(self))?;
+        if !vars.is_empty() {
+            *state = Some(Box::new(ConnState { own: None, vars }));
+        }
+        // `bind ... proto h1`: the HTTP/2 preface is no request there (a 400), as in HAProxy.
+        let mux = match fe.bind_proto(client.meter().and_then(|m| m.socket.bind)) {
+            Some(crate::frontend::BindProto::H1) => HttpMux::H1,
+            _ => HttpMux::Auto,
+        };
+        Some(Begun {
+            peers: (accepted.session, accepted.fc),
+            scratch: None,
+            mux,
+        })
+    }
+}
+
+impl Start for Box<Switched> {
+    fn begin<S: ClientIo>(
+        self,
+        _: &Plan,
+        _: usize,
+        _: &Frontend,
+        _: &S,
+        _: &mut Option<Box<ConnState>>,
+    ) -> Option<Begun> {
+        let Switched {
+            peers,
+            scratch,
+            mux,
+        } = *self;
+        Some(Begun {
+            peers,
+            scratch: Some(scratch),
+            mux,
+        })
+    }
+}
+
+/// The connection's requests, one exchange after the other.
+async fn requests<S: ClientIo, B: Start>(ctx: Rc<Ctx>, fe_idx: usize, mut client: S, start: B) {
     let plan = ctx.plan.clone();
     let Some(fe) = plan.frontend(fe_idx) else {
         return;
     };
-    // The session's addresses and the connection's own (the session's unless a PROXY header
-    // said otherwise), one pair for the connection's life: every copy of them would sit in
-    // the task of every idle connection.
-    let own_addrs = |client: &S| client.meter().and_then(|m| m.connection_addrs());
     // What the connection keeps between requests, boxed and only when there is something
     // (its own server connection, session variables): 8 bytes in the idle task.
     let mut state: Option<Box<ConnState>> = None;
-    let peers = match crate::tcp::rules::on_session(
-        &plan,
-        fe_idx,
-        addrs,
-        own_addrs(&client).unwrap_or(addrs),
-    ) {
-        Some((accepted, vars)) => {
-            if !vars.is_empty() {
-                state = Some(Box::new(ConnState { own: None, vars }));
-            }
-            (accepted.session, accepted.fc)
-        }
-        None => return,
+    // `scratch`: bytes already read (a stream switched from TCP).
+    let Some(Begun {
+        peers,
+        mut scratch,
+        mux,
+    }) = start.begin(&plan, fe_idx, fe, &client, &mut state)
+    else {
+        return;
     };
-    let mut scratch: Option<Box<Scratch>> = None;
     let mut first = true;
+    // The first request of a stream switched from TCP carries on its transaction.
+    let mut resumed = scratch.is_some();
     loop {
-        let buffered = scratch.as_ref().is_some_and(|s| !s.cbuf.is_empty());
+        let buffered = scratch
+            .as_ref()
+            .is_some_and(|s| resumed || !s.cbuf.is_empty());
         if !buffered {
             if let Some(s) = scratch.take() {
                 ctx.give_scratch(s);
@@ -140,6 +264,13 @@ pub async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, mut client: S, addrs:
         }
         // HTTP/2 with prior knowledge on an HTTP/1 bind: HAProxy switches on the preface.
         if first && crate::h2::preface::starts(scratch.as_ref().map_or(&[], |s| s.cbuf.filled())) {
+            if mux == HttpMux::H1 {
+                // `proto h1`: the preface is no HTTP/1 request.
+                log::early(fe_idx, peers.0, client.meter(), 400, *b"PR");
+                let refusal = Box::pin(reply(&ctx, &mut client, &fe.errors, 400, fe, None));
+                refusal.await;
+                break;
+            }
             // Boxed, as the exchange, and given `peers` (kept anyway), not `addrs`: the
             // HTTP/1 connection's task keeps its size.
             let h2 = Box::pin(crate::h2::conn::upgrade(
@@ -159,10 +290,13 @@ pub async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, mut client: S, addrs:
             peers,
             s,
             &mut state,
-            first,
+            (first, resumed),
         ));
         match exchange.await {
-            Next::KeepAlive => first = false,
+            Next::KeepAlive => {
+                first = false;
+                resumed = false;
+            }
             Next::Close => break,
         }
     }
@@ -321,7 +455,7 @@ async fn exchange_owning<S: ClientIo>(
     peers: (Addrs, Addrs),
     s: &mut Scratch,
     state: &mut Option<Box<ConnState>>,
-    first: bool,
+    (first, resumed): (bool, bool),
 ) -> Next {
     // The scratch area served other connections: none of their variables may show.
     let mut kept = state.take();
@@ -330,13 +464,15 @@ async fn exchange_owning<S: ClientIo>(
             s.txn.vars.put_session(&mut k.vars);
             k.own.take()
         }
+        // A stream switched from TCP: its transaction is its own and goes on.
+        None if resumed => None,
         None => {
             s.txn.vars.clear();
             None
         }
     };
     crate::stick::exchange_starts(&mut s.txn, client.meter(), s.cbuf.filled().len());
-    let next = exchange(ctx, fe, client, peers, s, &mut mine, first).await;
+    let next = exchange(ctx, fe, client, peers, s, &mut mine, (first, resumed)).await;
     crate::stick::exchange_ends(&mut s.txn, client.meter());
     if mine.is_some() || s.txn.vars.has_session() {
         let k = kept.get_or_insert_with(Default::default);
@@ -349,7 +485,7 @@ async fn exchange_owning<S: ClientIo>(
 
 /// One request and its response. `peers`: the session's addresses (rules may change them
 /// for this request) and the client connection's own (`fc_src`, `fc_dst`). `first`: the
-/// connection's first request.
+/// connection's first request; `resumed`: the first of a stream switched from TCP.
 async fn exchange<S: ClientIo>(
     ctx: &Rc<Ctx>,
     fe: &Frontend,
@@ -357,7 +493,7 @@ async fn exchange<S: ClientIo>(
     peers: (Addrs, Addrs),
     s: &mut Scratch,
     own: &mut Option<Own>,
-    first: bool,
+    (first, resumed): (bool, bool),
 ) -> Next {
     let (mut addrs, fc) = peers;
     let plan = ctx.plan.clone();
@@ -383,7 +519,13 @@ async fn exchange<S: ClientIo>(
     loop {
         if !cbuf.is_empty() {
             match req.parse(cbuf.filled(), &fe.http) {
-                Parsed::Complete { .. } => break,
+                Parsed::Complete { .. } => {
+                    // An HTTP/2 stream's request, translated: `HTTP/2.0` for rules and logs.
+                    if client.http_major() == 2 {
+                        req.mark_http2();
+                    }
+                    break;
+                }
                 Parsed::Error(e) => {
                     log::early(fe.index, addrs, client.meter(), e.request_status(), *b"PR");
                     return reply(ctx, client, &fe.errors, e.request_status(), fe, None).await;
@@ -498,6 +640,7 @@ async fn exchange<S: ClientIo>(
                     .map(|b| (b, super::body::announced(framing.body))),
                 meter: client.meter().map(|m| &**m),
                 http_major: client.http_major(),
+                resumed,
             };
             rules::request(&plan, fe, &input, edits, txn)
         };
@@ -574,6 +717,13 @@ async fn exchange<S: ClientIo>(
         return reply(ctx, client, &fe.errors, 503, fe, keep).await;
     };
     record.backend = Some(be_idx);
+    // An HTTP stream (a TCP frontend's after `switch-mode http`, or a backend chosen by
+    // name at run time) cannot go to a TCP backend: HAProxy fails the stream with a 500.
+    if be.mode != sluice_model::Mode::Http {
+        record.answer(500, *b"IR");
+        emit(&record);
+        return reply(ctx, client, &fe.errors, 500, fe, None).await;
+    }
     // `set-timeout`: the stream's timeouts from now on.
     let changes = if ruled {
         txn.changes
@@ -627,6 +777,16 @@ async fn exchange<S: ClientIo>(
     if continued {
         super::body::drop_expect(out);
     }
+    // `compression`: the coding the client accepts, as the head goes to the server.
+    let comp_offer = super::compression::negotiate::for_request(&plan, fe.index, be_idx, out);
+    // `compression direction request|both`: the request body, compressed towards the server.
+    let req_coding = super::compression::request::for_request(
+        &plan,
+        (fe.index, be_idx),
+        &framing,
+        out,
+        !client_v10,
+    );
     // `cookie`: the server a persistence cookie names (read, and edited, in the head sent).
     let sticky = be
         .cookie
@@ -647,6 +807,14 @@ async fn exchange<S: ClientIo>(
         Reuse::Aggressive | Reuse::Always => true,
     };
     let proven_only = be.reuse == Reuse::Aggressive && !later;
+    // `option abortonclose`: the client is watched while the request waits for a server;
+    // what it sends meanwhile waits in `early` (the head is in use) for the client buffer.
+    let progress = Progress::default();
+    let mut early = Early::new(if be.abortonclose {
+        cbuf.spare().len()
+    } else {
+        0
+    });
     let acquired = {
         let buf = cbuf.filled();
         let mut key = RequestKey::new();
@@ -694,10 +862,26 @@ async fn exchange<S: ClientIo>(
                 .map(|s| s as &dyn sluice_rules::SampleSource),
             client_tls: tls.as_deref(),
             proven_only,
+            progress: Some(&progress),
             ..Dest::new(addrs)
         };
-        acquire(ctx, be_idx, &dest, &key, reuse, own).await
+        // The attempt built in each branch, not before: a shared local would keep its
+        // own room in the exchange's state beside the branch's future.
+        if be.abortonclose {
+            let acquiring = acquire(ctx, be_idx, &dest, &key, reuse, own);
+            abort::unless_client_leaves(client, &mut early, acquiring).await
+        } else {
+            Ok(acquire(ctx, be_idx, &dest, &key, reuse, own).await)
+        }
     };
+    early.into_buf(cbuf);
+    let Ok(acquired) = acquired else {
+        // The client left first: nothing was sent, nothing is answered.
+        abort::record_abandoned(&mut record, &progress);
+        emit(&record);
+        return Next::Close;
+    };
+    abort::left_queue(&mut record, &progress);
     let mut conn: Acquired = match acquired {
         Ok(c) => c,
         Err(e) => {
@@ -721,14 +905,20 @@ async fn exchange<S: ClientIo>(
             (k, k as u64 == n)
         }
         Body::Chunked => {
-            *chunks = ChunkedDecoder::new();
-            let rest = cbuf.filled().get(head_len..).unwrap_or_default();
-            match chunks.forward(rest) {
+            *chunks = ChunkedDecoder::new().drop_trailers(be.drop_request_trailers);
+            match forward_chunks(chunks, cbuf, head_len) {
                 Ok(f) => (f.len, f.done),
                 Err(_) => return reply(ctx, client, &fe.errors, 400, fe, None).await,
             }
         }
         _ => (0, true),
+    };
+    // A compressed request body goes through the encoder from its first byte.
+    let first_body = if req_coding.is_some() {
+        body_done = false;
+        0
+    } else {
+        first_body
     };
     let expect = framing.expect_continue && !body_done && !continued;
     // The head leaves the client buffer below: a replay needs its own copy of the name.
@@ -768,21 +958,52 @@ async fn exchange<S: ClientIo>(
                 }
             }
             if !head_read {
-                result = pump(
-                    client,
-                    &mut conn.stream,
-                    cbuf,
-                    left,
-                    chunks,
-                    (client_to, Side::Client),
-                    (server_to, Side::Server, corked),
-                )
-                .await;
+                let to_server = ((client_to, Side::Client), (server_to, Side::Server));
+                result = match req_coding {
+                    Some(coding) => {
+                        use super::compression::body::{compress, Job};
+                        let server = &mut conn.stream;
+                        let mut job = Job::new(coding);
+                        let (r, w) = to_server;
+                        compress(client, server, cbuf, framing.body, &mut job, r, w).await
+                    }
+                    None => {
+                        pump(
+                            client,
+                            &mut conn.stream,
+                            cbuf,
+                            left,
+                            chunks,
+                            to_server.0,
+                            (server_to, Side::Server, corked),
+                        )
+                        .await
+                    }
+                };
                 body_done = result.is_ok();
             }
         }
         if result.is_ok() && !head_read {
-            result = read_head(&mut conn.stream, sbuf, resp, &plan.http, method, server_to).await;
+            let watched = if be.abortonclose {
+                let reading =
+                    read_head(&mut conn.stream, sbuf, resp, &plan.http, method, server_to);
+                abort::unless_client_leaves(client, cbuf, reading).await
+            } else {
+                Ok(read_head(&mut conn.stream, sbuf, resp, &plan.http, method, server_to).await)
+            };
+            match watched {
+                Ok(r) => result = r,
+                Err(e) => {
+                    // The client closed while the server works on its request: as HAProxy
+                    // does, the server connection is closed, the line says 400 `CH`, and
+                    // a client that only half-closed gets the 400.
+                    record.error = Some(e);
+                    record.status = 400;
+                    emit(&record);
+                    drop(conn);
+                    return reply(ctx, client, &be.errors, 400, fe, None).await;
+                }
+            }
         }
         // `retry-on`: a bodiless request is replayed for what the backend lists.
         let l7 = replayable
@@ -816,7 +1037,20 @@ async fn exchange<S: ClientIo>(
                     ..retry::next(be, addrs, conn.server, l7.then_some(tries))
                 };
                 let key = RequestKey::new();
-                match acquire(ctx, be_idx, &dest, &key, false, &mut None).await {
+                let mut no_own = None;
+                let acquired = if be.abortonclose {
+                    let acquiring = acquire(ctx, be_idx, &dest, &key, false, &mut no_own);
+                    abort::unless_client_leaves(client, cbuf, acquiring).await
+                } else {
+                    Ok(acquire(ctx, be_idx, &dest, &key, false, &mut no_own).await)
+                };
+                let Ok(acquired) = acquired else {
+                    record.error = Some(Error::new(ErrorKind::Closed, Side::Client));
+                    record.term = Some(*b"CC");
+                    emit(&record);
+                    return Next::Close;
+                };
+                match acquired {
                     Ok(c) => {
                         conn = c;
                         sbuf.clear();
@@ -885,6 +1119,10 @@ async fn exchange<S: ClientIo>(
 
     // 6. The response.
     let rf = *resp.framing();
+    // Decided on the server's head, before the rules (`res.comp`).
+    let compressing =
+        super::compression::response::decide(comp_offer, resp, sbuf.filled(), method, !client_v10);
+    record.compression = compressing.map(|(a, _)| a);
     record.on_response(resp, sbuf.filled());
     observe(&plan, be_idx, conn.server, Event::Status(resp.status()));
     let hl = resp.head_len();
@@ -908,6 +1146,7 @@ async fn exchange<S: ClientIo>(
         info.timing = Some(record.t);
         info.http_major = client.http_major();
         info.server_status = Some(resp.status());
+        info.response_compression = compressing.map(|(a, _)| a.config_name());
         // `http-response wait-for-body`: the body joins the head before the rules run.
         let body_wait = super::body::response_wait(&plan, &info, resp, sbuf.filled());
         if let Some(w) = body_wait {
@@ -956,6 +1195,9 @@ async fn exchange<S: ClientIo>(
     }
     let edited = ruled.then_some(&*edits);
     head::response_edited(out, resp, sbuf.filled(), client_close, client_v10, edited);
+    if let Some((algo, _)) = compressing {
+        super::compression::response::rewrite_head(out, algo, rf.body == Body::Chunked);
+    }
     if let Some(c) = &be.cookie {
         c.response(out, conn.server, sticky, method == Method::Post);
     }
@@ -982,6 +1224,22 @@ async fn exchange<S: ClientIo>(
             emit(&record);
             return Next::Close;
         }
+        body if compressing.is_some() => {
+            let timeouts = (server_to, client_to);
+            let server = &mut conn.stream;
+            let proxies = (fe.index, be_idx);
+            super::compression::body::relay(
+                server,
+                client,
+                out,
+                sbuf,
+                body,
+                compressing,
+                timeouts,
+                proxies,
+            )
+            .await
+        }
         body => {
             let (k, left) = match body {
                 Body::Length(n) => {
@@ -989,8 +1247,8 @@ async fn exchange<S: ClientIo>(
                     (k, Left::Length(n - k as u64))
                 }
                 Body::Chunked => {
-                    *chunks = ChunkedDecoder::new();
-                    match chunks.forward(sbuf.filled()) {
+                    *chunks = ChunkedDecoder::new().drop_trailers(fe.drop_response_trailers);
+                    match forward_chunks(chunks, sbuf, 0) {
                         Ok(f) if f.done => (f.len, Left::Done),
                         Ok(f) => (f.len, Left::Chunked),
                         Err(_) => {
@@ -1020,6 +1278,11 @@ async fn exchange<S: ClientIo>(
         }
     };
     if let Err(e) = forwarded {
+        // A server that breaks off the body fails the response (`http_fail_cnt`); a
+        // client that leaves does not.
+        if e.side == Side::Server {
+            crate::stick::on_server_abort(txn);
+        }
         record.error = Some(e);
         emit(&record);
         return Next::Close;
@@ -1139,8 +1402,7 @@ where
                 k
             }
             Left::Chunked => {
-                let f = chunks
-                    .forward(buf.filled())
+                let f = forward_chunks(chunks, buf, 0)
                     .map_err(|_| Error::new(ErrorKind::Protocol, rside))?;
                 if f.done {
                     left = Left::Done;
@@ -1160,6 +1422,26 @@ where
         }
         buf.consume(take);
     }
+}
+
+/// [`ChunkedDecoder::forward`] on the bytes of `buf` from `at`: how many of them belong to
+/// the body. When the decoder drops trailers (`option http-drop-request-trailers`,
+/// `option http-drop-response-trailers`), their fields are first taken out of `buf`.
+fn forward_chunks(
+    chunks: &mut ChunkedDecoder,
+    buf: &mut Buf,
+    at: usize,
+) -> Result<sluice_http::Forward, sluice_http::Error> {
+    let input = buf.filled().get(at..).unwrap_or_default();
+    if !chunks.drops_trailers() {
+        return chunks.forward(input);
+    }
+    let (mut f, fields) = chunks.forward_dropping_trailers(input)?;
+    if !fields.is_empty() {
+        f.len -= fields.len();
+        buf.remove(at + fields.start..at + fields.end);
+    }
+    Ok(f)
 }
 
 /// The value of a per-request SNI (`sni req.hdr(host)`, `sni ssl_fc_sni`) for this request.

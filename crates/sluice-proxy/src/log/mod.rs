@@ -470,6 +470,9 @@ impl Logs {
 pub struct Copies {
     request: Vec<u8>,
     has_request: bool,
+    /// The request came from an HTTP/2 stream: its line says `HTTP/2.0` (the copy keeps
+    /// the HTTP/1.1 it was translated to, which the parser reads back).
+    request_h2: bool,
     response: Vec<u8>,
     has_response: bool,
     unique_id: Vec<u8>,
@@ -679,6 +682,21 @@ impl Extra {
     }
 }
 
+/// `line` (an HTTP/2 request translated to HTTP/1.1) with the version it came in.
+fn h2_request_line(line: &[u8]) -> Vec<u8> {
+    let body = line
+        .strip_suffix(b"\r\n")
+        .or_else(|| line.strip_suffix(b"\n"))
+        .unwrap_or(line);
+    let Some(body) = body.strip_suffix(b"HTTP/1.1") else {
+        return line.to_vec();
+    };
+    let mut out = Vec::with_capacity(body.len() + 10);
+    out.extend_from_slice(body);
+    out.extend_from_slice(b"HTTP/2.0\r\n");
+    out
+}
+
 /// The request head is complete: copy what the line will need.
 pub(crate) fn on_request(rec: &mut Record, req: &sluice_http::RequestHead, buf: &[u8]) {
     with_local(|l| {
@@ -715,6 +733,7 @@ pub(crate) fn on_request(rec: &mut Record, req: &sluice_http::RequestHead, buf: 
             None => c.request.extend_from_slice(head),
         }
         c.has_request = true;
+        c.request_h2 = req.is_http2();
     });
     at_step(rec, profile::Step::Request);
 }
@@ -1024,13 +1043,19 @@ impl Local {
         let resp_bytes: &[u8] = copies
             .filter(|c| c.has_response)
             .map_or(&[], |c| c.response.as_slice());
-        let request = (!req_bytes.is_empty()).then(|| {
-            let end = req_bytes
-                .iter()
-                .position(|&c| c == b'\n')
-                .map_or(req_bytes.len(), |i| i + 1);
-            RequestLine::split(req_bytes.get(..end).unwrap_or(req_bytes))
-        });
+        let line_end = req_bytes
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(req_bytes.len(), |i| i + 1);
+        let mut line = req_bytes.get(..line_end).unwrap_or(req_bytes);
+        // An HTTP/2 request's line as HAProxy logs it: `GET http://h/ HTTP/2.0`.
+        let h2_line = copies
+            .filter(|c| c.has_request && c.request_h2)
+            .map(|_| h2_request_line(line));
+        if let Some(l) = &h2_line {
+            line = l;
+        }
+        let request = (!req_bytes.is_empty()).then(|| RequestLine::split(line));
         let req_parsed = req_bytes.contains(&b'\n')
             && req_bytes.ends_with(b"\n\n") | req_bytes.ends_with(b"\r\n\r\n")
             && matches!(

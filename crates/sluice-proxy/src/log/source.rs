@@ -48,6 +48,13 @@ impl Connection for Conn<'_> {
     fn sess_term_state(&self) -> Option<[u8; 2]> {
         Some(super::format::term_state(self.rec))
     }
+    fn response_compression(&self) -> Option<&'static str> {
+        self.rec.compression.map(|a| a.config_name())
+    }
+    fn fc_glitches(&self) -> Option<i64> {
+        let meter = self.rec.meter.as_deref();
+        Some(meter.map_or(0, |m| i64::from(m.glitches.get())))
+    }
     // Process and stream state (sample/state.rs in sluice-rules).
     fn act_conn(&self) -> Option<i64> {
         Some(crate::gauges::act_conn())

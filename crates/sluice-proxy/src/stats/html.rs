@@ -112,7 +112,7 @@ fn proxy_table(out: &mut String, px: &str, rows: &[Row], up_only: bool) {
         let class = match (name, status) {
             ("FRONTEND" | "BACKEND", _) => "total",
             (_, s) if s.starts_with("UP") || s == "no check" => "up",
-            (_, "MAINT") => "maint",
+            (_, s) if s.starts_with("MAINT") => "maint",
             (_, s) if s.starts_with("NOLB") || s.starts_with("DRAIN") => "drain",
             _ => "down",
         };

@@ -39,6 +39,12 @@ pub struct Meter {
     /// `Th`: handshakes at the start (PROXY protocol), reported by the first stream only, in
     /// microseconds (a `Duration` would make the meter a size class larger).
     pub handshake_us: Cell<u32>,
+    /// HTTP/2 streams: the protocol glitches counted on the connection when the stream
+    /// started (`fc_glitches`), and how many of them no stream reported yet (added to the
+    /// tracked entries' `glitch_cnt`). Zero for HTTP/1. Sixteen bits each (saturated), to
+    /// keep the meter in its size class.
+    pub glitches: Cell<u16>,
+    pub new_glitches: Cell<u16>,
     /// The connection's own addresses when a PROXY (or NetScaler CIP) header announced
     /// others (`fc_src`, `fc_dst`), and the header's TLVs; behind a pointer: rare, and
     /// every connection has a meter (shared with the meters of HTTP/2 streams).
@@ -63,6 +69,8 @@ impl Meter {
             ready: Cell::new(now),
             first_byte: Cell::new(None),
             handshake_us: Cell::new(0),
+            glitches: Cell::new(0),
+            new_glitches: Cell::new(0),
             connection,
             socket,
         })
@@ -265,6 +273,8 @@ pub struct Record {
     /// Connection retries (`%rc`) and whether the last one was redispatched.
     pub retries: u32,
     pub redispatched: bool,
+    /// The algorithm compressing the response (`res.comp` at log time).
+    pub compression: Option<crate::http::compression::Algorithm>,
     /// Queue positions when the stream was queued (`%sq`, `%bq`).
     pub srv_queue: u32,
     pub be_queue: u32,

@@ -2,6 +2,7 @@
 //! `tcp-request content` with `tcp-request inspect-delay` on the first bytes of a `mode tcp`
 //! stream (HTTP mode runs content rules per request, see [`crate::http::rules`]).
 
+use super::raw_http::RawRequest;
 use crate::http::buf::Buf;
 use crate::http::rules::{Conn, Contents};
 use crate::plan::{Plan, ProxyRules};
@@ -141,6 +142,11 @@ pub async fn inspect<S: ClientIo>(
     }
     let deadline = rules.inspect_delay.map(|d| Instant::now() + d);
     let mut eof = false;
+    // HTTP fetches read the bytes as an HTTP/1 request head (see `super::raw_http`).
+    let mut parser = sluice_http::RequestHead::new();
+    let mut edits = crate::http::head::Edits::default();
+    let default_config = sluice_http::Config::default();
+    let http_config = plan.frontend(conn.fe).map_or(&default_config, |f| &f.http);
     loop {
         let final_ = eof || buf.is_full() || deadline.map_or(true, |d| Instant::now() >= d);
         // As in HAProxy, the rules first run when bytes come (or when waiting ends).
@@ -151,23 +157,30 @@ pub async fn inspect<S: ClientIo>(
             }
             continue;
         }
-        let view = Conn {
-            payload: Some(buf.filled()),
-            tls: conn.tls,
-            fc: conn.fc,
-            socket: conn.socket,
-            contents: Contents {
-                final_,
-                ..Contents::default()
-            },
-            ..Conn::new(plan, conn.fe, conn.addrs)
+        let verdict = {
+            let request = super::raw_http::read(buf.filled(), &mut parser, &mut edits, http_config);
+            let view = Conn {
+                payload: Some(buf.filled()),
+                tls: conn.tls,
+                fc: conn.fc,
+                socket: conn.socket,
+                contents: Contents {
+                    final_,
+                    raw_stream: true,
+                    request_head_pending: matches!(request, RawRequest::Pending),
+                    ..Contents::default()
+                },
+                ..Conn::new(plan, conn.fe, conn.addrs)
+            };
+            // Rules run again on more bytes; what they track stays tracked (the first
+            // tracking of a counter is the one that counts).
+            let tracked = std::mem::take(&mut txn.vars.stick);
+            txn.clear();
+            txn.vars.stick = tracked;
+            let msg = super::raw_http::message(&request);
+            list.inspect_tcp_on(&view, msg.map(|m| (m, false)), txn)
         };
-        // Rules run again on more bytes; what they track stays tracked (the first
-        // tracking of a counter is the one that counts).
-        let tracked = std::mem::take(&mut txn.vars.stick);
-        txn.clear();
-        txn.vars.stick = tracked;
-        match list.inspect_tcp(&view, txn) {
+        match verdict {
             Some(Verdict::Reject | Verdict::SilentDrop) => return false,
             Some(_) => return true,
             None => {}

@@ -1,13 +1,15 @@
 //! A `mode tcp` stream: choose the backend and a server, connect, relay.
 
 use super::relay::{relay_held, Hold, Timeouts};
-use crate::backend::connect::{acquire, Dest};
+use crate::backend::connect::{acquire, Dest, Progress};
+use crate::frontend::BindProto;
+use crate::http::head::Edits;
 use crate::http::rules::Conn;
 use crate::stream::io::ClientIo;
 use crate::stream::log::{emit, Record};
 use crate::stream::{Addrs, Ctx};
 use sluice_balance::RequestKey;
-use sluice_rules::{Backend as Target, Stream, Txn, Verdict};
+use sluice_rules::{Backend as Target, HttpMux, Stream, Txn, Verdict};
 use std::rc::Rc;
 use tokio::time::Instant;
 
@@ -35,7 +37,8 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     let static_be = crate::http::rules::route_static(fe);
     // The stream's transaction: the content rules' variables, then the response rules'.
     let mut txn = Txn::new();
-    let be_choice = if crate::http::rules::needed(&plan, fe_idx, static_be) {
+    let ruled = crate::http::rules::needed(&plan, fe_idx, static_be);
+    let be_choice = if ruled {
         // The session's variables (`tcp-request session set-var(sess.x)`) for the content
         // rules: this stream is the session's only one.
         txn.vars.put_session(&mut sess_vars);
@@ -62,6 +65,37 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     } else {
         static_be
     };
+    // `switch-mode http`, or an HTTP backend: the stream goes on as HTTP.
+    let to_http_backend = be_choice
+        .and_then(|b| plan.backend(b))
+        .is_some_and(|b| b.mode == sluice_model::Mode::Http);
+    if let Some(mux) = txn.switch_http.or(to_http_backend.then_some(HttpMux::Auto)) {
+        let bind = client.meter().and_then(|m| m.socket.bind);
+        // `bind ... proto none`: the stream cannot become HTTP; HAProxy aborts it.
+        if fe.bind_proto(bind) == Some(BindProto::None) {
+            ctx.give_scratch(scratch);
+            record.answer(0, *b"PR");
+            emit(&record);
+            return;
+        }
+        // The session's variables and trackers go on with the HTTP transaction.
+        if ruled {
+            txn.vars.stick = std::mem::take(&mut sess_vars.stick);
+        } else {
+            txn.vars.put_session(&mut sess_vars);
+        }
+        scratch.txn = txn;
+        let http = Box::pin(crate::http::session::run_switched(
+            ctx.clone(),
+            fe_idx,
+            client,
+            (addrs, fc),
+            scratch,
+            mux,
+        ));
+        http.await;
+        return;
+    }
     let Some(be_idx) = be_choice else {
         ctx.give_scratch(scratch);
         return;
@@ -99,6 +133,7 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
         changes: Some(&txn.changes),
         captures: None,
     });
+    let progress = Progress::default();
     let dest = Dest {
         // `stick on`/`stick match`: the server the backend's table remembers, if usable.
         pin: crate::stick::tcp_persistence(&plan, fe_idx, be_idx, (addrs, fc), &mut sess_vars),
@@ -109,9 +144,26 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
             .as_ref()
             .map(|s| s as &dyn sluice_rules::SampleSource),
         client_tls: tls.as_deref(),
+        progress: Some(&progress),
         ..Dest::new(addrs)
     };
-    let mut server = match acquire(ctx, be_idx, &dest, &key, false, &mut None).await {
+    // `option abortonclose` (off by default in TCP mode): a client that closes while the
+    // stream waits for a server abandons it (`CQ`, `CC`); its bytes meanwhile are kept.
+    let mut no_own = None;
+    let acquiring = acquire(ctx, be_idx, &dest, &key, false, &mut no_own);
+    let acquired = if be.abortonclose {
+        crate::http::abort::unless_client_leaves(&mut client, &mut scratch.cbuf, acquiring).await
+    } else {
+        Ok(acquiring.await)
+    };
+    let Ok(acquired) = acquired else {
+        crate::http::abort::record_abandoned(&mut record, &progress);
+        emit(&record);
+        ctx.give_scratch(scratch);
+        return;
+    };
+    crate::http::abort::left_queue(&mut record, &progress);
+    let mut server = match acquired {
         Ok(a) => a,
         Err(e) => {
             record.connect_failed(e);
@@ -134,6 +186,7 @@ pub async fn run<S: ClientIo>(ctx: &Rc<Ctx>, fe_idx: usize, mut client: S, addrs
     conn.socket = meter.as_deref().map(|m| m.socket).unwrap_or_default();
     conn.bc = Some(crate::http::rules::backend_connection(&server.stream));
     conn.events.forwarded = true;
+    conn.contents.raw_stream = true;
     // `tcp-response content`: the server's first bytes wait for the rules (up to
     // `tcp-response inspect-delay`), the client's go on to the server meanwhile.
     let mut decide = |data: &[u8], final_: bool| {
@@ -209,11 +262,16 @@ async fn route<S: ClientIo>(
     conn.socket = socket;
     conn.proxy_tlvs = proxy_tlvs;
     conn.meter = meter.as_deref();
+    conn.contents.raw_stream = true;
+    // `use_backend ... if { path_beg /api }`: HTTP fetches read the bytes as a request.
+    let (mut parser, mut edits) = (sluice_http::RequestHead::new(), Edits::default());
+    let request = super::raw_http::read(buf.filled(), &mut parser, &mut edits, &fe.http);
+    let msg = super::raw_http::message(&request);
     let be = match fe_rules.filter(|r| r.routes) {
         Some(r) => {
             let src = Stream {
                 conn: &conn,
-                request: None,
+                request: msg,
                 response: None,
                 vars: Some(&txn.vars),
                 changes: Some(&txn.changes),
@@ -234,7 +292,9 @@ async fn route<S: ClientIo>(
         if let Some(r) = plan.rules(b) {
             conn.be = Some(b);
             if matches!(
-                r.compiled.tcp_content.run_tcp(&conn, txn),
+                r.compiled
+                    .tcp_content
+                    .run_tcp_on(&conn, msg.map(|m| (m, false)), txn),
                 Verdict::Reject | Verdict::SilentDrop
             ) {
                 return Err(());

@@ -35,6 +35,18 @@ pub(crate) fn pid<'a>(
     Fetched::Done
 }
 
+/// `internal.strm.is_htx`: whether the stream is in HTTP mode (an HTTP frontend's, or a TCP
+/// stream after `switch-mode http`), false on a raw TCP stream.
+pub(crate) fn strm_is_htx<'a>(
+    _: &'a [Arg],
+    s: &'a dyn SampleSource,
+    _: bool,
+    emit: Emit<'_, 'a>,
+) -> Fetched {
+    emit(Value::Bool(!s.connection().raw_stream()));
+    Fetched::Done
+}
+
 /// `thread`: the position of the worker thread running the rule. The data plane names its
 /// threads `sluice-<n>`; any other thread (tests, checks) counts as the first.
 pub(crate) fn thread<'a>(

@@ -262,6 +262,15 @@ impl SampleExpr {
         all: bool,
         f: &mut dyn FnMut(Value<'a>) -> bool,
     ) -> Fetched {
+        // On a raw TCP stream whose HTTP request head is still coming, a request fetch
+        // cannot tell yet (HAProxy's "may change"): the rules wait for more bytes.
+        if self.fetch.valid.contains(Valid::REQ)
+            && !self.fetch.valid.intersects(Valid::CONN | Valid::PAYLOAD)
+            && src.request().is_none()
+            && src.connection().request_head_pending()
+        {
+            return Fetched::Miss;
+        }
         let convs = &self.convs;
         // A converter that settles (`fix_is_valid`) gave a value: more bytes would not
         // change it.
@@ -480,7 +489,8 @@ fn compile_args(
                 Some(id) => Arg::Int(id.into()),
                 None => return Err(bad("a TLV type from 0 to 255 or a PPv2 TLV name")),
             },
-            ArgKind::Str => Arg::Str(text.as_bytes().into()),
+            // The bytes the configuration wrote, even when they are not UTF-8 (`str(\xE0)`).
+            ArgKind::Str => Arg::Str(sluice_config::raw::bytes_of(text).into()),
             ArgKind::Int => Arg::Int(text.trim().parse().map_err(|_| bad("an integer"))?),
             ArgKind::IntOrVar => match text.trim().parse() {
                 Ok(i) => Arg::Int(i),
@@ -503,9 +513,14 @@ fn compile_args(
                 Arg::Str(text.as_bytes().into())
             }
             ArgKind::Server => {
+                // A server name alone is one of the proxy the expression is written in.
+                let text = match text.split_once('/') {
+                    Some(_) => text.trim().to_string(),
+                    None => format!("{}/{}", env.proxy.name, text.trim()),
+                };
                 let (be, srv) = text
                     .split_once('/')
-                    .ok_or_else(|| bad("<backend>/<server>"))?;
+                    .ok_or_else(|| bad("[<backend>/]<server>"))?;
                 env.check_server(be, srv)?;
                 Arg::Str(text.as_bytes().into())
             }

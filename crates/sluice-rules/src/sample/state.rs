@@ -60,6 +60,9 @@ conn_fetches! {
     stopping => |c| Some(Value::Bool(c.stopping()));
     /// `fc_http_major`: 1 for HTTP/1.x on the wire, 2 for HTTP/2.
     fc_http_major => |c| c.fc_http_major().map(Value::Sint);
+    /// `fc_glitches`: the protocol glitches counted on the client connection (malformed
+    /// HTTP/2 requests and other stream errors the client caused).
+    fc_glitches => |c| c.fc_glitches().map(Value::Sint);
     /// `fc_nb_streams`: the streams open on the client connection; an HTTP/1 connection
     /// carries the one being evaluated.
     fc_nb_streams => |c| c.fc_http_major().map(|_| Value::Sint(1));
@@ -166,18 +169,12 @@ timer_fetches! {
 conn_fetches! {
     /// `server_status`: the status the server sent, before rules rewrote it.
     server_status => |c| c.server_status().map(Value::Sint);
-    /// `res.comp`: Sluice does not compress responses.
-    res_comp => |_| Some(Value::Bool(false));
-}
-
-/// `res.comp_algo`: no algorithm, Sluice does not compress responses.
-pub(crate) fn res_comp_algo<'a>(
-    _: &'a [Arg],
-    _: &'a dyn SampleSource,
-    _: bool,
-    _: Emit<'_, 'a>,
-) -> Fetched {
-    Fetched::Done
+    /// `res.comp`: whether Sluice compresses the response.
+    res_comp => |c| Some(Value::Bool(c.response_compression().is_some()));
+    /// `res.comp_algo`: the algorithm compressing the response (none when not compressed).
+    res_comp_algo => |c| c
+        .response_compression()
+        .map(|a| Value::Str(std::borrow::Cow::Borrowed(a.as_bytes())));
 }
 
 /// The optional proxy name of a fetch.

@@ -136,8 +136,16 @@ impl<'a> Value<'a> {
         Some(match self {
             Value::Str(s) | Value::Bin(s) | Value::Meth(s) => Value::Str(s),
             Value::Bool(b) => Value::Str(Cow::Borrowed(if b { b"1" } else { b"0" })),
-            Value::Sint(i) => Value::Str(Cow::Owned(i.to_string().into_bytes())),
-            Value::Ip(ip) => Value::Str(Cow::Owned(ip.to_string().into_bytes())),
+            Value::Sint(i) => {
+                let mut text = Vec::new();
+                crate::text::push_int(&mut text, i);
+                Value::Str(Cow::Owned(text))
+            }
+            Value::Ip(ip) => {
+                let mut text = Vec::with_capacity(15);
+                crate::text::push_ip(&mut text, ip);
+                Value::Str(Cow::Owned(text))
+            }
         })
     }
 
@@ -202,7 +210,6 @@ impl<'a> Value<'a> {
 
     /// Appends the value as a log-format field would print it.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        use std::io::Write;
         match self {
             Value::Str(s) | Value::Meth(s) => out.extend_from_slice(s),
             // Printed as cast to a string: up to the first NUL byte.
@@ -211,12 +218,8 @@ impl<'a> Value<'a> {
                 out.extend_from_slice(s.get(..end).unwrap_or(&[]));
             }
             Value::Bool(b) => out.push(if *b { b'1' } else { b'0' }),
-            Value::Sint(i) => {
-                let _ = write!(out, "{i}");
-            }
-            Value::Ip(ip) => {
-                let _ = write!(out, "{ip}");
-            }
+            Value::Sint(i) => crate::text::push_int(out, *i),
+            Value::Ip(ip) => crate::text::push_ip(out, *ip),
         }
     }
 }

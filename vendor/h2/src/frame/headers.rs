@@ -6,7 +6,7 @@ use crate::hpack::{self, BytesStr};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{uri, HeaderMap, Method, Request, StatusCode, Uri};
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use std::fmt;
 use std::io::Cursor;
@@ -75,6 +75,10 @@ pub struct Pseudo {
 
     // Response
     pub status: Option<StatusCode>,
+
+    /// Sluice: a `:method` that is not a token (the request then has none); HAProxy
+    /// answers such a request 400 rather than resetting the stream.
+    pub bad_method: Option<Bytes>,
 }
 
 #[derive(Debug)]
@@ -587,6 +591,7 @@ impl Pseudo {
             path,
             protocol,
             status: None,
+            bad_method: None,
         };
 
         // If the URI includes a scheme component, add it to the pseudo headers
@@ -611,6 +616,7 @@ impl Pseudo {
             path: None,
             protocol: None,
             status: Some(status),
+            bad_method: None,
         }
     }
 
@@ -963,6 +969,20 @@ impl HeaderBlock {
                 Path(v) => set_pseudo!(path, v),
                 Protocol(v) => set_pseudo!(protocol, v),
                 Status(v) => set_pseudo!(status, v),
+                // Sluice: a field HTTP cannot hold makes the message malformed (a stream
+                // error), but for a `:method` that is not a token, kept for a 400.
+                Malformed { name, value } => {
+                    if &name[..] == b":method"
+                        && !reg
+                        && self.pseudo.method.is_none()
+                        && self.pseudo.bad_method.is_none()
+                    {
+                        self.pseudo.bad_method = Some(value);
+                    } else {
+                        tracing::trace!("load_hpack; malformed field {:?}", name);
+                        malformed = true;
+                    }
+                }
             }
 
             ControlFlow::Continue(())

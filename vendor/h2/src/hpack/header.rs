@@ -17,6 +17,12 @@ pub enum Header<T = HeaderName> {
     Path(BytesStr),
     Protocol(Protocol),
     Status(StatusCode),
+    /// Sluice: a field HPACK decoded but HTTP cannot hold (an upper-case or invalid name,
+    /// CR, LF or NUL in a value, a `:method` that is not a token, an unknown
+    /// pseudo-header...). Kept as it came so that the dynamic table stays in step with the
+    /// peer's; the message that carries it is malformed (a stream error, not a connection
+    /// error, as RFC 9113 §8.1.1 and HAProxy have it).
+    Malformed { name: Bytes, value: Bytes },
 }
 
 /// The header field name
@@ -29,6 +35,8 @@ pub enum Name<'a> {
     Path,
     Protocol,
     Status,
+    /// Sluice: the name of a [`Header::Malformed`] field.
+    Malformed(&'a Bytes),
 }
 
 #[doc(hidden)]
@@ -56,6 +64,7 @@ impl Header<Option<HeaderName>> {
             Path(v) => Path(v),
             Protocol(v) => Protocol(v),
             Status(v) => Status(v),
+            Malformed { name, value } => Malformed { name, value },
         })
     }
 }
@@ -65,6 +74,15 @@ impl Header {
         if name.is_empty() {
             return Err(DecoderError::NeedMore(NeedMore::UnexpectedEndOfStream));
         }
+        // Sluice: what HPACK decoded but HTTP cannot hold is a malformed field, not a
+        // decoding error (which would end the connection).
+        match Header::typed(name.clone(), value.clone()) {
+            Ok(header) => Ok(header),
+            Err(_) => Ok(Header::Malformed { name, value }),
+        }
+    }
+
+    fn typed(name: Bytes, value: Bytes) -> Result<Header, DecoderError> {
         if name[0] == b':' {
             match &name[1..] {
                 b"authority" => {
@@ -114,6 +132,10 @@ impl Header {
             Header::Path(ref v) => 32 + 5 + v.len(),
             Header::Protocol(ref v) => 32 + 9 + v.as_str().len(),
             Header::Status(_) => 32 + 7 + 3,
+            Header::Malformed {
+                ref name,
+                ref value,
+            } => 32 + name.len() + value.len(),
         }
     }
 
@@ -127,6 +149,7 @@ impl Header {
             Header::Path(..) => Name::Path,
             Header::Protocol(..) => Name::Protocol,
             Header::Status(..) => Name::Status,
+            Header::Malformed { ref name, .. } => Name::Malformed(name),
         }
     }
 
@@ -139,6 +162,7 @@ impl Header {
             Header::Path(ref v) => v.as_ref(),
             Header::Protocol(ref v) => v.as_ref(),
             Header::Status(ref v) => v.as_str().as_ref(),
+            Header::Malformed { ref value, .. } => value,
         }
     }
 
@@ -173,6 +197,10 @@ impl Header {
             },
             Header::Status(ref a) => match *other {
                 Header::Status(ref b) => a == b,
+                _ => false,
+            },
+            Header::Malformed { ref value, .. } => match *other {
+                Header::Malformed { value: ref b, .. } => value == b,
                 _ => false,
             },
         }
@@ -222,13 +250,26 @@ impl From<Header> for Header<Option<HeaderName>> {
             Header::Path(v) => Header::Path(v),
             Header::Protocol(v) => Header::Protocol(v),
             Header::Status(v) => Header::Status(v),
+            Header::Malformed { name, value } => Header::Malformed { name, value },
         }
     }
 }
 
 impl<'a> Name<'a> {
     pub fn into_entry(self, value: Bytes) -> Result<Header, DecoderError> {
+        // Sluice: see `Header::new`.
+        match self.clone().typed_entry(value.clone()) {
+            Ok(header) => Ok(header),
+            Err(_) => Ok(Header::Malformed {
+                name: Bytes::copy_from_slice(self.as_slice()),
+                value,
+            }),
+        }
+    }
+
+    fn typed_entry(self, value: Bytes) -> Result<Header, DecoderError> {
         match self {
+            Name::Malformed(name) => Header::typed(name.clone(), value),
             Name::Field(name) => Ok(Header::Field {
                 name: name.clone(),
                 value: HeaderValue::from_bytes(&value)?,
@@ -257,6 +298,7 @@ impl<'a> Name<'a> {
             Name::Path => b":path",
             Name::Protocol => b":protocol",
             Name::Status => b":status",
+            Name::Malformed(name) => name,
         }
     }
 }

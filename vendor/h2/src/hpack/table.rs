@@ -757,5 +757,7 @@ fn index_static(header: &Header) -> Option<(usize, bool)> {
             500 => Some((14, true)),
             _ => Some((8, false)),
         },
+        // Sluice: only decoded, never encoded.
+        Header::Malformed { .. } => None,
     }
 }

@@ -173,6 +173,12 @@ where
         }
     }
 
+    /// Sluice: stream errors the peer caused so far (the streams reset for them, which
+    /// the crate counts for its `max_local_error_reset_streams` limit): HAProxy's glitches.
+    pub(crate) fn glitches(&self) -> u64 {
+        u64::try_from(self.inner.streams.local_error_resets()).unwrap_or(u64::MAX)
+    }
+
     /// connection flow control
     pub(crate) fn set_target_window_size(&mut self, size: WindowSize) {
         let _res = self.inner.streams.set_target_connection_window_size(size);

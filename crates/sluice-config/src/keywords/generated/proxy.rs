@@ -15,7 +15,7 @@ pub(in crate::keywords) static PROXY: &[Keyword] = &[
     entry("clitcpka-cnt", &["clitcpka-cnt <count>"], Support::Ignored("TCP keep-alive probes use the system's timings"), Sections(0b00111), 0, None),
     entry("clitcpka-idle", &["clitcpka-idle <timeout>"], Support::Ignored("TCP keep-alive probes use the system's timings"), Sections(0b00111), 0, None),
     entry("clitcpka-intvl", &["clitcpka-intvl <timeout>"], Support::Ignored("TCP keep-alive probes use the system's timings"), Sections(0b00111), 0, None),
-    entry("compression", &["compression algo <algorithm> ...", "compression algo-req <algorithm>", "compression algo-res <algorithm>", "compression type <mime type> ...", "compression minsize-req <size>", "compression minsize-res <size>", "compression offload", "compression direction <direction>"], Support::Ignored("responses are not compressed"), Sections(0b01111), 0, Some(Table::Compression)),
+    entry("compression", &["compression algo <algorithm> ...", "compression algo-req <algorithm>", "compression algo-res <algorithm>", "compression type <mime type> ...", "compression minsize-req <size>", "compression minsize-res <size>", "compression offload", "compression direction <direction>"], Support::Supported, Sections(0b01111), 0, Some(Table::Compression)),
     entry("cookie", &["cookie <name> [ rewrite | insert | prefix ] [ indirect ] [ nocache ] [ postonly ] [ preserve ] [ httponly ] [ secure ] [ domain <domain> ]* [ maxidle <idle> ] [ maxlife <life> ] [ dynamic ] [ attr <value> ]*"], Support::Supported, Sections(0b01101), 0, None),
     entry("crt", &[], Support::Refused("certificates on proxies are not available; use 'crt' on bind lines"), Sections(0b00110), 0, None),
     entry("declare", &["declare capture [ request | response ] len <length>"], Support::Supported, Sections(0b00110), 0, Some(Table::Declare)),
@@ -33,9 +33,9 @@ pub(in crate::keywords) static PROXY: &[Keyword] = &[
     entry("errorloc", &["errorloc <code> <url>"], Support::Supported, Sections(0b01111), 0, None),
     entry("errorloc302", &["errorloc302 <code> <url>"], Support::Supported, Sections(0b01111), 0, None),
     entry("errorloc303", &["errorloc303 <code> <url>"], Support::Supported, Sections(0b01111), 0, None),
-    entry("external-check", &["external-check command <command>", "external-check path <path>"], Support::Refused("external check programs are not run"), Sections(0b01101), 0, Some(Table::ExternalCheck)),
-    entry("filter", &["filter <name> [param*]"], Support::Refused("filters (SPOE, bandwidth, trace) are not available"), Sections(0b01110), 0, None),
-    entry("filter-sequence", &["filter-sequence { request | response } <filter_list>"], Support::Refused("filters (SPOE, bandwidth, trace) are not available"), Sections(0b01110), 0, None),
+    entry("external-check", &["external-check command <command>", "external-check path <path>"], Support::Supported, Sections(0b01101), 0, Some(Table::ExternalCheck)),
+    entry("filter", &["filter <name> [param*]"], Support::Supported, Sections(0b01110), 0, None),
+    entry("filter-sequence", &["filter-sequence { request | response } <filter_list>"], Support::Refused("filters other than compression (SPOE, bandwidth, trace) are not available"), Sections(0b01110), 0, None),
     entry("force-be-switch", &["force-be-switch { if | unless } <condition>"], Support::Refused("forced backend switching is not available"), Sections(0b00110), 0, None),
     entry("force-persist", &["force-persist { if | unless } <condition>"], Support::Ignored("cookie persistence applies to every request as usual"), Sections(0b01100), 0, None),
     entry("fullconn", &["fullconn <conns>"], Support::Ignored("dynamic connection limits are not applied; 'maxconn' is used"), Sections(0b01101), 0, None),
@@ -73,7 +73,7 @@ pub(in crate::keywords) static PROXY: &[Keyword] = &[
     entry("retry-on", &["retry-on [space-delimited list of keywords]"], Support::Supported, Sections(0b01101), 0, None),
     entry("server", &["server <name> <address>[:[port]] [param*]"], Support::Supported, Sections(0b01100), 0, None),
     entry("server-state-file-name", &["server-state-file-name [ { use-backend-name | <file> } ]"], Support::Ignored("server states are not restored on reload"), Sections(0b01101), 0, None),
-    entry("server-template", &["server-template <prefix> <num | range> <fqdn>[:<port>] [params*]"], Support::Refused("servers discovered from DNS are not available"), Sections(0b01100), 0, None),
+    entry("server-template", &["server-template <prefix> <num | range> <fqdn>[:<port>] [params*]"], Support::Supported, Sections(0b01100), 0, None),
     entry("source", &["source <addr>[:<port>] [usesrc { <addr2>[:<port2>] | client | clientip } ]", "source <addr>[:<port>] [usesrc { <addr2>[:<port2>] | hdr_ip(<hdr>[,<occ>]) } ]", "source <addr>[:<port>] [interface <name>]"], Support::Refused("outgoing connections would leave from the system's default address"), Sections(0b01101), 0, None),
     entry("srvtcpka-cnt", &["srvtcpka-cnt <count>"], Support::Ignored("TCP keep-alive probes use the system's timings"), Sections(0b01101), 0, None),
     entry("srvtcpka-idle", &["srvtcpka-idle <timeout>"], Support::Ignored("TCP keep-alive probes use the system's timings"), Sections(0b01101), 0, None),
@@ -287,14 +287,14 @@ pub(in crate::keywords) static CAPTURE_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static COMPRESSION: &[Keyword] = &[
-    entry("algo", &["compression algo <algorithm> ..."], Support::Ignored("responses are not compressed"), Sections(0b01111), 0, None),
-    entry("algo-req", &["compression algo-req <algorithm>"], Support::Ignored("responses are not compressed"), Sections(0b01111), 0, None),
-    entry("algo-res", &["compression algo-res <algorithm>"], Support::Ignored("responses are not compressed"), Sections(0b01111), 0, None),
-    entry("direction", &["compression direction <direction>"], Support::Ignored("responses are not compressed"), Sections(0b01111), DEPRECATED, None),
-    entry("minsize-req", &["compression minsize-req <size>"], Support::Ignored("responses are not compressed"), Sections(0b01111), 0, None),
-    entry("minsize-res", &["compression minsize-res <size>"], Support::Ignored("responses are not compressed"), Sections(0b01111), 0, None),
-    entry("offload", &["compression offload"], Support::Ignored("responses are not compressed"), Sections(0b01110), 0, None),
-    entry("type", &["compression type <mime type> ..."], Support::Ignored("responses are not compressed"), Sections(0b01111), 0, None),
+    entry("algo", &["compression algo <algorithm> ..."], Support::Supported, Sections(0b01111), 0, None),
+    entry("algo-req", &["compression algo-req <algorithm>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("algo-res", &["compression algo-res <algorithm>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("direction", &["compression direction <direction>"], Support::Supported, Sections(0b01111), DEPRECATED, None),
+    entry("minsize-req", &["compression minsize-req <size>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("minsize-res", &["compression minsize-res <size>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("offload", &["compression offload"], Support::Supported, Sections(0b01110), 0, None),
+    entry("type", &["compression type <mime type> ..."], Support::Supported, Sections(0b01111), 0, None),
 ];
 
 pub(in crate::keywords) static COMPRESSION_REMOVED: &[Removed] = &[
@@ -319,8 +319,8 @@ pub(in crate::keywords) static EMAIL_ALERT_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static EXTERNAL_CHECK: &[Keyword] = &[
-    entry("command", &["external-check command <command>"], Support::Refused("external check programs are not run"), Sections(0b01101), 0, None),
-    entry("path", &["external-check path <path>"], Support::Refused("external check programs are not run"), Sections(0b01101), 0, None),
+    entry("command", &["external-check command <command>"], Support::Supported, Sections(0b01101), 0, None),
+    entry("path", &["external-check path <path>"], Support::Supported, Sections(0b01101), 0, None),
 ];
 
 pub(in crate::keywords) static EXTERNAL_CHECK_REMOVED: &[Removed] = &[
@@ -349,7 +349,7 @@ pub(in crate::keywords) static MONITOR_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static OPTION: &[Keyword] = &[
-    entry("abortonclose", &["option abortonclose"], Support::Ignored("a request whose client left is still sent to the server"), Sections(0b01111), NEGATABLE, None),
+    entry("abortonclose", &["option abortonclose"], Support::Supported, Sections(0b01111), NEGATABLE, None),
     entry("accept-invalid-http-request", &["option accept-invalid-http-request"], Support::Supported, Sections(0b01111), DEPRECATED | NEGATABLE, None),
     entry("accept-invalid-http-response", &["option accept-invalid-http-response"], Support::Refused("Sluice keeps its strict HTTP parsing of responses and would reject these messages"), Sections(0b01111), DEPRECATED | NEGATABLE, None),
     entry("accept-unsafe-violations-in-http-request", &["option accept-unsafe-violations-in-http-request"], Support::Supported, Sections(0b00111), NEGATABLE, None),
@@ -361,14 +361,14 @@ pub(in crate::keywords) static OPTION: &[Keyword] = &[
     entry("disable-h2-upgrade", &["option disable-h2-upgrade"], Support::Ignored("HTTP/2 upgrades are never performed"), Sections(0b00111), NEGATABLE, None),
     entry("dontlog-normal", &["option dontlog-normal"], Support::Supported, Sections(0b00111), NEGATABLE, None),
     entry("dontlognull", &["option dontlognull"], Support::Supported, Sections(0b00111), NEGATABLE, None),
-    entry("external-check", &["option external-check"], Support::Refused("this health check type is not available"), Sections(0b01101), 0, None),
+    entry("external-check", &["option external-check"], Support::Supported, Sections(0b01101), 0, None),
     entry("forwarded", &["option forwarded [ proto ] [ host | host-expr <host_expr> ] [ by | by-expr <by_expr> ] [ by_port | by_port-expr <by_port_expr>] [ for | for-expr <for_expr> ] [ for_port | for_port-expr <for_port_expr>]"], Support::Supported, Sections(0b01101), NEGATABLE, None),
     entry("forwardfor", &["option forwardfor [ except <network> ] [ header <name> ] [ if-none ]"], Support::Supported, Sections(0b01111), 0, None),
     entry("h1-case-adjust-bogus-client", &["option h1-case-adjust-bogus-client"], Support::Ignored("header name case is not adjusted"), Sections(0b00111), NEGATABLE, None),
     entry("h1-case-adjust-bogus-server", &["option h1-case-adjust-bogus-server"], Support::Ignored("header name case is not adjusted"), Sections(0b01101), NEGATABLE, None),
     entry("http-buffer-request", &["option http-buffer-request"], Support::Supported, Sections(0b01111), NEGATABLE, None),
-    entry("http-drop-request-trailers", &["option http-drop-request-trailers"], Support::Refused("option not implemented; ignoring it would change how traffic is handled"), Sections(0b01001), NEGATABLE, None),
-    entry("http-drop-response-trailers", &["option http-drop-response-trailers"], Support::Refused("option not implemented; ignoring it would change how traffic is handled"), Sections(0b00101), NEGATABLE, None),
+    entry("http-drop-request-trailers", &["option http-drop-request-trailers"], Support::Supported, Sections(0b01001), NEGATABLE, None),
+    entry("http-drop-response-trailers", &["option http-drop-response-trailers"], Support::Supported, Sections(0b00111), NEGATABLE, None),
     entry("http-ignore-probes", &["option http-ignore-probes"], Support::Ignored("connections closed before a request are logged and counted"), Sections(0b00111), NEGATABLE, None),
     entry("http-keep-alive", &["option http-keep-alive"], Support::Supported, Sections(0b01111), NEGATABLE, None),
     entry("http-no-delay", &["option http-no-delay"], Support::Supported, Sections(0b01111), NEGATABLE, None),
@@ -399,7 +399,7 @@ pub(in crate::keywords) static OPTION: &[Keyword] = &[
     entry("splice-auto", &["option splice-auto"], Support::Ignored("performance hint"), Sections(0b01111), NEGATABLE, None),
     entry("splice-request", &["option splice-request"], Support::Ignored("performance hint"), Sections(0b01111), NEGATABLE, None),
     entry("splice-response", &["option splice-response"], Support::Ignored("performance hint"), Sections(0b01111), NEGATABLE, None),
-    entry("spop-check", &["option spop-check"], Support::Refused("this health check type is not available"), Sections(0b01101), 0, None),
+    entry("spop-check", &["option spop-check"], Support::Supported, Sections(0b01101), 0, None),
     entry("srvtcpka", &["option srvtcpka"], Support::Ignored("TCP keep-alive probes are not enabled"), Sections(0b01101), NEGATABLE, None),
     entry("ssl-hello-chk", &["option ssl-hello-chk"], Support::Supported, Sections(0b01101), 0, None),
     entry("tcp-check", &["option tcp-check"], Support::Supported, Sections(0b01101), 0, None),

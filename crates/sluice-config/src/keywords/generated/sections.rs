@@ -65,9 +65,9 @@ pub(in crate::keywords) static FCGI_APP_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static HEALTHCHECK: &[Keyword] = &[
-    entry("http-check", &["http-check comment <string>", "http-check connect [default] [port <expr>] [addr <ip>] [send-proxy] [via-socks4] [ssl] [sni <sni>] [alpn <alpn>] [linger] [proto <name>] [comment <msg>]", "http-check disable-on-404", "http-check expect [min-recv <int>] [comment <msg>] [ok-status <st>] [error-status <st>] [tout-status <st>] [on-success <fmt>] [on-error <fmt>] [status-code <expr>] [!] <match> <pattern>", "http-check send [meth <method>] [{ uri <uri> | uri-lf <fmt> }>] [ver <version>] [hdr <name> <fmt>]* [{ body <string> | body-lf <fmt> }] [comment <msg>]", "http-check send-state", "http-check set-var(<var-name>[,<cond>...]) <expr>", "http-check set-var-fmt(<var-name>[,<cond>...]) <fmt>", "http-check unset-var(<var-name>)"], Support::Refused("shared healthcheck sections are not available"), Sections(0b01111), 0, Some(Table::HttpCheck)),
-    entry("tcp-check", &["tcp-check comment <string>", "tcp-check connect [default] [port <expr>] [addr <ip>] [send-proxy] [via-socks4] [ssl] [sni <sni>] [alpn <alpn>] [linger] [proto <name>] [comment <msg>]", "tcp-check expect [min-recv <int>] [comment <msg>] [ok-status <st>] [error-status <st>] [tout-status <st>] [on-success <fmt>] [on-error <fmt>] [status-code <expr>] [!] <match> <pattern>", "tcp-check send <data> [comment <msg>]", "tcp-check send-lf <fmt> [comment <msg>]", "tcp-check send-binary <hexstring> [comment <msg>]", "tcp-check send-binary-lf <hexfmt> [comment <msg>]", "tcp-check set-var(<var-name>[,<cond>...]) <expr>", "tcp-check set-var-fmt(<var-name>[,<cond>...]) <fmt>", "tcp-check unset-var(<var-name>)"], Support::Refused("shared healthcheck sections are not available"), Sections(0b01111), 0, Some(Table::TcpCheck)),
-    entry("type", &["type <type>"], Support::Refused("shared healthcheck sections are not available"), Sections(0b01111), 0, None),
+    entry("http-check", &["http-check comment <string>", "http-check connect [default] [port <expr>] [addr <ip>] [send-proxy] [via-socks4] [ssl] [sni <sni>] [alpn <alpn>] [linger] [proto <name>] [comment <msg>]", "http-check disable-on-404", "http-check expect [min-recv <int>] [comment <msg>] [ok-status <st>] [error-status <st>] [tout-status <st>] [on-success <fmt>] [on-error <fmt>] [status-code <expr>] [!] <match> <pattern>", "http-check send [meth <method>] [{ uri <uri> | uri-lf <fmt> }>] [ver <version>] [hdr <name> <fmt>]* [{ body <string> | body-lf <fmt> }] [comment <msg>]", "http-check send-state", "http-check set-var(<var-name>[,<cond>...]) <expr>", "http-check set-var-fmt(<var-name>[,<cond>...]) <fmt>", "http-check unset-var(<var-name>)"], Support::Supported, Sections(0b01111), 0, Some(Table::HttpCheck)),
+    entry("tcp-check", &["tcp-check comment <string>", "tcp-check connect [default] [port <expr>] [addr <ip>] [send-proxy] [via-socks4] [ssl] [sni <sni>] [alpn <alpn>] [linger] [proto <name>] [comment <msg>]", "tcp-check expect [min-recv <int>] [comment <msg>] [ok-status <st>] [error-status <st>] [tout-status <st>] [on-success <fmt>] [on-error <fmt>] [status-code <expr>] [!] <match> <pattern>", "tcp-check send <data> [comment <msg>]", "tcp-check send-lf <fmt> [comment <msg>]", "tcp-check send-binary <hexstring> [comment <msg>]", "tcp-check send-binary-lf <hexfmt> [comment <msg>]", "tcp-check set-var(<var-name>[,<cond>...]) <expr>", "tcp-check set-var-fmt(<var-name>[,<cond>...]) <fmt>", "tcp-check unset-var(<var-name>)"], Support::Supported, Sections(0b01111), 0, Some(Table::TcpCheck)),
+    entry("type", &["type <type>"], Support::Supported, Sections(0b01111), 0, None),
 ];
 
 pub(in crate::keywords) static HEALTHCHECK_REMOVED: &[Removed] = &[
@@ -133,12 +133,12 @@ pub(in crate::keywords) static PEERS_REMOVED: &[Removed] = &[
 ];
 
 pub(in crate::keywords) static RESOLVERS: &[Keyword] = &[
-    entry("accepted_payload_size", &["accepted_payload_size <nb>"], Support::Ignored("DNS answers keep the default size"), Sections(0b01111), 0, None),
-    entry("hold", &["hold <status> <period>"], Support::Ignored("servers are resolved once at start by the system resolver"), Sections(0b01111), 0, None),
-    entry("nameserver", &["nameserver <name> <address>[:port] [param*]"], Support::Ignored("servers are resolved once at start by the system resolver"), Sections(0b01111), 0, None),
-    entry("parse-resolv-conf", &["parse-resolv-conf"], Support::Ignored("servers are resolved once at start by the system resolver"), Sections(0b01111), 0, None),
-    entry("resolve_retries", &["resolve_retries <nb>"], Support::Ignored("servers are resolved once at start by the system resolver"), Sections(0b01111), 0, None),
-    entry("timeout", &["timeout <event> <time>"], Support::Ignored("servers are resolved once at start by the system resolver"), Sections(0b01111), 0, None),
+    entry("accepted_payload_size", &["accepted_payload_size <nb>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("hold", &["hold <status> <period>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("nameserver", &["nameserver <name> <address>[:port] [param*]"], Support::Supported, Sections(0b01111), 0, None),
+    entry("parse-resolv-conf", &["parse-resolv-conf"], Support::Supported, Sections(0b01111), 0, None),
+    entry("resolve_retries", &["resolve_retries <nb>"], Support::Supported, Sections(0b01111), 0, None),
+    entry("timeout", &["timeout <event> <time>"], Support::Supported, Sections(0b01111), 0, None),
 ];
 
 pub(in crate::keywords) static RESOLVERS_REMOVED: &[Removed] = &[

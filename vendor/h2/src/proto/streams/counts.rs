@@ -179,6 +179,11 @@ impl Counts {
         self.num_local_error_reset_streams += 1;
     }
 
+    /// Sluice: streams reset so far for a protocol error of the peer's (`glitches`).
+    pub(crate) fn num_local_error_resets(&self) -> usize {
+        self.num_local_error_reset_streams
+    }
+
     pub(crate) fn max_local_error_resets(&self) -> Option<usize> {
         self.max_local_error_reset_streams
     }

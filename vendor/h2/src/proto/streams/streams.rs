@@ -368,6 +368,12 @@ where
             .is_extended_connect_protocol_enabled()
     }
 
+    /// Sluice: streams reset for a protocol error of the peer's while receiving.
+    pub fn local_error_resets(&self) -> usize {
+        let me = self.inner.lock().unwrap();
+        me.counts.num_local_error_resets()
+    }
+
     pub fn current_max_send_streams(&self) -> usize {
         let me = self.inner.lock().unwrap();
         me.counts.max_send_streams()
@@ -1078,6 +1084,18 @@ impl<B> Streams<B, client::Peer>
 where
     B: Buf,
 {
+    /// Sluice: takes the next stream ID and resets that stream at once, without HEADERS:
+    /// what HAProxy sends for a request it cannot send (an extended CONNECT to a server
+    /// that did not enable it), and which HAProxy's tests wait for.
+    pub fn reset_next_stream(&mut self, reason: Reason) -> Result<(), SendError> {
+        let mut me = self.inner.lock().unwrap();
+        let me = &mut *me;
+        me.actions.ensure_no_conn_error()?;
+        let id = me.actions.send.ensure_next_stream_id()?;
+        me.send_reset(&self.send_buffer, id, reason)
+            .map_err(|_| SendError::User(UserError::InactiveStreamId))
+    }
+
     pub fn poll_pending_open(
         &mut self,
         cx: &Context,
