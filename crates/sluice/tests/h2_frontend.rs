@@ -586,3 +586,50 @@ fn protocol_glitches_are_counted_per_connection_and_in_stick_tables() {
     assert_eq!(status(&next_on(&mut c, 1)), Some(400));
     assert_eq!(get(&mut c, 3), "gl=0 cnt=2 rate=2");
 }
+
+/// A server that reports the first request line of each connection it accepts.
+fn request_line_server() -> (u16, mpsc::Receiver<String>) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("address").port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while find(&buf, b"\r\n").is_none() {
+                match s.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let line = buf.split(|&b| b == b'\r').next().unwrap_or_default();
+            let _ = tx.send(String::from_utf8_lossy(line).into_owned());
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn a_complete_request_still_reaches_the_server_when_the_client_closes_at_once() {
+    // HAProxy's h2_desync_attacks.vtc: HEADERS with END_STREAM, then the client closes the
+    // connection. The request was complete: it goes to the server (abortonclose, on by
+    // default, abandons requests whose client resets the stream, not these).
+    let (srv, lines) = request_line_server();
+    let fe = free_port();
+    let cfg = format!(
+        "{DEFAULTS}\nfrontend fe\n    bind 127.0.0.1:{fe} proto h2\n    default_backend be\n\n\
+         backend be\n    server s1 127.0.0.1:{srv}\n"
+    );
+    let _s = Sluice::start(&cfg, &[fe]);
+    let mut c = raw_client(fe);
+    let mut fields = get_fields("http", "/sent-then-closed");
+    fields.push((":authority", b"hostname"));
+    c.write_all(&frame(HEADERS, 0x5, 1, &block(&fields)))
+        .expect("request");
+    drop(c);
+    let line = lines
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the server got a connection");
+    assert_eq!(line, "GET /sent-then-closed HTTP/1.1");
+}

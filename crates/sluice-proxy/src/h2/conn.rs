@@ -151,8 +151,10 @@ async fn run<S: ClientIo>(ctx: Rc<Ctx>, fe_idx: usize, client: S, addrs: Addrs, 
             _ = tokio::time::sleep_until(close_by.unwrap_or_else(Instant::now)), if close_by.is_some() => break,
         }
     }
-    // The client is gone: streams still waiting for a server are cut, as HAProxy aborts them.
-    streams.abort_all();
+    // The client is gone. A stream whose request is complete goes on to its server, as in
+    // HAProxy, whose streams take the end of the connection for the end of their input; its
+    // answer then fails to reach the client. A stream still receiving its request fails on
+    // its next read. Both end on their own.
     while streams.join_next().await.is_some() {}
 }
 

@@ -178,12 +178,16 @@ impl Inner {
     /// Whether the client reset the stream (or the connection is gone), for a read that
     /// waits for the response to end.
     fn poll_reset(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let r = match &mut self.resp {
+        self.poll_reset_reason(cx).map(|_| ())
+    }
+
+    /// `Ok`: the client reset the stream (RST_STREAM); `Err`: the connection ended.
+    fn poll_reset_reason(&mut self, cx: &mut Context<'_>) -> Poll<Result<Reason, ::h2::Error>> {
+        match &mut self.resp {
             Resp::Head { respond, .. } => respond.poll_reset(cx),
             Resp::Body { send, .. } => send.poll_reset(cx),
-            Resp::Done => return Poll::Pending,
-        };
-        r.map(|_| ())
+            Resp::Done => Poll::Pending,
+        }
     }
 
     fn read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
@@ -519,8 +523,11 @@ impl ClientIo for StreamIo {
                 return Poll::Ready(Ok(()));
             }
             if inner.req_done {
-                // A read would wait for the response: readable only when the client resets.
-                if inner.poll_reset(cx).is_ready() {
+                // A read would wait for the response: readable only when the client resets
+                // the stream. A connection that merely ended after a complete request (the
+                // client sent its request and closed) does not abandon it, as in HAProxy,
+                // whose HTTP/2 streams see the end of the connection as the end of input.
+                if let Poll::Ready(Ok(_)) = inner.poll_reset_reason(cx) {
                     return Poll::Ready(Ok(()));
                 }
                 inner.reader = Some(cx.waker().clone());
