@@ -338,3 +338,30 @@ fn the_log_line_counts_the_connection_retries() {
         .unwrap_or_default();
     assert!(counts.ends_with("/2"), "{line}");
 }
+
+#[test]
+fn the_log_line_counts_the_bytes_of_an_error_answer() {
+    // HAProxy logs its own error pages' size in `%B`; the line is written once the page
+    // has gone out.
+    let (dead, fe, log) = (free_port(), free_port(), Syslog::new());
+    let be = format!("    retries 0\n    timeout connect 50ms\n    server s1 127.0.0.1:{dead}");
+    let cfg = config(fe, log.port, &be);
+    let _sluice = Sluice::start(&cfg, &[fe]);
+    let mut client = connect(fe);
+    client
+        .write_all(b"GET /refused HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
+        .expect("send a request");
+    let mut answer = Vec::new();
+    client
+        .read_to_end(&mut answer)
+        .expect("the 503, then the close");
+    assert!(answer.starts_with(b"HTTP/1.1 503 "));
+    let line = log.line_with("/refused", Duration::from_secs(5));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let at = words
+        .iter()
+        .position(|w| w.matches('/').count() == 4 && !w.starts_with('"'))
+        .expect("timers in the line");
+    assert_eq!(words[at + 1], "503", "{line}");
+    assert_eq!(words[at + 2], answer.len().to_string(), "{line}");
+}

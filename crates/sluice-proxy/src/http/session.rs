@@ -589,11 +589,13 @@ async fn exchange<S: ClientIo>(
         let waited = super::body::wait(client, cbuf, head_len, framing.body, w, fe.client).await;
         if let Some((status, term)) = super::body::request_failure(waited) {
             record.answer(status, term);
-            emit(&record);
             if status == 0 {
+                emit(&record);
                 return Next::Close;
             }
-            return reply(ctx, client, &fe.errors, status, fe, None).await;
+            let next = reply(ctx, client, &fe.errors, status, fe, None).await;
+            emit(&record);
+            return next;
         }
     }
     let whole_body = body_wait.and_then(|_| {
@@ -710,19 +712,21 @@ async fn exchange<S: ClientIo>(
     }
     let Some((be_idx, be)) = be_choice.and_then(|i| Some((i, plan.backend(i)?))) else {
         record.answer(503, *b"SC");
-        emit(&record);
         let keepable =
             framing.keep_alive && framing.body == Body::None && fe.conn_mode != ConnMode::Close;
         let keep = keepable.then_some((cbuf, head_len));
-        return reply(ctx, client, &fe.errors, 503, fe, keep).await;
+        let next = reply(ctx, client, &fe.errors, 503, fe, keep).await;
+        emit(&record);
+        return next;
     };
     record.backend = Some(be_idx);
     // An HTTP stream (a TCP frontend's after `switch-mode http`, or a backend chosen by
     // name at run time) cannot go to a TCP backend: HAProxy fails the stream with a 500.
     if be.mode != sluice_model::Mode::Http {
         record.answer(500, *b"IR");
+        let next = reply(ctx, client, &fe.errors, 500, fe, None).await;
         emit(&record);
-        return reply(ctx, client, &fe.errors, 500, fe, None).await;
+        return next;
     }
     // `set-timeout`: the stream's timeouts from now on.
     let changes = if ruled {
@@ -886,11 +890,12 @@ async fn exchange<S: ClientIo>(
         Ok(c) => c,
         Err(e) => {
             record.connect_failed(e);
-            emit(&record);
             let keep = keepable.then_some((cbuf, head_len));
             // A connection was attempted unless no server could be chosen.
             let tried = e.kind != crate::error::ErrorKind::NoServer;
-            return reply_after(ctx, client, &be.errors, status_for(&e), fe, keep, tried).await;
+            let next = reply_after(ctx, client, &be.errors, status_for(&e), fe, keep, tried).await;
+            emit(&record);
+            return next;
         }
     };
     record.connected(conn.server);
@@ -999,9 +1004,10 @@ async fn exchange<S: ClientIo>(
                     // a client that only half-closed gets the 400.
                     record.error = Some(e);
                     record.status = 400;
-                    emit(&record);
                     drop(conn);
-                    return reply(ctx, client, &be.errors, 400, fe, None).await;
+                    let next = reply(ctx, client, &be.errors, 400, fe, None).await;
+                    emit(&record);
+                    return next;
                 }
             }
         }
@@ -1017,12 +1023,14 @@ async fn exchange<S: ClientIo>(
             Ok(()) if !l7 => break,
             Err(e) if !l7 && !stale => {
                 record.error = Some(e);
-                emit(&record);
                 if e.side == Side::Client {
+                    emit(&record);
                     return Next::Close;
                 }
                 let keep = keepable.then_some((cbuf, 0));
-                return reply(ctx, client, &be.errors, status_for(&e), fe, keep).await;
+                let next = reply(ctx, client, &be.errors, status_for(&e), fe, keep).await;
+                emit(&record);
+                return next;
             }
             _ => {
                 // An idle connection the server had closed, or a failure `retry-on` lists:
@@ -1057,9 +1065,10 @@ async fn exchange<S: ClientIo>(
                     }
                     Err(e) => {
                         record.error = Some(e);
-                        emit(&record);
                         let keep = keepable.then_some((cbuf, 0));
-                        return reply(ctx, client, &be.errors, status_for(&e), fe, keep).await;
+                        let next = reply(ctx, client, &be.errors, status_for(&e), fe, keep).await;
+                        emit(&record);
+                        return next;
                     }
                 }
             }
@@ -1095,12 +1104,13 @@ async fn exchange<S: ClientIo>(
             .await;
             if let Err(e) = r {
                 record.error = Some(e);
-                emit(&record);
-                return if e.side == Side::Client {
+                let next = if e.side == Side::Client {
                     Next::Close
                 } else {
                     reply(ctx, client, &be.errors, 502, fe, None).await
                 };
+                emit(&record);
+                return next;
             }
             body_done = true;
         }
@@ -1108,8 +1118,9 @@ async fn exchange<S: ClientIo>(
         {
             observe(&plan, be_idx, conn.server, Event::NoResponse);
             record.error = Some(e);
+            let next = reply(ctx, client, &be.errors, status_for(&e), fe, None).await;
             emit(&record);
-            return reply(ctx, client, &be.errors, status_for(&e), fe, None).await;
+            return next;
         }
     }
     // A final answer before the body was sent: the body is never read, so close after.
@@ -1153,8 +1164,9 @@ async fn exchange<S: ClientIo>(
             let waited = super::body::wait(&mut conn.stream, sbuf, hl, rf.body, w, server_to).await;
             if let Some(status) = super::body::response_failure(waited) {
                 record.answer(status, *b"sD");
+                let next = reply(ctx, client, &be.errors, status, fe, None).await;
                 emit(&record);
-                return reply(ctx, client, &be.errors, status, fe, None).await;
+                return next;
             }
         }
         let body = body_wait
