@@ -428,12 +428,11 @@ where
     ) -> Poll<Option<Result<(Request<RecvStream>, SendResponse<B>), crate::Error>>> {
         // Always try to advance the internal state. Getting Pending also is
         // needed to allow this function to return Pending.
-        if self.poll_closed(cx)?.is_ready() {
-            // If the socket is closed, don't return anything
-            // TODO: drop any pending streams
-            return Poll::Ready(None);
-        }
+        let closed = self.poll_closed(cx);
 
+        // Sluice: a request that arrived complete just before the peer closed is still
+        // handed out (its stream is closed for sending); the end of the connection is
+        // reported once no such request is left.
         if let Some(inner) = self.connection.next_incoming() {
             tracing::trace!("received incoming");
             let (head, _) = inner.take_request().into_parts();
@@ -445,7 +444,11 @@ where
             return Poll::Ready(Some(Ok((request, respond))));
         }
 
-        Poll::Pending
+        match closed {
+            Poll::Ready(Ok(())) => Poll::Ready(None),
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+            Poll::Pending => Poll::Pending,
+        }
     }
 
     /// Sets the target window size for the whole connection.
