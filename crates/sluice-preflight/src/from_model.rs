@@ -197,26 +197,11 @@ fn files(model: &Model, resolver: &Resolver) -> Vec<FileRef> {
 /// The programs of the backends whose check type is `option external-check` (the last check
 /// option of a proxy wins, as with HAProxy).
 fn external_checks(model: &Model) -> Vec<Located<PathBuf>> {
-    const CHECK_KINDS: &[&str] = &[
-        "httpchk",
-        "tcp-check",
-        "ssl-hello-chk",
-        "smtpchk",
-        "mysql-check",
-        "pgsql-check",
-        "redis-check",
-        "ldap-check",
-        "spop-check",
-        "external-check",
-    ];
     let mut out = Vec::new();
     for proxy in model.proxies.iter().filter(|p| !p.disabled) {
-        let chosen = proxy
-            .options
-            .iter()
-            .rev()
-            .find(|o| CHECK_KINDS.contains(&o.name.as_str()));
-        if !chosen.is_some_and(|o| o.name == "external-check" && !o.negated)
+        if !proxy
+            .check_type()
+            .is_some_and(|o| o.name == "external-check" && !o.negated)
             || !proxy.servers.iter().any(|s| s.options.check)
         {
             continue;

@@ -7,27 +7,10 @@ use crate::proxy::server::Server;
 use crate::Model;
 use sluice_config::{Category, Diagnostic, Location};
 
-/// Options that choose the health check's protocol; the last one wins.
-const CHECK_KINDS: &[&str] = &[
-    "httpchk",
-    "ssl-hello-chk",
-    "smtpchk",
-    "pgsql-check",
-    "redis-check",
-    "mysql-check",
-    "ldap-check",
-    "spop-check",
-    "tcp-check",
-    "external-check",
-];
-
 pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
     for proxy in model.proxies.iter().filter(|p| p.kind.is_backend()) {
         let http_checks = proxy
-            .options
-            .iter()
-            .rev()
-            .find(|o| CHECK_KINDS.contains(&o.name.as_str()))
+            .check_type()
             .is_some_and(|o| o.name == "httpchk" && !o.negated);
         let reuse = proxy
             .other

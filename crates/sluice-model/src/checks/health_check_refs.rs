@@ -5,20 +5,6 @@
 use crate::Model;
 use sluice_config::{Category, Diagnostic, SectionKind};
 
-/// The options that choose a proxy's check type; the last one wins.
-const CHECK_KINDS: &[&str] = &[
-    "httpchk",
-    "tcp-check",
-    "ssl-hello-chk",
-    "smtpchk",
-    "mysql-check",
-    "pgsql-check",
-    "redis-check",
-    "ldap-check",
-    "spop-check",
-    "external-check",
-];
-
 pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
     let global_has = |kw: &str| model.global.other.iter().any(|s| s.keyword() == kw);
     for proxy in model.proxies.iter().filter(|p| p.kind.is_backend()) {
@@ -50,12 +36,10 @@ pub fn check(model: &Model, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        let chosen = proxy
-            .options
-            .iter()
-            .rev()
-            .find(|o| CHECK_KINDS.contains(&o.name.as_str()));
-        let Some(option) = chosen.filter(|o| o.name == "external-check" && !o.negated) else {
+        let Some(option) = proxy
+            .check_type()
+            .filter(|o| o.name == "external-check" && !o.negated)
+        else {
             continue;
         };
         if !proxy.servers.iter().any(|s| s.options.check) {

@@ -211,6 +211,15 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    /// The option that chooses the health-check type (the last of [`options::CHECK_TYPES`]
+    /// written, negated or not), if any.
+    pub fn check_type(&self) -> Option<&ProxyOption> {
+        self.options
+            .iter()
+            .rev()
+            .find(|o| options::CHECK_TYPES.contains(&o.name.as_str()))
+    }
+
     /// A proxy with nothing set.
     pub fn new(kind: ProxyKind, name: &str, location: Location) -> Self {
         Self {

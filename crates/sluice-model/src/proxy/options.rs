@@ -15,6 +15,21 @@ pub struct ProxyOption {
     pub location: Location,
 }
 
+/// The options that choose a proxy's health-check type (`option httpchk`...); the last one
+/// written wins, as in HAProxy.
+pub const CHECK_TYPES: &[&str] = &[
+    "httpchk",
+    "tcp-check",
+    "ssl-hello-chk",
+    "smtpchk",
+    "mysql-check",
+    "pgsql-check",
+    "redis-check",
+    "ldap-check",
+    "spop-check",
+    "external-check",
+];
+
 /// Options Sluice reads (with or without arguments).
 const TYPED: &[&str] = &[
     "abortonclose",

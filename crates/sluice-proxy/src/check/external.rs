@@ -35,10 +35,7 @@ pub struct Program {
 /// The backend's external check, when `option external-check` is its check type.
 /// `Err` when the configuration asks for one Sluice cannot run (no command).
 pub fn program(model: &Model, proxy: &Proxy) -> Option<Result<Program, String>> {
-    let chosen =
-        proxy.options.iter().rev().find(|o| {
-            super::rules::KINDS.contains(&o.name.as_str()) || o.name == "external-check"
-        })?;
+    let chosen = proxy.check_type()?;
     if chosen.name != "external-check" || chosen.negated {
         return None;
     }

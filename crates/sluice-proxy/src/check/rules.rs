@@ -242,28 +242,9 @@ pub struct Ruleset {
     pub tcp_check: bool,
 }
 
-/// The options that choose the check type; the last one wins, as in HAProxy.
-pub(crate) const KINDS: &[&str] = &[
-    "httpchk",
-    "tcp-check",
-    "ssl-hello-chk",
-    "smtpchk",
-    "mysql-check",
-    "pgsql-check",
-    "redis-check",
-    "ldap-check",
-    "spop-check",
-    "external-check",
-];
-
 /// The ruleset of `proxy`, and what of it is not applied (compatibility warnings).
 pub fn of(model: &Model, proxy: &Proxy) -> (Ruleset, Vec<String>) {
-    let kind = proxy
-        .options
-        .iter()
-        .rev()
-        .find(|o| KINDS.contains(&o.name.as_str()));
-    let kind = kind.filter(|o| !o.negated);
+    let kind = proxy.check_type().filter(|o| !o.negated);
     let lines = own_lines(proxy, "tcp-check");
     let http_lines = own_lines(proxy, "http-check");
     build(
@@ -303,7 +284,7 @@ pub fn of_section(
         &words("tcp-check"),
         &words("http-check"),
     );
-    if !KINDS.contains(&name) || name == "external-check" {
+    if !sluice_model::proxy::options::CHECK_TYPES.contains(&name) || name == "external-check" {
         warnings.push(format!(
             "healthcheck section '{}': unknown 'type {name}'",
             section.name
