@@ -633,3 +633,12 @@ fn a_complete_request_still_reaches_the_server_when_the_client_closes_at_once() 
         .expect("the server got a connection");
     assert_eq!(line, "GET /sent-then-closed HTTP/1.1");
 }
+
+#[test]
+fn log_lines_read_the_http_version_of_the_client_connection() {
+    let (_s, fe, syslog) =
+        answering_frontend("    log-format \"major=%[fc_http_major] ver=%HV\"\n");
+    h2_get(fe, "http://hostname/");
+    let line = log_line(&syslog);
+    assert!(line.ends_with("major=2 ver=HTTP/2.0"), "{line}");
+}

@@ -368,3 +368,45 @@ fn check_accepts_rate_limiting_with_peers_without_warning() {
         run.stderr
     );
 }
+
+#[test]
+fn log_lines_read_the_tracked_counters() {
+    let syslog = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind syslog");
+    syslog
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let log = syslog.local_addr().expect("address").port();
+    let port = free_port();
+    let server = echo_server(Duration::ZERO);
+    let cfg = format!(
+        "{DEFAULTS}\nfrontend fe\n    bind 127.0.0.1:{port}\n\
+         \x20   log 127.0.0.1:{log} local0\n\
+         \x20   log-format \"path=%HP cnt=%[sc0_http_req_cnt] rate=%[sc_http_req_rate(0)]\"\n\
+         \x20   stick-table type ip size 100k expire 30s store http_req_cnt,http_req_rate(10s)\n\
+         \x20   http-request track-sc0 src\n\
+         \x20   default_backend be\n\
+         backend be\n    server s1 127.0.0.1:{server}\n"
+    );
+    let _sluice = Sluice::start(&cfg, &[port]);
+    let mut s = connect(port);
+    assert_eq!(status(&request(&mut s, "/first", "").0), 200);
+    assert_eq!(status(&request(&mut s, "/second", "").0), 200);
+    // Lines come in request order (the start-up probe's connection logs one too).
+    let mut buf = [0u8; 2048];
+    let mut lines = Vec::new();
+    while !lines.iter().any(|l: &String| l.contains("path=/second")) {
+        let n = syslog
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("no line for the second request ({e}): {lines:?}"));
+        lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    let line = |path: &str| lines.iter().find(|l| l.contains(path)).cloned();
+    assert!(
+        line("path=/first ").is_some_and(|l| l.contains("cnt=1 rate=1")),
+        "{lines:?}"
+    );
+    assert!(
+        line("path=/second ").is_some_and(|l| l.contains("cnt=2 rate=2")),
+        "{lines:?}"
+    );
+}

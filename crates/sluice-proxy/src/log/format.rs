@@ -310,8 +310,10 @@ impl Format {
                 needs.response_head = true;
                 needs.request_line = true;
                 needs.unique_id |= inner.contains("unique-id");
-                // `last_rule_*` ride along with the variables.
-                needs.vars |= inner.contains("var(") || inner.contains("last_rule_");
+                // `last_rule_*` and the tracked entries (`sc0_*`, `sc_*(n)`) ride along
+                // with the variables.
+                needs.vars |=
+                    inner.contains("var(") || inner.contains("last_rule_") || reads_trackers(inner);
                 items.push(Item::Sample(Box::new(expr), flags, item_name));
                 i = end + 1;
                 continue;
@@ -1324,3 +1326,14 @@ fn sample(expr: &SampleExpr, f: Flags, v: &View<'_>, out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests;
+
+/// Whether a sample expression reads the stream's tracked entries: a fetch named `sc_...`
+/// or `scN_...` (N a digit).
+fn reads_trackers(expr: &str) -> bool {
+    expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| {
+            let b = w.as_bytes();
+            w.starts_with("sc_")
+                || (b.len() > 3 && b[..2] == *b"sc" && b[2].is_ascii_digit() && b[3] == b'_')
+        })
+}

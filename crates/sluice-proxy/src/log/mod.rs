@@ -673,6 +673,12 @@ impl Extra {
         self.0.as_ref().and_then(|c| c.vars.as_ref())
     }
 
+    /// The HTTP major version the request came in (`fc_http_major`), when it was kept.
+    pub fn request_http_major(&self) -> Option<i64> {
+        let c = self.0.as_ref().filter(|c| c.has_request)?;
+        Some(if c.request_h2 { 2 } else { 1 })
+    }
+
     /// The request's unique ID, when kept.
     pub fn unique_id(&self) -> Option<&[u8]> {
         self.0

@@ -51,6 +51,9 @@ impl Connection for Conn<'_> {
     fn response_compression(&self) -> Option<&'static str> {
         self.rec.compression.map(|a| a.config_name())
     }
+    fn fc_http_major(&self) -> Option<i64> {
+        self.rec.extra.request_http_major()
+    }
     fn fc_glitches(&self) -> Option<i64> {
         let meter = self.rec.meter.as_deref();
         Some(meter.map_or(0, |m| i64::from(m.glitches.get())))
