@@ -333,25 +333,20 @@ pub fn set_weight(rt: &Runtime, args: &[&str]) -> Answer {
     }
 }
 
-/// Usable non-backup and backup servers of a backend, for the messages.
+/// Usable non-backup and backup servers of a backend, and its queue, for the messages.
 fn counts(be: &Backend) -> report::Counts {
-    let mut c = report::Counts::default();
-    for s in &be.servers {
-        if s.health.usable() && s.health.effective_weight() > 0 {
-            if s.backup {
-                c.backup += 1;
-            } else {
-                c.active += 1;
-            }
-        }
-    }
-    c.queued = be.queue.waiting();
-    c
+    crate::check::scheduler::counts_of(be, 0)
 }
 
 pub(crate) fn enter_maintenance(be: &Backend, s: &Server) {
+    go_down_for_maintenance(be, s, admin::FMAINT, None);
+}
+
+/// Puts `s` in maintenance (`flag`: forced by the runtime API, or for lack of a resolved
+/// address) and says so as HAProxy does, with `why` in parentheses when given.
+pub(crate) fn go_down_for_maintenance(be: &Backend, s: &Server, flag: u8, why: Option<&str>) {
     let was_usable = s.health.usable();
-    if !s.health.set_admin(admin::FMAINT, 0) {
+    if !s.health.set_admin(flag, 0) {
         return;
     }
     be.epoch.bump();
@@ -362,10 +357,11 @@ pub(crate) fn enter_maintenance(be: &Backend, s: &Server) {
         Level::Warning,
         report::syslog::ALERT,
         &format!(
-            "{}Server {}/{} is going DOWN for maintenance. {} active and {} backup servers left.{} {sessions} sessions active, 0 requeued, {} remaining in queue.",
+            "{}Server {}/{} is going DOWN for maintenance{}. {} active and {} backup servers left.{} {sessions} sessions active, 0 requeued, {} remaining in queue.",
             if s.backup { "Backup " } else { "" },
             be.name,
             s.name,
+            why.map(|w| format!(" ({w})")).unwrap_or_default(),
             c.active,
             c.backup,
             if c.backup > 0 && c.active == 0 { " Running on backup." } else { "" },

@@ -383,32 +383,7 @@ fn take_address(be: &Backend, s: &Server, ip: IpAddr) -> bool {
 
 /// The server takes no more traffic until the name resolves again.
 fn lose_address(be: &Backend, s: &Server, status: Status) {
-    let was_usable = s.health.usable();
     // As HAProxy does, the server forgets the address it can no longer vouch for.
     s.address.forget();
-    if !s.health.set_admin(admin::RMAINT, 0) {
-        return;
-    }
-    be.epoch.bump();
-    let c = crate::check::scheduler::counts_of(be, 0);
-    let sessions = s.connections.load(std::sync::atomic::Ordering::Relaxed);
-    report::notify(
-        &be.name,
-        Level::Warning,
-        report::syslog::ALERT,
-        &format!(
-            "{}Server {}/{} is going DOWN for maintenance ({}). {} active and {} backup servers left.{} {sessions} sessions active, 0 requeued, {} remaining in queue.",
-            if s.backup { "Backup " } else { "" },
-            be.name,
-            s.name,
-            status.reason(),
-            c.active,
-            c.backup,
-            if c.backup > 0 && c.active == 0 { " Running on backup." } else { "" },
-            c.queued
-        ),
-    );
-    if was_usable && c.active == 0 && c.backup == 0 {
-        report::no_server(&be.name);
-    }
+    crate::cli::servers::go_down_for_maintenance(be, s, admin::RMAINT, Some(status.reason()));
 }

@@ -132,3 +132,19 @@ impl<'a> RequestSettings<'a> {
         })
     }
 }
+
+/// Whether a body of `content_type` may be compressed given the configured `types`
+/// (`compression type`, lower-case prefixes): never multipart, any type when the list is
+/// empty, and a body without a type only then.
+pub fn type_allowed(content_type: Option<&[u8]>, types: &[Box<[u8]>]) -> bool {
+    let starts_with = |value: &[u8], prefix: &[u8]| {
+        value
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    match content_type {
+        Some(ct) if starts_with(ct, b"multipart") => false,
+        Some(ct) => types.is_empty() || types.iter().any(|t| starts_with(ct, t)),
+        None => types.is_empty(),
+    }
+}

@@ -46,11 +46,7 @@ pub fn decide(
     if head::values(out, "content-encoding").next().is_some() {
         return None;
     }
-    let typed = match head::values(out, "content-type").next() {
-        Some(ct) if starts_with_ignore_case(ct, b"multipart") => false,
-        Some(ct) => s.types.is_empty() || s.types.iter().any(|t| starts_with_ignore_case(ct, t)),
-        None => s.types.is_empty(),
-    };
+    let typed = super::config::type_allowed(head::values(out, "content-type").next(), s.types);
     typed.then_some((s.algo, s.level))
 }
 
@@ -75,12 +71,6 @@ pub fn rewrite_head(out: &mut Vec<u8>, algo: Algorithm, chunked: bool) {
         },
         &added,
     );
-}
-
-fn starts_with_ignore_case(value: &[u8], prefix: &[u8]) -> bool {
-    value
-        .get(..prefix.len())
-        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
 }
 
 #[cfg(test)]

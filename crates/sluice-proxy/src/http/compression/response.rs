@@ -69,14 +69,8 @@ pub fn applies(
             content_type = Some(value);
         }
     }
-    match content_type {
-        Some(ct) if starts_with_ignore_case(ct, b"multipart") => false,
-        Some(ct) => {
-            conf.types.is_empty() || conf.types.iter().any(|t| starts_with_ignore_case(ct, t))
-        }
-        // A type is required when the configuration lists some.
-        None => conf.types.is_empty(),
-    }
+    // A type is required when the configuration lists some.
+    super::config::type_allowed(content_type, conf.types)
 }
 
 /// Rewrites the head sent to the client for a body compressed with `algo`: no length (the
@@ -125,12 +119,6 @@ pub fn rewrite_head(out: &mut Vec<u8>, algo: Algorithm, chunked: bool) {
 fn valid_etag(v: &[u8]) -> bool {
     let opaque = v.strip_prefix(b"W/").unwrap_or(v);
     opaque.len() >= 2 && opaque.first() == Some(&b'"') && opaque.last() == Some(&b'"')
-}
-
-fn starts_with_ignore_case(value: &[u8], prefix: &[u8]) -> bool {
-    value
-        .get(..prefix.len())
-        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
 }
 
 #[cfg(test)]
