@@ -524,11 +524,15 @@ impl ClientIo for StreamIo {
             }
             if inner.req_done {
                 // A read would wait for the response: readable only when the client resets
-                // the stream. A connection that merely ended after a complete request (the
-                // client sent its request and closed) does not abandon it, as in HAProxy,
-                // whose HTTP/2 streams see the end of the connection as the end of input.
-                if let Poll::Ready(Ok(_)) = inner.poll_reset_reason(cx) {
-                    return Poll::Ready(Ok(()));
+                // the stream (CANCEL...). A connection that merely ended after a complete
+                // request (the client sent it and closed) does not abandon it, as in
+                // HAProxy, whose HTTP/2 streams see the end of the connection as the end of
+                // input: the crate then reports an I/O error, or NO_ERROR when it closes
+                // the connection itself.
+                if let Poll::Ready(Ok(reason)) = inner.poll_reset_reason(cx) {
+                    if reason != Reason::NO_ERROR {
+                        return Poll::Ready(Ok(()));
+                    }
                 }
                 inner.reader = Some(cx.waker().clone());
                 return Poll::Pending;

@@ -307,17 +307,24 @@ impl State {
     }
 
     pub fn recv_eof(&mut self) {
+        let broken = || {
+            io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "stream closed because of a broken pipe",
+            )
+            .into()
+        };
         match self.inner {
             Closed(..) => {}
+            // Sluice: a stream whose peer had finished sending keeps that fact, so that a
+            // request complete before the connection ended still reads as complete.
+            HalfClosedRemote(..) => {
+                tracing::trace!("recv_eof; state=HalfClosedRemote");
+                self.inner = Closed(Cause::ErrorAfterEndStream(broken()));
+            }
             ref state => {
                 tracing::trace!("recv_eof; state={:?}", state);
-                self.inner = Closed(Cause::Error(
-                    io::Error::new(
-                        io::ErrorKind::BrokenPipe,
-                        "stream closed because of a broken pipe",
-                    )
-                    .into(),
-                ));
+                self.inner = Closed(Cause::Error(broken()));
             }
         }
     }
