@@ -47,6 +47,7 @@ pub mod gauges;
 pub mod h2;
 pub mod http;
 pub mod listener;
+mod local_runtime;
 pub mod log;
 pub mod memory;
 pub mod peers;

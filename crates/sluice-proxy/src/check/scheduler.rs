@@ -400,15 +400,7 @@ fn run(
     spread: u32,
     mut stop: watch::Receiver<StopLevel>,
 ) {
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-    else {
-        return;
-    };
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async move {
+    crate::local_runtime::run_local(async move {
         // First checks spread over the shortest first interval, by position.
         let n = u32::try_from(specs.len()).unwrap_or(u32::MAX).max(1);
         let min = specs
@@ -427,8 +419,6 @@ fn run(
         }
         let _ = stop.wait_for(|l| *l >= StopLevel::Soft).await;
     });
-    // Dropping the LocalSet drops every check task and closes its connection.
-    drop(local);
 }
 
 fn seed(i: usize) -> u64 {

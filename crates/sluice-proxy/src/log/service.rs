@@ -38,15 +38,7 @@ pub fn start(
 }
 
 fn run(rings: Vec<Arc<Ring>>, sections: Vec<Section>, mut stop: watch::Receiver<StopLevel>) {
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-    else {
-        return;
-    };
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async move {
+    crate::local_runtime::run_local(async move {
         for ring in &rings {
             for server in &ring.servers {
                 tokio::task::spawn_local(feed(ring.clone(), server.clone()));
@@ -95,7 +87,6 @@ fn run(rings: Vec<Arc<Ring>>, sections: Vec<Section>, mut stop: watch::Receiver<
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     });
-    drop(local);
 }
 
 /// What a stream session needs from its section.

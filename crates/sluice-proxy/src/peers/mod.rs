@@ -214,15 +214,7 @@ pub(crate) fn start(
 }
 
 fn run(sections: Vec<Prepared>, mut stop: watch::Receiver<StopLevel>) {
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-    else {
-        return;
-    };
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async move {
+    crate::local_runtime::run_local(async move {
         for p in sections {
             tokio::task::spawn_local(p.section.clone().run_pusher());
             for l in p.listeners {
@@ -243,8 +235,6 @@ fn run(sections: Vec<Prepared>, mut stop: watch::Receiver<StopLevel>) {
         // A stopping worker leaves its peers at once (the next process learns from them).
         let _ = stop.wait_for(|l| *l >= StopLevel::Soft).await;
     });
-    // Dropping the LocalSet drops every session and closes its socket.
-    drop(local);
 }
 
 async fn accept_loop(section: Arc<Section>, listener: TcpListener) {

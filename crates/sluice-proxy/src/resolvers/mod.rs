@@ -334,21 +334,12 @@ pub(crate) fn start(
 }
 
 fn run(plan: Arc<Plan>, mut stop: watch::Receiver<StopLevel>) {
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-    else {
-        return;
-    };
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async move {
+    crate::local_runtime::run_local(async move {
         for i in 0..plan.resolvers.len() {
             tokio::task::spawn_local(section_loop(plan.clone(), i));
         }
         let _ = stop.wait_for(|l| *l >= StopLevel::Soft).await;
     });
-    drop(local);
 }
 
 async fn section_loop(plan: Arc<Plan>, index: usize) {
